@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
+options:
+  api_key:
+    description:
+      - "API key of the SMSBOX main account, sent as C(Authorization: App <key>); never in a URL, never in output."
+      - If not set, the value of the E(SMSBOX_API_KEY) environment variable is used.
+      - Keep it in Ansible Vault or in the environment of the job, not in plain text.
+    type: str
+    required: true
+  api_url:
+    description:
+      - URL of the SMSBOX Account API endpoint.
+      - If not set, the value of the E(SMSBOX_API_URL) environment variable is used, then the default.
+      - Plain C(http://) is refused except to a loopback address (a local emulator).
+    type: str
+    default: https://api.smsbox.pro/1.1/api.php
+  validate_certs:
+    description:
+      - Verify the TLS certificate of O(api_url). Turn off only for a test server.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the certificate authorities to trust instead of the system ones.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each answer (connecting waits at most 3 seconds of it).
+    type: float
+    default: 10
+  ledger:
+    description:
+      - Path of the ledger, the JSON file in which the collection records the sub-accounts it created or adopted
+        and every credit transfer, because the SMSBOX API cannot list them. One ledger per main account.
+      - If not set, the value of the E(SMSBOX_LEDGER) environment variable is used, then
+        C(~/.ansible/smsbox/ledger-<fingerprint>.json) where the fingerprint is a short one-way hash of O(api_key).
+      - Keep it on persistent storage next to your inventory, not in an ephemeral job container.
+    type: path
+requirements:
+  - requests >= 2.25 (Python library, on the host that runs the module)
+notes:
+  - "The module runs where the task runs; use C(delegate_to: localhost) or a C(localhost) play so the ledger stays on the controller."
+  - All modules are in the action group C(smsbox.account.smsbox), so one C(module_defaults) entry
+    C(group/smsbox.account.smsbox) sets these options for all of them.
+'''

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP client for the SMSBOX Account API.
+
+One pooled keep-alive ``requests`` session per module run. The retry policy is split at the
+send boundary: a balance read is retried on faults that may be passing; a create or a transfer
+is retried only when the request cannot have reached SMSBOX, because the API has no
+idempotency key and a resent transfer pays twice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ipaddress
+import random
+import time
+import traceback
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps imports clean
+    from urlparse import urlsplit  # type: ignore
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import ConnectTimeoutError
+except ImportError:
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.smsbox.account.plugins.module_utils.answers import read_answer
+from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxError, SmsboxTransportError
+from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
+
+DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
+USER_AGENT = 'smsbox.account/%s (Ansible collection)' % COLLECTION_VERSION
+CONNECT_TIMEOUT_CAP = 3.0
+ATTEMPTS = 3
+BACKOFF = 0.5
+BACKOFF_CAP = 4.0
+
+
+def is_loopback(host):
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(url):
+    """Return an error sentence for an API URL we refuse, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ('https', 'http') or not parts.hostname:
+        return 'api_url must be an https:// URL such as %s, got %r' % (DEFAULT_API_URL, url)
+    if parts.username or parts.password:
+        return 'api_url must not carry credentials; the API key goes in api_key'
+    if parts.scheme == 'http' and not is_loopback(parts.hostname):
+        return ('api_url uses plain http:// to %s; SMSBOX only serves HTTPS and the API key would travel in clear. '
+                'Plain http:// is accepted only for a loopback address (a local emulator)' % parts.hostname)
+    return None
+
+
+def check_api_key(key):
+    if not key or not key.strip():
+        return 'api_key is empty; set the api_key option or the SMSBOX_API_KEY environment variable'
+    if any(ord(char) < 32 or ord(char) == 127 for char in key):
+        return 'api_key contains a control character (a pasted newline?); it cannot be sent in an HTTP header'
+    return None
+
+
+def _transport_error(exc, api_url):
+    """Map a requests exception to an error that knows whether the request may have been sent."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        sent = False
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, 'reason', reason)  # urllib3 wraps the cause in MaxRetryError
+        sent = not isinstance(reason, ConnectTimeoutError)  # NewConnectionError and name resolution derive from it
+    else:
+        sent = True  # read timeout, connection reset after sending, anything unforeseen: assume it arrived
+    what = 'the request may have reached SMSBOX but its answer was lost' if sent else 'the request was not sent'
+    return SmsboxTransportError('%s (%s): %s' % (what, host_of(api_url), exc.__class__.__name__), sent=sent)
+
+
+def host_of(url):
+    return urlsplit(url).netloc
+
+
+class SmsboxClient:
+    """The three Account API operations over one keep-alive session."""
+
+    def __init__(self, api_url, api_key, timeout=10, validate_certs=True, ca_path=None, pool_size=1,
+                 attempts=ATTEMPTS, backoff=BACKOFF, sleep=time.sleep, session=None):
+        self.api_url = api_url
+        self._api_key = api_key
+        self.timeout = (min(CONNECT_TIMEOUT_CAP, timeout), timeout)
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self._sleep = sleep
+        self.session = session or requests.Session()
+        if session is None:
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
+            self.session.mount('https://', adapter)
+            self.session.mount('http://', adapter)
+        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.session.headers.update({
+            'Authorization': 'App %s' % api_key,
+            'User-Agent': USER_AGENT,
+            'Accept': 'text/plain',
+        })
+
+    def close(self):
+        self.session.close()
+
+    def balance(self):
+        """The main account's balance: int, or float when fractional."""
+        return self._call('GET', 'credit', None, 'CREDIT', retry_read=True)
+
+    def transfer(self, to, amount):
+        """Move ``amount`` credits (negative takes back) between the main account and ``to``."""
+        return self._call('POST', 'credit', {'to': to, 'credit': str(int(amount))}, 'OK')
+
+    def create(self, name, password, nolimit=False):
+        data = {'do': 'add', 'pseudo': name, 'mdp': password, 'nolimit': 'yes' if nolimit else 'no'}
+        return self._call('POST', 'utilisateur', data, 'OK', secrets=(password,))
+
+    def _call(self, method, action, data, expected, retry_read=False, secrets=()):
+        secrets = (self._api_key,) + tuple(secrets)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._send(method, action, data, expected, secrets)
+            except SmsboxError as error:
+                # A write is resent only when it cannot have arrived; a read whenever the fault may pass.
+                retryable = error.read_retryable if retry_read else getattr(error, 'sent', True) is False
+                if not retryable or attempt >= self.attempts:
+                    raise
+            self._sleep(min(BACKOFF_CAP, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+
+    def _send(self, method, action, data, expected, secrets):
+        try:
+            response = self.session.request(method, self.api_url, params={'action': action}, data=data,
+                                            timeout=self.timeout, allow_redirects=False)
+        except requests.exceptions.RequestException as exc:
+            raise _transport_error(exc, self.api_url)
+        body = response.content.decode('utf-8', 'replace')  # SMSBOX sends ASCII; never let requests guess
+        return read_answer(body, expected, status=response.status_code,
+                           content_type=response.headers.get('Content-Type'), secrets=secrets)

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every module, and the module base class built on them.
+
+The options are documented once in the ``smsbox.account.connection`` doc fragment; this is
+their one argument spec. Environment variables are fallbacks used only when an option is unset.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.smsbox.account.plugins.module_utils.client import (
+    DEFAULT_API_URL,
+    REQUESTS_IMPORT_ERROR,
+    SmsboxClient,
+    check_api_key,
+    check_api_url,
+)
+from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerError, default_ledger_path, key_fingerprint
+
+
+def connection_argument_spec():
+    return dict(
+        api_key=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
+        api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['SMSBOX_API_URL'])),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        timeout=dict(type='float', default=10.0),
+        ledger=dict(type='path', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
+    )
+
+
+class SmsboxModule(AnsibleModule):
+    """An AnsibleModule with the connection options, a client and the ledger of the main account."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec)
+        super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+        if REQUESTS_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        problem = check_api_key(self.params['api_key']) or check_api_url(self.params['api_url'])
+        if not problem and self.params['timeout'] <= 0:
+            problem = 'timeout must be a positive number of seconds, got %s' % self.params['timeout']
+        if problem:
+            self.fail_json(msg=problem)
+
+    def client(self, pool_size=1):
+        return SmsboxClient(
+            self.params['api_url'], self.params['api_key'], timeout=self.params['timeout'],
+            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size)
+
+    def ledger(self):
+        key = self.params['api_key']
+        path = self.params['ledger'] or default_ledger_path(key)
+        return Ledger(path, key_fingerprint(key), api_url=self.params['api_url'])
+
+    def read_balance(self, client):
+        """The main balance, or fail_json with a sentence that says what to check."""
+        try:
+            return client.balance()
+        except SmsboxRefused:
+            self.fail_json(msg='SMSBOX refused the balance read (ERREUR): the API key is wrong or suspended, '
+                               'or this machine\'s source IP is not allowed for it. Check the key and the IP '
+                               'restrictions of the main account in the SMSBOX dashboard.', api_url=self.params['api_url'])
+        except SmsboxAuthError as error:
+            self.fail_json(msg='%s. Check the key and the IP restrictions of the main account in the SMSBOX dashboard.' % error,
+                           api_url=self.params['api_url'])
+        except SmsboxError as error:
+            self.fail_json(msg='Could not read the main balance from %s: %s' % (self.params['api_url'], error),
+                           api_url=self.params['api_url'])

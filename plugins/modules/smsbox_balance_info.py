@@ -1,0 +1,148 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: smsbox_balance_info
+short_description: Read the SMSBOX main balance and what the ledger knows
+version_added: 0.1.0
+description:
+  - Reads the credit balance of an SMSBOX main account through the Account API.
+  - Also returns what the collection's ledger records for that main account, the sub-accounts
+    created or adopted, the credits allocated to each and the transfers still to settle,
+    because the SMSBOX API itself cannot list sub-accounts or read their balances.
+  - Never changes anything, neither at SMSBOX nor in the ledger.
+extends_documentation_fragment:
+  - smsbox.account.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Reads only; runs the same in check mode.
+  diff_mode:
+    support: N/A
+    details: Nothing changes, so there is nothing to show.
+  idempotent:
+    support: full
+    description: Running the module again with the same options changes nothing more.
+  action_group:
+    support: full
+    membership:
+      - smsbox.account.smsbox
+  platform:
+    support: full
+    platforms: posix
+options: {}
+seealso:
+  - module: smsbox.account.smsbox_subaccount
+  - module: smsbox.account.smsbox_credit
+author:
+  - smsbox.account contributors (@smsbox-account)
+'''
+
+EXAMPLES = r'''
+- name: Read the main balance, with the key from the SMSBOX_API_KEY environment variable
+  smsbox.account.smsbox_balance_info:
+  register: smsbox
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ smsbox.balance }} credits left, {{ smsbox.ledger.allocated_total }} allocated to sub-accounts"
+
+- name: Read it with the key from Ansible Vault
+  smsbox.account.smsbox_balance_info:
+    api_key: "{{ vault_smsbox_api_key }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Fail early when a transfer is waiting to be settled
+  smsbox.account.smsbox_balance_info:
+  register: smsbox
+  failed_when: smsbox.ledger.unsettled | length > 0
+
+# Ad hoc:
+#   SMSBOX_API_KEY=... ansible localhost -m smsbox.account.smsbox_balance_info
+'''
+
+RETURN = r'''
+balance:
+  description: Credits left on the main account; an integer, or a float when fractional (some SMS cost a fraction).
+  returned: success
+  type: raw
+  sample: 1250
+api_url:
+  description: The endpoint that was read.
+  returned: always
+  type: str
+  sample: https://api.smsbox.pro/1.1/api.php
+ledger:
+  description: What the ledger of this main account records.
+  returned: success
+  type: dict
+  contains:
+    path:
+      description: Path of the ledger file.
+      type: str
+      sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json
+    exists:
+      description: Whether the ledger file exists yet.
+      type: bool
+      sample: true
+    subaccounts:
+      description:
+        - The sub-accounts the ledger knows, by name.
+        - C(origin) is C(created) (made by this collection) or C(adopted) (made elsewhere and recorded);
+          C(state) is C(present) or C(unknown) (a create whose answer was lost);
+          C(allocated) is the total of applied transfers to it.
+      type: dict
+      sample: {"shop-paris": {"origin": "created", "state": "present", "nolimit": false, "allocated": 500}}
+    allocated_total:
+      description: Sum of the credits allocated to all sub-accounts by applied transfers.
+      type: int
+      sample: 500
+    unsettled:
+      description:
+        - Transfers whose outcome is unknown (answer lost, or a run interrupted after sending).
+          Settle each with M(smsbox.account.smsbox_credit) and O(smsbox.account.smsbox_credit#module:resolve).
+      type: list
+      elements: dict
+      sample: [{"id": "tx-4be1c2a09d3f", "subaccount": "shop-lyon", "amount": 100, "state": "unknown"}]
+'''
+
+from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import LedgerError
+
+
+def ledger_summary(ledger):
+    allocations = ledger.allocations()
+    subaccounts = {}
+    for name, record in ledger.subaccounts().items():
+        subaccounts[name] = dict(origin=record['origin'], state=record['state'], nolimit=record['nolimit'],
+                                 allocated=allocations.get(name, 0))
+    return dict(path=ledger.path, exists=ledger.exists, subaccounts=subaccounts,
+                allocated_total=sum(allocations.values()), unsettled=ledger.unsettled())
+
+
+def main():
+    module = SmsboxModule(argument_spec={}, supports_check_mode=True)
+    client = module.client()
+    try:
+        balance = module.read_balance(client)
+        with module.ledger().session(exclusive=False) as ledger:
+            summary = ledger_summary(ledger)
+            for warning in ledger.warnings:
+                module.warn(warning)
+    except LedgerError as error:
+        module.fail_json(msg=str(error), api_url=module.params['api_url'])
+    finally:
+        client.close()
+    module.exit_json(changed=False, balance=balance, api_url=module.params['api_url'], ledger=summary)
+
+
+if __name__ == '__main__':
+    main()
