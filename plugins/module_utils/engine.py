@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The converge engine the write modules share.
+
+A module turns each input item into a Step: the result it predicts from the ledger and, when
+something must change, one write. The engine runs the writes (never in check mode), a bounded
+number at once over the one keep-alive session, and reports every item the same way, so check
+mode and diff are the plan itself and cannot drift from what a real run does.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from concurrent.futures import ThreadPoolExecutor
+
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+FAILURES_SHOWN = 10
+
+
+class Step:
+    """One item: its predicted ``result`` (a dict), and the ``write`` that makes it so, if any.
+
+    ``write(step)`` sends the request, records the outcome in the ledger and updates
+    ``step.result``; it must not raise for an SMSBOX fault, only set ``error`` (a sentence naming the item).
+    Item results carry no ``failed`` key: Ansible would read one inside a returned list as the task's.
+    """
+
+    def __init__(self, result, write=None, before=None, after=None):
+        self.result = result
+        self.write = write
+        self.before = before
+        self.after = after
+
+    @property
+    def failed(self):
+        return 'error' in self.result
+
+
+def check_concurrency(module):
+    value = module.params['concurrency']
+    if not 1 <= value <= MAX_CONCURRENCY:
+        module.fail_json(msg='concurrency must be between 1 and %d, got %d' % (MAX_CONCURRENCY, value))
+    return value
+
+
+def run_writes(steps, concurrency):
+    """Run the writes of ``steps``; at most ``concurrency`` requests are in flight at once."""
+    pending = [step for step in steps if step.write is not None and not step.failed]
+    if concurrency <= 1 or len(pending) <= 1:
+        for step in pending:
+            step.write(step)
+        return
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(pending))) as pool:
+        for _done in pool.map(lambda step: step.write(step), pending):
+            pass
+
+
+def diff_of(steps):
+    before = dict((key, value) for step in steps if step.result.get('changed') for key, value in (step.before or {}).items())
+    after = dict((key, value) for step in steps if step.result.get('changed') for key, value in (step.after or {}).items())
+    return dict(before=before, after=after)
+
+
+def finish(module, steps, what, results_key, **returned):
+    """exit_json, or fail_json naming every failed item, with the per-item results either way."""
+    results = [step.result for step in steps]
+    returned[results_key] = results
+    returned['changed'] = any(result.get('changed') for result in results)
+    if module._diff:
+        returned['diff'] = diff_of(steps)
+    failures = [result['error'] for result in results if 'error' in result]
+    if failures:
+        shown = failures[:FAILURES_SHOWN]
+        more = len(failures) - len(shown)
+        msg = '%d of %d %s failed: %s%s' % (len(failures), len(results), what, ' | '.join(shown),
+                                            ' | and %d more (see %s)' % (more, results_key) if more else '')
+        module.fail_json(msg=msg, **returned)
+    module.exit_json(**returned)

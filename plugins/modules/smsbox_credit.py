@@ -1,0 +1,417 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: smsbox_credit
+short_description: Move SMSBOX credits to sub-accounts, never twice
+version_added: 0.1.0
+description:
+  - Transfers credits between an SMSBOX main account and its sub-accounts, for one sub-account or many in one call
+    (O(allocations)).
+  - Declarative, with O(allocated=N) the module makes the total of the transfers it recorded for the sub-account equal
+    N by transferring the difference, in either direction, and does nothing when it is equal already.
+  - Imperative, with O(amount=N) the module makes one transfer of N credits (negative takes credits back) each run,
+    unless O(transfer_id) names a transfer the ledger already applied.
+  - The SMSBOX API cannot read a sub-account's credits; the totals come from the ledger (see O(ledger)), where every
+    transfer is recorded as C(pending) before it is sent, then C(applied), C(rejected), or C(unknown) when its answer
+    was lost. A transfer is never sent again on its own: while a sub-account has an C(unknown) transfer, the module
+    refuses to move its credits until the transfer is settled with O(resolve).
+  - Before sending anything the main balance is read, and must cover the total of the positive transfers.
+  - Credits taken back (negative transfers) are moved before credits given.
+extends_documentation_fragment:
+  - smsbox.account.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Predicts from the ledger and the balance exactly which transfers a real run would send, and sends none.
+  diff_mode:
+    support: full
+    details: Shows the credits allocated to each sub-account before and after.
+  idempotent:
+    support: partial
+    details: With O(allocated), or O(amount) with O(transfer_id), a second run changes nothing. O(amount) without O(transfer_id) transfers again on every run, as asked.
+    description: Running the module again with the same options changes nothing more.
+  action_group:
+    support: full
+    membership:
+      - smsbox.account.smsbox
+  platform:
+    support: full
+    platforms: posix
+options:
+  subaccount:
+    description:
+      - Username of the sub-account. It need not be in the ledger (it may have been made elsewhere); SMSBOX's answer decides.
+      - Mutually exclusive with O(allocations).
+    type: str
+  allocated:
+    description:
+      - Total of credits the sub-account should have received from this main account, 0 or more (an integer).
+      - Mutually exclusive with O(amount).
+    type: raw
+  amount:
+    description:
+      - Credits to transfer in one transfer, an integer other than 0; negative takes credits back from the sub-account.
+    type: raw
+  transfer_id:
+    description:
+      - Idempotency key for O(amount). When the ledger holds an applied transfer with this key, nothing is sent.
+    type: str
+  resolve:
+    description:
+      - Settle the C(unknown) transfers of the sub-account after checking in the SMSBOX dashboard whether they arrived.
+      - C(applied) counts them in the sub-account's total; C(rejected) records that they never moved credits.
+      - May be combined with O(allocated) or O(amount), which are then applied after the settlement.
+    type: str
+    choices: [applied, rejected]
+  allocations:
+    description:
+      - Bulk form, many sub-accounts of the same main account in one call, each once. Each item takes the options above.
+    type: list
+    elements: dict
+    suboptions:
+      subaccount:
+        description: Username of the sub-account.
+        type: str
+        required: true
+      allocated:
+        description: Total the sub-account should have received.
+        type: raw
+      amount:
+        description: Credits to transfer once, negative to take back.
+        type: raw
+      transfer_id:
+        description: Idempotency key for O(allocations[].amount).
+        type: str
+      resolve:
+        description: Settle the unknown transfers of this sub-account first.
+        type: str
+        choices: [applied, rejected]
+  concurrency:
+    description:
+      - How many transfers may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
+    type: int
+    default: 4
+notes:
+  - Do not wrap this module in C(until)/C(retries). A transfer whose answer was lost may have been applied, and the
+    module already stops rather than pay twice; settle it with O(resolve) instead.
+seealso:
+  - module: smsbox.account.smsbox_subaccount
+  - module: smsbox.account.smsbox_balance_info
+author:
+  - smsbox.account contributors (@smsbox-account)
+'''
+
+EXAMPLES = r'''
+- name: Give shop-paris 500 credits in all (transfers only the difference from what it got already)
+  smsbox.account.smsbox_credit:
+    subaccount: shop-paris
+    allocated: 500
+  delegate_to: localhost
+
+- name: Top up once per invoice, even if the play runs twice
+  smsbox.account.smsbox_credit:
+    subaccount: shop-lyon
+    amount: 200
+    transfer_id: "invoice-2026-11-0042"
+  delegate_to: localhost
+
+- name: Take 50 credits back
+  smsbox.account.smsbox_credit:
+    subaccount: shop-nice
+    amount: -50
+
+- name: Allocate to many sub-accounts in one call
+  smsbox.account.smsbox_credit:
+    api_key: "{{ vault_smsbox_api_key }}"
+    allocations:
+      - subaccount: shop-paris
+        allocated: 500
+      - subaccount: shop-lyon
+        allocated: 300
+  delegate_to: localhost
+  run_once: true
+  register: credits
+
+- name: After checking the SMSBOX dashboard, record that the lost transfer did arrive
+  smsbox.account.smsbox_credit:
+    subaccount: shop-lyon
+    resolve: applied
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+subaccount:
+  description: The sub-account, in the single form.
+  returned: single form
+  type: str
+  sample: shop-paris
+action:
+  description: What happened to it, in the single form; see RV(allocations).
+  returned: single form
+  type: str
+  sample: transferred
+allocations:
+  description:
+    - One entry per item, in input order, with C(subaccount), C(action), C(changed), C(allocated_before),
+      C(allocated_after), C(amount) (the transfer made, 0 when none), C(transfer) (its ledger record, when one was
+      made), C(resolved) (transfers settled by O(resolve)), and C(error) when it failed.
+    - C(action) is C(transferred), C(unchanged), C(resolved) or C(failed); in check mode, what a real run would do.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"subaccount": "shop-paris", "action": "transferred", "changed": true, "allocated_before": 300,
+            "allocated_after": 500, "amount": 200}]
+transfers:
+  description:
+    - Every transfer this run made or settled, with C(id), C(subaccount), C(amount), C(state)
+      (C(applied), C(rejected) or C(unknown)), C(transfer_id) and C(detail). In check mode, the transfers
+      a real run would send, with state C(planned).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "tx-4be1c2a09d3f", "subaccount": "shop-paris", "amount": 200, "state": "applied", "transfer_id": null, "detail": "OK"}]
+balance_before:
+  description: Main balance read before any transfer.
+  returned: when the balance could be read
+  type: raw
+  sample: 1250
+balance_after:
+  description: Main balance read after the transfers (in check mode, the predicted one).
+  returned: when the balance could be read
+  type: raw
+  sample: 1050
+moved:
+  description: Net credits moved to sub-accounts by applied transfers (in check mode, by the planned ones).
+  returned: always
+  type: int
+  sample: 200
+ledger_path:
+  description: Path of the ledger of this main account.
+  returned: always
+  type: str
+  sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json
+'''
+
+from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils.engine import (
+    DEFAULT_CONCURRENCY,
+    Step,
+    check_concurrency,
+    finish,
+    run_writes,
+)
+from ansible_collections.smsbox.account.plugins.module_utils.errors import APPLIED, REJECTED, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+    InputError,
+    check_bulk_size,
+    check_count,
+    check_name,
+    check_unique,
+    label,
+)
+
+ITEM_OPTIONS = dict(
+    subaccount=dict(type='str', required=True),
+    allocated=dict(type='raw'),
+    amount=dict(type='raw'),
+    transfer_id=dict(type='str'),
+    resolve=dict(type='str', choices=['applied', 'rejected']),
+)
+
+
+def read_items(params):
+    form = 'allocations' if params['allocations'] is not None else None
+    raw = params['allocations'] if form else [dict((key, params[key]) for key in ITEM_OPTIONS)]
+    check_bulk_size(raw, form)
+    items = []
+    for index, item in enumerate(raw):
+        where = label(form, index, item.get('subaccount'))
+        name = check_name(item.get('subaccount'), where, 'subaccount')
+        if item.get('allocated') is not None and item.get('amount') is not None:
+            raise InputError('%s: give allocated (a total) or amount (one transfer), not both' % where)
+        if item.get('allocated') is None and item.get('amount') is None and not item.get('resolve'):
+            raise InputError('%s: give allocated, amount or resolve' % where)
+        if item.get('transfer_id') is not None and item.get('amount') is None:
+            raise InputError('%s: transfer_id is the idempotency key of an amount; it needs amount' % where)
+        if item.get('transfer_id') is not None and not item['transfer_id'].strip():
+            raise InputError('%s: transfer_id is empty' % where)
+        items.append(dict(
+            where=where,
+            name=name,
+            allocated=None if item.get('allocated') is None else check_count(item['allocated'], where, 'allocated', True, False),
+            amount=None if item.get('amount') is None else check_count(item['amount'], where, 'amount', False, True),
+            transfer_id=item.get('transfer_id'),
+            resolve=item.get('resolve'),
+        ))
+    check_unique([item['name'] for item in items], form or 'subaccount')
+    return items
+
+
+def unsettled_message(where, transfers):
+    described = ', '.join('%s of %+d credits (%s)' % (tx['id'], tx['amount'], tx.get('detail') or tx['state']) for tx in transfers)
+    return ('%s: nothing was sent, because an earlier transfer has an unknown outcome: %s. It may have been applied. '
+            'Check the sub-account in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with this subaccount and '
+            'resolve: applied (the credits arrived) or resolve: rejected (they did not).' % (where, described))
+
+
+class Converger:
+    """Plans each item from the ledger and, in a real run, sends the transfers."""
+
+    def __init__(self, module, client, ledger):
+        self.module = module
+        self.client = client
+        self.ledger = ledger
+        self.settled = []  # unknown transfers settled by resolve
+        self.sent = []     # transfers sent by this run (planned ones in check mode)
+
+    def plan(self, item):
+        name = item['name']
+        allocated = self.ledger.allocated(name)
+        result = dict(subaccount=name, changed=False, amount=0, allocated_before=allocated)
+        unsettled = self.ledger.unsettled(name)
+        if unsettled and item['resolve']:
+            result.update(changed=True, resolved=[tx['id'] for tx in unsettled])
+            for tx in unsettled:
+                settled = self.settle(tx, item['resolve'])
+                if item['resolve'] == APPLIED:
+                    allocated += settled['amount']
+            result['allocated_before'] = allocated
+        elif unsettled:
+            result.update(action='failed', allocated_after=allocated, error=unsettled_message(item['where'], unsettled))
+            return Step(result)
+        amount = self.amount_for(item, allocated, result)
+        result['allocated_after'] = allocated + amount
+        if not amount:
+            result['action'] = 'resolved' if result.get('resolved') else 'unchanged'
+            return Step(result, before={name: dict(allocated=result['allocated_before'])}, after={name: dict(allocated=allocated)})
+        result.update(action='transferred', changed=True, amount=amount)
+        step = Step(result, before={name: dict(allocated=allocated)}, after={name: dict(allocated=allocated + amount)})
+        if self.module.check_mode:
+            self.sent.append(dict(id=None, subaccount=name, amount=amount, state='planned', transfer_id=item['transfer_id'], detail=None))
+        else:
+            step.write = self.transfer(item, amount)
+        return step
+
+    def amount_for(self, item, allocated, result):
+        if item['allocated'] is not None:
+            return item['allocated'] - allocated
+        if item['amount'] is None:
+            return 0
+        if item['transfer_id'] is not None:
+            earlier = self.ledger.find_by_transfer_id(item['transfer_id'])
+            if earlier and earlier['state'] == APPLIED:
+                result['note'] = 'transfer_id %r was applied already (%s)' % (item['transfer_id'], earlier['id'])
+                return 0
+        return item['amount']
+
+    def settle(self, tx, state):
+        if self.module.check_mode:
+            settled = dict(tx, state=state, detail='would be resolved by operator')
+        else:
+            settled = self.ledger.settle_transfer(tx['id'], state, detail='resolved by operator')
+        self.settled.append(settled)
+        return settled
+
+    def transfer(self, item, amount):
+        def write(step):
+            name = item['name']
+            tx = self.ledger.begin_transfer(name, amount, transfer_id=item['transfer_id'])
+            try:
+                self.client.transfer(name, amount)
+            except SmsboxError as error:
+                tx = self.ledger.settle_transfer(tx['id'], error.write_outcome, detail=str(error)[:300])
+                step.result.update(action='failed', allocated_after=step.result['allocated_before'])
+                if isinstance(error, SmsboxRefused):
+                    step.result.update(changed=False, error='%s: SMSBOX refused the transfer of %+d credits (ERREUR): the sub-account may not '
+                                                            'exist under this main account, or a balance was insufficient. Nothing moved.'
+                                                            % (item['where'], amount))
+                elif error.write_outcome == REJECTED:
+                    step.result.update(changed=False, error='%s: the transfer of %+d credits failed, nothing moved: %s' % (item['where'], amount, error))
+                else:
+                    step.result['error'] = ('%s: %s. The transfer %s of %+d credits may have been applied; it is recorded as unknown and '
+                                            'no further transfer to this sub-account will be made until it is settled with '
+                                            'resolve: applied or resolve: rejected after checking the SMSBOX dashboard.'
+                                            % (item['where'], error, tx['id'], amount))
+            else:
+                tx = self.ledger.settle_transfer(tx['id'], APPLIED, detail='OK')
+            step.result['transfer'] = tx
+            self.sent.append(tx)
+        return write
+
+
+def converge(module, client, items, concurrency):
+    ledger = module.ledger()
+    returned = dict(ledger_path=ledger.path)
+    balance = module.read_balance(client)
+    returned['balance_before'] = balance
+    try:
+        with ledger.session(exclusive=not module.check_mode) as book:
+            for warning in book.warnings:
+                module.warn(warning)
+            converger = Converger(module, client, book)
+            steps = [converger.plan(item) for item in items]
+            needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
+            total = sum(result['amount'] for result in needed)
+            if total > balance:
+                module.fail_json(msg='Nothing was sent: the main balance is %s credits and the transfers need %d (%s)' % (
+                    balance, total, ', '.join('%s %+d' % (result['subaccount'], result['amount']) for result in needed[:20])), **returned)
+            # Taking back first frees credits for the transfers that give.
+            run_writes([step for step in steps if step.result['amount'] < 0], concurrency)
+            run_writes([step for step in steps if step.result['amount'] > 0], concurrency)
+    except LedgerError as error:
+        module.fail_json(msg=str(error), **returned)
+
+    moved = sum(tx['amount'] for tx in converger.sent if tx['state'] in (APPLIED, 'planned'))
+    returned.update(transfers=converger.settled + converger.sent, moved=moved)
+    if module.check_mode:
+        returned['balance_after'] = balance - moved
+    elif any(tx['state'] != REJECTED for tx in converger.sent):
+        try:
+            returned['balance_after'] = client.balance()
+        except SmsboxError as error:
+            module.warn('The transfers are recorded, but the balance could not be read afterwards: %s' % error)
+    else:
+        returned['balance_after'] = balance
+    return steps, returned
+
+
+def main():
+    module = SmsboxModule(
+        argument_spec=dict(
+            subaccount=dict(type='str'),
+            allocations=dict(type='list', elements='dict', options=ITEM_OPTIONS),
+            concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+            **dict((key, value) for key, value in ITEM_OPTIONS.items() if key != 'subaccount')
+        ),
+        mutually_exclusive=[('subaccount', 'allocations'), ('allocated', 'amount')],
+        required_one_of=[('subaccount', 'allocations')],
+        required_by=dict(transfer_id='amount'),
+        supports_check_mode=True,
+    )
+    concurrency = check_concurrency(module)
+    try:
+        items = read_items(module.params)
+    except InputError as error:
+        module.fail_json(msg=str(error))
+
+    client = module.client(pool_size=concurrency)
+    try:
+        steps, returned = converge(module, client, items, concurrency)
+    finally:
+        client.close()
+    if module.params['allocations'] is None:
+        returned.update(subaccount=steps[0].result['subaccount'], action=steps[0].result['action'])
+    finish(module, steps, 'allocations', 'allocations', **returned)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,376 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: smsbox_subaccount
+short_description: Create SMSBOX sub-accounts, once
+version_added: 0.1.0
+description:
+  - Makes sure SMSBOX sub-accounts exist under a main account, one per call or many in one call (O(subaccounts)).
+  - The SMSBOX API cannot tell whether a sub-account exists, so the module keeps a ledger of the sub-accounts it
+    created or adopted (see O(ledger)). A name the ledger knows is left alone; any other name is created.
+  - When SMSBOX refuses a create (C(ERREUR)), the cause cannot be told apart (the name exists, the main account has
+    500 sub-accounts, or a parameter was refused). With O(adopt=true), the name is then recorded as existing,
+    made elsewhere; without it the task fails and says so.
+  - The password and O(nolimit) can only be set at creation through the API. When the task asks for other values
+    than the ledger recorded at creation, the module warns and changes nothing; change them in the SMSBOX dashboard.
+  - Before any create, the main balance is read once, so a refused key fails the task before anything is sent.
+extends_documentation_fragment:
+  - smsbox.account.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Predicts from the ledger which names would be created; sends no create (the balance read still happens).
+  diff_mode:
+    support: full
+    details: Shows the sub-accounts added to the ledger, never a password.
+  idempotent:
+    support: full
+    description: Running the module again with the same options changes nothing more.
+  action_group:
+    support: full
+    membership:
+      - smsbox.account.smsbox
+  platform:
+    support: full
+    platforms: posix
+options:
+  name:
+    description:
+      - Username of the sub-account, at most 50 characters among letters, digits, C(.), C(_), C(-) and C(@).
+      - Mutually exclusive with O(subaccounts).
+    type: str
+  password:
+    description:
+      - Password of the sub-account, at most 50 printable ASCII characters. Needed only to create it.
+    type: str
+  nolimit:
+    description:
+      - Let the sub-account spend the main balance directly, without credits of its own. Chosen at creation only.
+      - In the bulk form, the default for items that do not set it.
+    type: bool
+    default: false
+  adopt:
+    description:
+      - When SMSBOX refuses to create the name, record it as an existing sub-account made elsewhere instead of failing.
+      - Without O(password), record the name as adopted without sending a create.
+      - In the bulk form, the default for items that do not set it.
+    type: bool
+    default: false
+  state:
+    description:
+      - Only C(present) exists; the API cannot delete a sub-account.
+    type: str
+    choices: [present]
+    default: present
+  subaccounts:
+    description:
+      - Bulk form, many sub-accounts of the same main account in one call. Each item takes the options above.
+      - At most 500 items; each name once.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Username of the sub-account.
+        type: str
+        required: true
+      password:
+        description: Password of the sub-account, needed only to create it.
+        type: str
+      nolimit:
+        description: Let the sub-account spend the main balance directly. Defaults to O(nolimit).
+        type: bool
+      adopt:
+        description: Record the name as existing when SMSBOX refuses to create it. Defaults to O(adopt).
+        type: bool
+  concurrency:
+    description:
+      - How many creates may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
+    type: int
+    default: 4
+seealso:
+  - module: smsbox.account.smsbox_credit
+  - module: smsbox.account.smsbox_balance_info
+author:
+  - smsbox.account contributors (@smsbox-account)
+'''
+
+EXAMPLES = r'''
+- name: Create one sub-account (key from SMSBOX_API_KEY)
+  smsbox.account.smsbox_subaccount:
+    name: shop-paris
+    password: "{{ vault_shop_paris_password }}"
+  delegate_to: localhost
+
+- name: Create many in one call, each once
+  smsbox.account.smsbox_subaccount:
+    api_key: "{{ vault_smsbox_api_key }}"
+    subaccounts:
+      - name: shop-lyon
+        password: "{{ vault_shop_lyon_password }}"
+      - name: shop-nice
+        password: "{{ vault_shop_nice_password }}"
+        nolimit: true
+  delegate_to: localhost
+  run_once: true
+  register: created
+
+- name: Record sub-accounts made in the SMSBOX dashboard, so credits can be managed here
+  smsbox.account.smsbox_subaccount:
+    subaccounts:
+      - name: hq-marketing
+      - name: hq-support
+    adopt: true
+  delegate_to: localhost
+  run_once: true
+'''
+
+RETURN = r'''
+name:
+  description: The sub-account, in the single form.
+  returned: single form
+  type: str
+  sample: shop-paris
+action:
+  description: What happened to it, in the single form; see RV(subaccounts).
+  returned: single form
+  type: str
+  sample: created
+subaccounts:
+  description:
+    - One entry per item, in input order, with C(name), C(action), C(changed), and C(error) when it failed.
+    - C(action) is C(created), C(adopted), C(unchanged) or C(failed); in check mode, the action a real run would take.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "shop-lyon", "action": "created", "changed": true}, {"name": "shop-nice", "action": "unchanged", "changed": false}]
+created:
+  description: Names created by this run (in check mode, that a real run would create).
+  returned: always
+  type: list
+  elements: str
+  sample: [shop-lyon]
+adopted:
+  description: Names recorded as made elsewhere.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+unchanged:
+  description: Names the ledger already knew.
+  returned: always
+  type: list
+  elements: str
+  sample: [shop-nice]
+failed_names:
+  description: Names that could not be created; the message of each is in RV(subaccounts).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+balance:
+  description: Main balance read before any create (this read also checks the key).
+  returned: success
+  type: raw
+  sample: 1250
+ledger_path:
+  description: Path of the ledger of this main account.
+  returned: success
+  type: str
+  sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json
+'''
+
+from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils.engine import (
+    DEFAULT_CONCURRENCY,
+    Step,
+    check_concurrency,
+    finish,
+    run_writes,
+)
+from ansible_collections.smsbox.account.plugins.module_utils.errors import UNKNOWN, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import LedgerError, key_fingerprint, password_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+    MAX_SUBACCOUNTS,
+    InputError,
+    check_bulk_size,
+    check_name,
+    check_password,
+    check_unique,
+    label,
+)
+
+ITEM_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    password=dict(type='str', no_log=True),
+    nolimit=dict(type='bool'),
+    adopt=dict(type='bool'),
+)
+
+REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it), the main account may have '
+                  'reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
+
+
+def read_items(params):
+    """The validated items, whichever form was used."""
+    form = 'subaccounts' if params['subaccounts'] is not None else None
+    raw = params['subaccounts'] if form else [dict(name=params['name'], password=params['password'])]
+    check_bulk_size(raw, form)
+    items = []
+    for index, item in enumerate(raw):
+        where = label(form, index, item.get('name'))
+        items.append(dict(
+            where=where,
+            name=check_name(item.get('name'), where),
+            password=check_password(item.get('password'), where),
+            nolimit=params['nolimit'] if item.get('nolimit') is None else item['nolimit'],
+            adopt=params['adopt'] if item.get('adopt') is None else item['adopt'],
+        ))
+    check_unique([item['name'] for item in items], form or 'name')
+    return items
+
+
+class Converger:
+    """Plans each item from the ledger and, in a real run, creates what is missing."""
+
+    def __init__(self, module, client, ledger):
+        self.module = module
+        self.client = client
+        self.ledger = ledger
+        self.api_key = module.params['api_key']
+        self.key_fp = key_fingerprint(self.api_key)
+
+    def password_fp(self, password):
+        # Prefixed with the key fingerprint: after a key rotation the comparison is skipped, not wrong.
+        return '%s:%s' % (self.key_fp, password_fingerprint(self.api_key, password))
+
+    def plan(self, item):
+        name = item['name']
+        result = dict(name=name, changed=False)
+        record = self.ledger.subaccount(name)
+        view = dict(nolimit=item['nolimit'], state='present')
+        if record and record['state'] == 'present':
+            self.warn_differences(item, record)
+            result['action'] = 'unchanged'
+            return Step(result)
+        if record is None and item['password'] is None:
+            if not item['adopt']:
+                result.update(action='failed',
+                              error='%s: a password is needed to create it (or set adopt: true if it exists already)' % item['where'])
+                return Step(result)
+            result.update(action='adopted', changed=True)
+            view.update(origin='adopted', nolimit=None)
+            return Step(result, write=self.adopt_without_create(item), before={}, after={name: view})
+        result.update(action='created', changed=True)
+        before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
+        view['origin'] = 'created'
+        return Step(result, write=self.create(item, settling=record is not None), before=before, after={name: view})
+
+    def warn_differences(self, item, record):
+        name = item['name']
+        if record['nolimit'] is not None and record['nolimit'] != item['nolimit']:
+            self.module.warn('Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: '
+                             'change it in the SMSBOX dashboard (User Management). Nothing was changed.'
+                             % (name, record['nolimit'], item['nolimit']))
+        stored = record.get('password_fp')
+        if item['password'] is not None and stored and stored.split(':')[0] == self.key_fp \
+                and stored != self.password_fp(item['password']):
+            self.module.warn('Sub-account %r was created with another password than the task gives. The API cannot change '
+                             'it: change it in the SMSBOX dashboard. Nothing was changed.' % name)
+
+    def adopt_without_create(self, item):
+        def write(step):
+            self.ledger.record_subaccount(item['name'], origin='adopted', state='present')
+        return write
+
+    def create(self, item, settling):
+        def write(step):
+            name = item['name']
+            password_fp = self.password_fp(item['password'])
+            try:
+                self.client.create(name, item['password'], item['nolimit'])
+            except SmsboxRefused:
+                if settling:
+                    # Our own earlier create, whose answer was lost, made it.
+                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                    step.result['note'] = 'an earlier create whose answer was lost had made it'
+                elif item['adopt']:
+                    self.ledger.record_subaccount(name, origin='adopted', state='present')
+                    step.result['action'] = 'adopted'
+                else:
+                    step.result.update(action='failed', changed=False,
+                                       error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
+            except SmsboxError as error:
+                if error.write_outcome == UNKNOWN:
+                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp)
+                    step.result.update(action='failed',
+                                       error='%s: %s. It may have been created: run the task again, which sends the create once '
+                                           'more and settles it from the answer.' % (item['where'], error))
+                else:
+                    step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
+            else:
+                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+        return write
+
+
+def main():
+    module = SmsboxModule(
+        argument_spec=dict(
+            name=dict(type='str'),
+            password=dict(type='str', no_log=True),
+            nolimit=dict(type='bool', default=False),
+            adopt=dict(type='bool', default=False),
+            state=dict(type='str', default='present', choices=['present']),
+            subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
+            concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+        ),
+        mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts')],
+        required_one_of=[('name', 'subaccounts')],
+        supports_check_mode=True,
+    )
+    concurrency = check_concurrency(module)
+    try:
+        items = read_items(module.params)
+    except InputError as error:
+        module.fail_json(msg=str(error))
+
+    client = module.client(pool_size=concurrency)
+    ledger = module.ledger()
+    try:
+        balance = module.read_balance(client)
+        with ledger.session(exclusive=not module.check_mode) as book:
+            for warning in book.warnings:
+                module.warn(warning)
+            converger = Converger(module, client, book)
+            steps = [converger.plan(item) for item in items]
+            new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
+            known = sum(1 for record in book.subaccounts().values() if record['state'] == 'present')
+            if new and known + new > MAX_SUBACCOUNTS:
+                module.fail_json(msg='Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
+                                     'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS))
+            if not module.check_mode:
+                run_writes(steps, concurrency)
+    except LedgerError as error:
+        module.fail_json(msg=str(error))
+    finally:
+        client.close()
+
+    def names(action):
+        return [step.result['name'] for step in steps if step.result['action'] == action]
+
+    returned = dict(created=names('created'), adopted=names('adopted'), unchanged=names('unchanged'),
+                    failed_names=names('failed'), balance=balance, ledger_path=ledger.path)
+    if module.params['subaccounts'] is None:
+        returned.update(name=steps[0].result['name'], action=steps[0].result['action'])
+    finish(module, steps, 'sub-accounts', 'subaccounts', **returned)
+
+
+if __name__ == '__main__':
+    main()
