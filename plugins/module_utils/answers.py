@@ -23,15 +23,15 @@ from ansible_collections.smsbox.account.plugins.module_utils.errors import (
 
 OK = 'OK'
 ERREUR = 'ERREUR'
-_CREDIT = re.compile(r'^CREDIT\s+(-?\d+)(?:[.,](\d+))?$')
-_ERROR = re.compile(r'^ERROR(?:\s+(\d{2}))?$')
+_CREDIT = re.compile(r'^CREDIT\s+(-?[0-9]+)(?:[.,]([0-9]+))?$')
+_ERROR = re.compile(r'^ERROR(?:\s+([0-9]{2}))?$')
 QUOTE_LENGTH = 60
 
 
 def quote_body(body, secrets=()):
     """The first bytes of a body, printable, with any secret masked."""
     text = body[:QUOTE_LENGTH * 4]
-    for secret in secrets:
+    for secret in sorted(secrets, key=len, reverse=True):  # longest first: a password may contain the key
         if secret:
             text = text.replace(secret, '********')
     text = text[:QUOTE_LENGTH]

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import ipaddress
 import random
+import ssl
 import time
 import traceback
 
@@ -29,6 +30,13 @@ try:
     from urllib3.exceptions import ConnectTimeoutError
 except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from urllib3.util.ssl_match_hostname import CertificateError as _Urllib3CertificateError
+except ImportError:
+    _Urllib3CertificateError = ssl.CertificateError
+# A failed certificate check ends the TLS handshake, before any byte of the request is sent.
+CERTIFICATE_ERRORS = (ssl.CertificateError, _Urllib3CertificateError)
 
 from ansible_collections.smsbox.account.plugins.module_utils.answers import read_answer
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxError, SmsboxTransportError
@@ -69,13 +77,18 @@ def check_api_key(key):
         return 'api_key is empty; set the api_key option or the SMSBOX_API_KEY environment variable'
     if any(ord(char) < 32 or ord(char) == 127 for char in key):
         return 'api_key contains a control character (a pasted newline?); it cannot be sent in an HTTP header'
+    if any(ord(char) > 255 for char in key):
+        return 'api_key contains a character outside ISO-8859-1; it cannot be sent in an HTTP header'
     return None
 
 
 def _transport_error(exc, api_url):
     """Map a requests exception to an error that knows whether the request may have been sent."""
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
         sent = False
+    elif isinstance(exc, requests.exceptions.SSLError):
+        # Other TLS faults (a bad record, an alert) can come while the answer is read, after sending.
+        sent = not isinstance(_root_cause(exc), CERTIFICATE_ERRORS)
     elif isinstance(exc, requests.exceptions.ConnectionError):
         reason = exc.args[0] if exc.args else None
         reason = getattr(reason, 'reason', reason)  # urllib3 wraps the cause in MaxRetryError
@@ -84,6 +97,18 @@ def _transport_error(exc, api_url):
         sent = True  # read timeout, connection reset after sending, anything unforeseen: assume it arrived
     what = 'the request may have reached SMSBOX but its answer was lost' if sent else 'the request was not sent'
     return SmsboxTransportError('%s (%s): %s' % (what, host_of(api_url), exc.__class__.__name__), sent=sent)
+
+
+def _root_cause(exc):
+    """requests wraps urllib3's MaxRetryError, whose ``reason`` wraps the ssl error."""
+    for _depth in range(5):
+        cause = getattr(exc, 'reason', None)  # ssl errors have a string reason: not followed
+        if not isinstance(cause, BaseException):
+            cause = exc.args[0] if exc.args else None
+        if not isinstance(cause, BaseException):
+            break
+        exc = cause
+    return exc
 
 
 def host_of(url):
@@ -106,7 +131,8 @@ class SmsboxClient:
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
             self.session.mount('https://', adapter)
             self.session.mount('http://', adapter)
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # Passed with each request: a session-level value loses to REQUESTS_CA_BUNDLE in requests.
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self.session.headers.update({
             'Authorization': 'App %s' % api_key,
             'User-Agent': USER_AGENT,
@@ -145,7 +171,7 @@ class SmsboxClient:
     def _send(self, method, action, data, expected, secrets):
         try:
             response = self.session.request(method, self.api_url, params={'action': action}, data=data,
-                                            timeout=self.timeout, allow_redirects=False)
+                                            timeout=self.timeout, verify=self.verify, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
             raise _transport_error(exc, self.api_url)
         body = response.content.decode('utf-8', 'replace')  # SMSBOX sends ASCII; never let requests guess

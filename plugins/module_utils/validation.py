@@ -16,7 +16,7 @@ import re
 MAX_SUBACCOUNTS = 500
 MAX_NAME = 50
 MAX_PASSWORD = 50
-NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+$')
+NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+\Z')  # \Z: '$' would let a final newline through
 NAME_HINT = "letters A-Z a-z, digits, '.', '_', '-' and '@'"
 
 
