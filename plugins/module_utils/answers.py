@@ -31,9 +31,8 @@ QUOTE_LENGTH = 60
 def quote_body(body, secrets=()):
     """The first bytes of a body, printable, with any secret masked."""
     text = body[:QUOTE_LENGTH * 4]
-    for secret in sorted(secrets, key=len, reverse=True):  # longest first: a password may contain the key
-        if secret:
-            text = text.replace(secret, '********')
+    for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):  # a password may contain the key
+        text = text.replace(secret, '********')
     text = text[:QUOTE_LENGTH]
     suffix = '...' if len(body) > QUOTE_LENGTH else ''
     return repr(text + suffix) if text else 'an empty body'
