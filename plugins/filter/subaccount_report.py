@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters the role uses to report on its bulk calls; their output never holds a key or a password."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+def _account_results(results):
+    """The loop results of a bulk task, without the skipped ones."""
+    return [result for result in results or [] if isinstance(result, dict) and not result.get('skipped')]
+
+
+def subaccount_failures(results):
+    """One sentence per main account whose bulk call failed, joined; empty when none did."""
+    messages = []
+    for result in _account_results(results):
+        if result.get('msg'):  # the modules set msg only when they fail
+            label = result.get('item', {}).get('label', 'main account')
+            messages.append('%s: %s' % (label, result['msg']))
+    return ' || '.join(messages)
+
+
+def _names(result, action):
+    return [entry['name'] for entry in result.get('subaccounts', []) if entry.get('action') == action]
+
+
+def subaccount_summary(accounts, created, credited):
+    """What happened to each main account: a dict per account, with a readable ``line``."""
+    created_by_label = dict((result.get('item', {}).get('label'), result) for result in _account_results(created))
+    credited_by_label = dict((result.get('item', {}).get('label'), result) for result in _account_results(credited))
+    summary = []
+    for account in accounts:
+        label = account['label']
+        made = created_by_label.get(label, {})
+        moved = credited_by_label.get(label, {})
+        transfers = moved.get('transfers', [])
+        unsettled = [entry['subaccount'] for entry in moved.get('allocations', []) if entry.get('action') == 'failed']
+        entry = dict(
+            account=label,
+            hosts=len(account.get('hosts', [])),
+            created=_names(made, 'created'),
+            adopted=_names(made, 'adopted'),
+            unchanged=len(_names(made, 'unchanged')),
+            credits_moved=moved.get('moved', 0),
+            transfers=len([tx for tx in transfers if tx.get('state') in ('applied', 'planned')]),
+            balance_before=moved.get('balance_before', made.get('balance')),
+            balance_after=moved.get('balance_after', made.get('balance')),
+            unsettled=sorted(set(unsettled + [tx['subaccount'] for tx in transfers if tx.get('state') == 'unknown'])),
+        )
+        entry['line'] = ('%(account)s: %(created_count)d created, %(adopted_count)d adopted, %(unchanged)d unchanged; '
+                         '%(credits_moved)+d credits moved in %(transfers)d transfers; main balance %(balance_before)s -> '
+                         '%(balance_after)s; unsettled: %(unsettled_text)s') % dict(
+            entry, created_count=len(entry['created']), adopted_count=len(entry['adopted']),
+            unsettled_text=', '.join(entry['unsettled']) or 'none')
+        summary.append(entry)
+    return summary
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'subaccount_failures': subaccount_failures, 'subaccount_summary': subaccount_summary}
