@@ -10,6 +10,7 @@ COLLECTIONS=$BUILD/collections
 STAGED=$COLLECTIONS/ansible_collections/smsbox/account
 PYTHON=${PYTHON:-python3}
 EMULATOR=$ROOT/tests/emulator/smsbox_emulator.py
+export PATH=$VENV/bin:$PATH
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -23,7 +24,6 @@ ensure_venv() {
             | { grep -v "^WARNING: Location 'file:" || true; }
         echo "$want" > "$stamp"
     fi
-    export PATH=$VENV/bin:$PATH
 }
 
 stage_collection() {

@@ -20,7 +20,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.client import (
     check_api_url,
 )
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerError, default_ledger_path, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, default_ledger_path, key_fingerprint
 
 
 def connection_argument_spec():

@@ -19,7 +19,7 @@ description:
     unless O(transfer_id) names a transfer the ledger already applied.
   - The SMSBOX API cannot read a sub-account's credits; the totals come from the ledger (see O(ledger)), where every
     transfer is recorded as C(pending) before it is sent, then C(applied), C(rejected), or C(unknown) when its answer
-    was lost. A transfer is never sent again on its own: while a sub-account has an C(unknown) transfer, the module
+    was lost. A transfer is never sent again on its own; while a sub-account has an C(unknown) transfer, the module
     refuses to move its credits until the transfer is settled with O(resolve).
   - Before sending anything the main balance is read, and must cover the total of the positive transfers.
   - Credits taken back (negative transfers) are moved before credits given.
@@ -36,7 +36,9 @@ attributes:
     details: Shows the credits allocated to each sub-account before and after.
   idempotent:
     support: partial
-    details: With O(allocated), or O(amount) with O(transfer_id), a second run changes nothing. O(amount) without O(transfer_id) transfers again on every run, as asked.
+    details:
+      - With O(allocated), or O(amount) with O(transfer_id), a second run changes nothing.
+      - O(amount) without O(transfer_id) transfers again on every run, as asked.
     description: Running the module again with the same options changes nothing more.
   action_group:
     support: full

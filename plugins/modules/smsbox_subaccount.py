@@ -310,9 +310,8 @@ class Converger:
             except SmsboxError as error:
                 if error.write_outcome == UNKNOWN:
                     self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp)
-                    step.result.update(action='failed',
-                                       error='%s: %s. It may have been created: run the task again, which sends the create once '
-                                           'more and settles it from the answer.' % (item['where'], error))
+                    step.result.update(action='failed', error='%s: %s. It may have been created: run the task again, which sends '
+                                                              'the create once more and settles it from the answer.' % (item['where'], error))
                 else:
                     step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
             else:

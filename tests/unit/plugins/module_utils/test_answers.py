@@ -48,7 +48,7 @@ def test_ok_without_content_type():
 def test_whole_balance_is_int(body, expected):
     value = read_answer(body, 'CREDIT', content_type=TEXT)
     assert value == expected
-    assert type(value) is int
+    assert value.__class__ is int
 
 
 @pytest.mark.parametrize('body, expected', [
@@ -61,7 +61,7 @@ def test_whole_balance_is_int(body, expected):
 ])
 def test_fractional_balance_is_float(body, expected):
     value = read_answer(body, 'CREDIT', content_type=TEXT)
-    assert type(value) is float
+    assert value.__class__ is float
     assert value == pytest.approx(expected)
 
 

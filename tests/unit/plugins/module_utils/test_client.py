@@ -386,7 +386,7 @@ def test_read_retried_then_succeeds(fault):
 def test_read_gives_up_after_3_attempts(fault, error_class):
     rig = Rig([fault(), fault(), fault()])
     error = rig.fails('balance')
-    assert type(error) is error_class
+    assert error.__class__ is error_class
     assert [summary(call) for call in rig.calls] == [balance_call()] * 3
     assert len(rig.sleeps) == 2
     assert_backoff(rig.sleeps)
@@ -398,7 +398,7 @@ def test_read_gives_up_after_3_attempts(fault, error_class):
 def test_read_not_retried_on_a_final_answer(body, error_class):
     rig = Rig([answer(body)])
     error = rig.fails('balance')
-    assert type(error) is error_class
+    assert error.__class__ is error_class
     assert len(rig.calls) == 1
     assert rig.sleeps == []
 
@@ -480,7 +480,7 @@ def test_write_not_retried_after_sending(operation, fault):
 def test_write_not_retried_on_error_05(operation):
     rig = Rig([answer('ERROR 05')])
     error = write_fails(rig, operation)
-    assert type(error) is SmsboxApiError
+    assert error.__class__ is SmsboxApiError
     assert error.write_outcome == 'unknown'
     assert len(rig.calls) == 1
     assert rig.sleeps == []
@@ -504,7 +504,7 @@ def test_write_not_retried_on_html_502(operation):
 def test_write_refused_is_rejected_and_not_retried(operation, body, error_class):
     rig = Rig([answer(body)])
     error = write_fails(rig, operation)
-    assert type(error) is error_class
+    assert error.__class__ is error_class
     assert error.write_outcome == 'rejected'
     assert len(rig.calls) == 1
     assert rig.sleeps == []

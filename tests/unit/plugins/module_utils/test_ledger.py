@@ -57,7 +57,7 @@ def run_child(code, *args):
     """Runs code in a fresh interpreter that can import the collection; returns the CompletedProcess."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)] + [str(a) for a in args],
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
 
 
 # -- fingerprints and paths --
@@ -584,7 +584,7 @@ def test_two_processes_recording_at_once_lose_nothing(path):
     children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), path, FP_A, who, str(start)], env=env,
                                  stderr=subprocess.PIPE, universal_newlines=True) for who in ('p1', 'p2')]
     for child in children:
-        _, err = child.communicate(timeout=120)
+        dummy, err = child.communicate(timeout=120)
         assert child.returncode == 0, err
     with Ledger(path, FP_A).session(exclusive=False) as book:
         transfers = book.transfers()

@@ -141,7 +141,7 @@ def count(value, allow_zero=False, allow_negative=False):
 def test_count_accepted_as_int(value, expected):
     result = count(value)
     assert result == expected
-    assert type(result) is int
+    assert result.__class__ is int
 
 
 @pytest.mark.parametrize('value', [10.5, 0.1, float('inf'), float('nan')])
@@ -183,7 +183,7 @@ def test_negative_refused_when_not_allowed(value):
 def test_negative_allowed_when_allowed(value, expected):
     result = count(value, allow_negative=True)
     assert result == expected
-    assert type(result) is int
+    assert result.__class__ is int
 
 
 # --- collections of items ----------------------------------------------------------------------
