@@ -12,6 +12,7 @@ mode and diff are the plan itself and cannot drift from what a real run does.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 DEFAULT_CONCURRENCY = 4
@@ -72,9 +73,18 @@ def finish(module, steps, what, results_key, **returned):
         returned['diff'] = diff_of(steps)
     failures = [result['error'] for result in results if 'error' in result]
     if failures:
-        shown = failures[:FAILURES_SHOWN]
-        more = len(failures) - len(shown)
-        msg = '%d of %d %s failed: %s%s' % (len(failures), len(results), what, ' | '.join(shown),
-                                            ' | and %d more (see %s)' % (more, results_key) if more else '')
-        module.fail_json(msg=msg, **returned)
+        module.fail_json(msg='%d of %d %s failed. %s' % (len(failures), len(results), what, grouped(failures)), **returned)
     module.exit_json(**returned)
+
+
+def grouped(failures):
+    """Item errors (``<item>: <reason>``) with the items that share a reason listed once."""
+    reasons = OrderedDict()
+    for failure in failures:
+        where, _sep, reason = failure.partition(': ')
+        reasons.setdefault(reason, []).append(where)
+    parts = []
+    for reason, items in reasons.items():
+        more = len(items) - FAILURES_SHOWN
+        parts.append('%s%s: %s' % (', '.join(items[:FAILURES_SHOWN]), ' and %d more' % more if more > 0 else '', reason))
+    return ' | '.join(parts)
