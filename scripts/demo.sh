@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# make demo: provision the two example inventories (examples/inventories/eu and us, two SMSBOX main
+# accounts) on the local SMSBOX emulator, twice: the first run creates the sub-accounts and moves
+# their credits, the second shows that nothing changes. No SMSBOX account, no network needed.
+#
+# The inventories name the real endpoint; -e smsbox_api_url=... (extra vars win over group_vars)
+# points both at the emulator, and -e smsbox_ledger_dir=... keeps the two ledgers under .build/demo/
+# instead of ~/.ansible/smsbox/. The emulator stops however this script ends.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+DEMO=$BUILD/demo
+READY=$DEMO/emulator.json
+LOG=$DEMO/output.log
+EXAMPLES=$ROOT/examples
+
+stop_emulator() {
+    "$VENV/bin/python" "$EMULATOR" stop --ready-file "$READY" > /dev/null 2>&1 || true
+}
+
+provision() {
+    # The command an operator runs, plus the two extra vars that point it at the emulator.
+    (cd "$ROOT" && ansible-playbook smsbox.account.provision \
+        -i examples/inventories/eu -i examples/inventories/us \
+        --vault-password-file examples/demo-vault-password.txt \
+        -e "smsbox_api_url=$URL" -e "smsbox_ledger_dir=$DEMO/ledgers")
+}
+
+ensure_venv
+stage_collection
+
+trap stop_emulator EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+stop_emulator  # one left over by an interrupted demo
+rm -rf "$DEMO"
+mkdir -p "$DEMO/ledgers"
+: > "$LOG"
+
+say "Starting the SMSBOX emulator with the demo main accounts of examples/emulator-accounts.json" | tee -a "$LOG"
+python "$EMULATOR" serve --background --ready-file "$READY" --accounts-file "$EXAMPLES/emulator-accounts.json" > /dev/null
+URL=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$READY")
+echo "emulator: $URL; ledgers: $DEMO/ledgers" | tee -a "$LOG"
+
+say "Run 1: create the sub-accounts of both inventories and allocate their credits" | tee -a "$LOG"
+provision 2>&1 | tee -a "$LOG"
+
+say "Run 2: the same command again; nothing to do (changed=0)" | tee -a "$LOG"
+provision 2>&1 | tee "$DEMO/run2.log" | tee -a "$LOG"
+if grep -Eq 'changed=[1-9]' "$DEMO/run2.log"; then
+    echo "FAIL: the second run changed something" >&2
+    exit 1
+fi
+
+say "What the emulator holds now, per main account" | tee -a "$LOG"
+python "$EMULATOR" state --ready-file "$READY" > "$DEMO/state.json"
+# Labels come from examples/emulator-accounts.json; keys are never printed.
+python -c '
+import json, sys
+state, accounts = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for index, (key, account) in enumerate(sorted(state["accounts"].items(), key=lambda item: str(accounts.get(item[0], {}).get("label")))):
+    label = accounts.get(key, {}).get("label") or "main account %d" % (index + 1)
+    start = accounts.get(key, {}).get("balance")
+    credits = sum(sub["credits"] for sub in account["subaccounts"].values())
+    print("%-3s balance %s -> %s, %d sub-accounts (%d creates applied), %d transfers applied (%s credits to sub-accounts)"
+          % (label, start, account["balance"], len(account["subaccounts"]), len(account["creates"]), len(account["transfers"]), credits))
+' "$DEMO/state.json" "$EXAMPLES/emulator-accounts.json" | tee -a "$LOG"
+
+# The output must not show any demo key or password: check it against what the emulator received.
+python -c '
+import json, sys
+state, output = json.load(open(sys.argv[1])), open(sys.argv[2]).read()
+secrets = list(state["accounts"]) + [sub["password"] for account in state["accounts"].values()
+                                     for sub in account["subaccounts"].values() if sub["password"]]
+leaked = [index for index, secret in enumerate(secrets) if secret in output]
+if leaked:
+    sys.exit("FAIL: %d of the %d demo keys and passwords appear in the output" % (len(leaked), len(secrets)))
+print("Checked: none of the %d demo keys and passwords appears in the output (%s)." % (len(secrets), sys.argv[2]))
+' "$DEMO/state.json" "$LOG"
+rm -f "$DEMO/state.json"  # it holds the demo passwords the emulator received
