@@ -10,7 +10,7 @@ name: subaccount_plan
 short_description: Group the sub-accounts described by inventory hosts by SMSBOX main account
 version_added: 0.1.0
 description:
-  - Used by the role M(smsbox.account.subaccounts) to turn per-host variables into one bulk call per main account.
+  - Used by the role C(smsbox.account.subaccounts) to turn per-host variables into one bulk call per main account.
   - Reads C(smsbox_subaccount), C(smsbox_subaccounts), C(smsbox_api_key), C(smsbox_api_url), C(smsbox_ledger) and
     C(smsbox_account_label) of each host, checks them against the role's argument spec, and groups them by
     (API URL, key, ledger).

@@ -951,7 +951,8 @@ def _stop(args):
         sys.stderr.write('no emulator: %s is missing or unreadable\n' % args.ready_file)
         return 0
     pid = int(ready.get('pid') or 0)
-    if pid <= 0 or not _pid_alive(pid):
+    if pid <= 0 or not _pid_alive(pid) or not _is_emulator(pid):
+        # A stale ready file (after a reboot or SIGKILL) may name a pid that is now another process.
         _remove(args.ready_file)
         return 0
     try:
@@ -972,6 +973,14 @@ def _stop(args):
         pass
     _remove(args.ready_file)
     return 1
+
+
+def _is_emulator(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            return b'smsbox_emulator' in handle.read()
+    except OSError:
+        return True  # no /proc (not Linux): trust the ready file, written by the emulator itself
 
 
 def _remove(path):
