@@ -5,7 +5,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${SMSBOX_VENV:-$ROOT/.venv}
-BUILD=$ROOT/.build
+BUILD=${SMSBOX_BUILD:-$ROOT/.build}
 COLLECTIONS=$BUILD/collections
 STAGED=$COLLECTIONS/ansible_collections/smsbox/account
 PYTHON=${PYTHON:-python3}
