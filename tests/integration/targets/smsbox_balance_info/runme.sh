@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-set -eu
+set -euo pipefail
 source ../setup_emulator/emulator.sh
 
 KEY=itest-balance-key-7d1f0c
@@ -8,7 +8,8 @@ start_emulator tls --tls --account "$KEY=1000"
 
 # Every playbook output is kept, at the highest verbosity, to prove the key never shows.
 LOG="$WORK_DIR/output.log"
-ansible-playbook -i "$INVENTORY" -vvvv test.yml -e "smsbox_test_key=$KEY" "$@" 2>&1 | tee "$LOG"
+# The key reaches the playbook through the environment: ansible-playbook prints extra vars at -vvvv.
+SMSBOX_TEST_KEY=$KEY ansible-playbook -i "$INVENTORY" -vvvv test.yml "$@" 2>&1 | tee "$LOG"
 
 # Ad hoc, with the key and the URL from the environment only.
 URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_PLAIN")
