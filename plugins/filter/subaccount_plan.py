@@ -52,8 +52,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.smsbox.account.plugins.module_utils.client import host_of
 from ansible_collections.smsbox.account.plugins.module_utils.ledger import key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     MAX_SUBACCOUNTS,
@@ -102,7 +102,11 @@ class Plan:
         entries = ([values['smsbox_subaccount']] if values.get('smsbox_subaccount') else []) + list(values.get('smsbox_subaccounts') or [])
         if not entries:
             return
-        account = self.account_of(values)
+        try:
+            account = self.account_of(values)
+        except InputError as error:
+            self.errors.append('host %s: %s' % (host, error))
+            return
         account['hosts'].append(host)
         for entry in entries:
             # The modules check the same again, but only once the previous step has sent its requests.
@@ -119,12 +123,17 @@ class Plan:
 
     def account_of(self, values):
         url = values.get('smsbox_api_url') or DEFAULT_URL
+        # The modules refuse credentials in a URL too, but only after this plan is printed in labels.
+        if urlsplit(url).username or urlsplit(url).password:
+            raise InputError('smsbox_api_url must not carry credentials; the key goes in smsbox_api_key')
         key = values.get('smsbox_api_key') or None
         ledger = values.get('smsbox_ledger') or None
         identity = (url, key, ledger)
         if identity not in self.accounts:
             label = values.get('smsbox_account_label') or '%s key %s' % (
-                host_of(url), key_fingerprint(key) if key else 'from SMSBOX_API_KEY')
+                urlsplit(url).hostname, key_fingerprint(key) if key else 'from SMSBOX_API_KEY')
+            if any(account['label'] == label for account in self.accounts.values()):
+                label = '%s (%s)' % (label, ledger or 'default ledger')
             self.accounts[identity] = dict(label=label, api_url=url, api_key=key, ledger=ledger, hosts=[], entries={})
         return self.accounts[identity]
 

@@ -22,19 +22,23 @@ def subaccount_failures(results):
     return ' || '.join(messages)
 
 
+def _at(results, index):
+    result = results[index] if results and index < len(results) else {}
+    return {} if result.get('skipped') else result
+
+
 def _names(result, action):
     return [entry['name'] for entry in result.get('subaccounts', []) if entry.get('action') == action]
 
 
 def subaccount_summary(accounts, created, credited):
     """What happened to each main account: a dict per account, with a readable ``line``."""
-    created_by_label = dict((result.get('item', {}).get('label'), result) for result in _account_results(created))
-    credited_by_label = dict((result.get('item', {}).get('label'), result) for result in _account_results(credited))
     summary = []
-    for account in accounts:
+    # The loop results come in the order of the accounts they looped over; skipped ones stay in place.
+    for index, account in enumerate(accounts):
         label = account['label']
-        made = created_by_label.get(label, {})
-        moved = credited_by_label.get(label, {})
+        made = _at(created, index)
+        moved = _at(credited, index)
         transfers = moved.get('transfers', [])
         unsettled = [entry['subaccount'] for entry in moved.get('allocations', []) if entry.get('action') == 'failed']
         entry = dict(

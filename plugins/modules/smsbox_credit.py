@@ -277,8 +277,8 @@ class Converger:
 
     def plan(self, item):
         name = item['name']
-        allocated = self.ledger.allocated(name)
-        result = dict(subaccount=name, changed=False, amount=0, allocated_before=allocated)
+        allocated = before = self.ledger.allocated(name)
+        result = dict(subaccount=name, changed=False, amount=0, allocated_before=before)
         unsettled = self.ledger.unsettled(name)
         if unsettled and item['resolve']:
             result.update(changed=True, resolved=[tx['id'] for tx in unsettled])
@@ -286,17 +286,17 @@ class Converger:
                 settled = self.settle(tx, item['resolve'])
                 if item['resolve'] == APPLIED:
                     allocated += settled['amount']
-            result['allocated_before'] = allocated
         elif unsettled:
             result.update(action='failed', allocated_after=allocated, error=unsettled_message(item['where'], unsettled))
             return Step(result)
         amount = self.amount_for(item, allocated, result)
         result['allocated_after'] = allocated + amount
+        diff = dict(before={name: dict(allocated=before)}, after={name: dict(allocated=allocated + amount)})
         if not amount:
             result['action'] = 'resolved' if result.get('resolved') else 'unchanged'
-            return Step(result, before={name: dict(allocated=result['allocated_before'])}, after={name: dict(allocated=allocated)})
+            return Step(result, **diff)
         result.update(action='transferred', changed=True, amount=amount)
-        step = Step(result, before={name: dict(allocated=allocated)}, after={name: dict(allocated=allocated + amount)})
+        step = Step(result, **diff)
         if self.module.check_mode:
             self.sent.append(dict(id=None, subaccount=name, amount=amount, state='planned', transfer_id=item['transfer_id'], detail=None))
         else:
@@ -394,9 +394,9 @@ def main():
             concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
             **dict((key, value) for key, value in ITEM_OPTIONS.items() if key != 'subaccount')
         ),
-        mutually_exclusive=[('subaccount', 'allocations'), ('allocated', 'amount')],
+        # allocated/amount/transfer_id are checked per item by read_items, whose messages name the sub-account.
+        mutually_exclusive=[('subaccount', 'allocations')],
         required_one_of=[('subaccount', 'allocations')],
-        required_by=dict(transfer_id='amount'),
         supports_check_mode=True,
     )
     concurrency = check_concurrency(module)

@@ -260,16 +260,16 @@ class Converger:
             self.warn_differences(item, record)
             result['action'] = 'unchanged'
             return Step(result)
-        if record is None and item['password'] is None:
+        before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
+        if item['password'] is None:
             if not item['adopt']:
-                result.update(action='failed',
-                              error='%s: a password is needed to create it (or set adopt: true if it exists already)' % item['where'])
+                result.update(action='failed', error='%s: a password is needed to %s it (or set adopt: true if it exists already)'
+                              % (item['where'], 'settle' if record else 'create'))
                 return Step(result)
             result.update(action='adopted', changed=True)
             view.update(origin='adopted', nolimit=None)
-            return Step(result, write=self.adopt_without_create(item), before={}, after={name: view})
+            return Step(result, write=self.adopt_without_create(item), before=before, after={name: view})
         result.update(action='created', changed=True)
-        before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
         view['origin'] = 'created'
         return Step(result, write=self.create(item, settling=record is not None), before=before, after={name: view})
 

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""smsbox_balance_info against the in-process emulator: the balance as a number, the ledger as it stands, no change."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.smsbox.account.plugins.module_utils import client as client_module
+from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
+from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
+from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
+    BAD_KEY,
+    KEY,
+    START_BALANCE,
+    ledger_files_bytes,
+    posts,
+    requests_log,
+)
+
+
+@pytest.mark.parametrize('decimal_comma', [False, True], ids=['dot', 'comma'])
+@pytest.mark.parametrize('stored, expected', [
+    (1250, 1250),
+    ('0', 0),
+    ('22.5', 22.5),
+    ('0.25', 0.25),
+    ('7.50', 7.5),
+    ('40.0', 40),
+])
+def test_balance_is_an_int_or_a_float_when_fractional(run_module, ledger_path, stored, expected, decimal_comma):
+    with Emulator(accounts={KEY: stored}, decimal_comma=decimal_comma) as emu:
+        result = run_module(smsbox_balance_info, dict(api_key=KEY, api_url=emu.url, ledger=ledger_path))
+        log = requests_log(emu)
+
+    assert not result.failed and result['changed'] is False
+    assert result['balance'] == expected
+    assert type(result['balance']) is type(expected)
+    assert result['api_url'] == emu.url
+    assert [(entry['method'], entry['action']) for entry in log] == [('GET', 'credit')]
+
+
+def test_without_a_ledger_it_reports_an_empty_one_and_creates_nothing(run_module, emulator, base, ledger_path):
+    result = run_module(smsbox_balance_info, base, check=True)
+
+    assert result['balance'] == START_BALANCE
+    assert result['ledger'] == dict(path=ledger_path, exists=False, subaccounts={}, allocated_total=0, unsettled=[])
+    assert not os.path.exists(ledger_path) and not os.path.exists(os.path.dirname(ledger_path))
+
+
+def test_ledger_summary_after_module_runs(run_module, emulator, base, ledger_path):
+    created = run_module(smsbox_subaccount, dict(base, subaccounts=[
+        dict(name='shop-a', password='Pw-a-12345'), dict(name='shop-b', password='Pw-b-12345', nolimit=True),
+        dict(name='shop-c', password='Pw-c-12345'), dict(name='hq-support')], adopt=True))
+    assert created['created'] == ['shop-a', 'shop-b', 'shop-c'] and created['adopted'] == ['hq-support']
+    run_module(smsbox_credit, dict(base, allocations=[dict(subaccount='shop-a', allocated=300),
+                                                      dict(subaccount='shop-b', amount=50)]))
+    run_module(smsbox_credit, dict(base, subaccount='shop-a', allocated=200))
+    emulator.add_fault(operation='transfer', fault='lost_answer', match={'to': 'shop-c'})
+    assert run_module(smsbox_credit, dict(base, subaccount='shop-c', amount=75)).failed
+    files = ledger_files_bytes(ledger_path)
+    log_start = len(requests_log(emulator))
+
+    result = run_module(smsbox_balance_info, base)
+
+    assert not result.failed and result['changed'] is False
+    assert result['balance'] == START_BALANCE - 200 - 50 - 75  # the lost transfer was applied at SMSBOX
+    ledger = result['ledger']
+    assert ledger['path'] == ledger_path and ledger['exists'] is True
+    assert ledger['subaccounts'] == {
+        'shop-a': dict(origin='created', state='present', nolimit=False, allocated=200),
+        'shop-b': dict(origin='created', state='present', nolimit=True, allocated=50),
+        'shop-c': dict(origin='created', state='present', nolimit=False, allocated=0),
+        'hq-support': dict(origin='adopted', state='present', nolimit=None, allocated=0),
+    }
+    assert ledger['allocated_total'] == 250
+    assert [(tx['subaccount'], tx['amount'], tx['state']) for tx in ledger['unsettled']] == [('shop-c', 75, 'unknown')]
+    assert posts(emulator, since=log_start) == []
+    assert ledger_files_bytes(ledger_path) == files, 'an info module changed the ledger'
+
+
+def test_key_and_ledger_from_the_environment(run_module, emulator, ledger_path, monkeypatch):
+    run_module(smsbox_subaccount, dict(api_key=KEY, api_url=emulator.url, ledger=ledger_path, name='shop-a', password='Pw-a-12345'))
+    monkeypatch.setenv('SMSBOX_API_KEY', KEY)
+    monkeypatch.setenv('SMSBOX_API_URL', emulator.url)
+    monkeypatch.setenv('SMSBOX_LEDGER', ledger_path)
+
+    result = run_module(smsbox_balance_info, {})
+
+    assert result['balance'] == START_BALANCE
+    assert list(result['ledger']['subaccounts']) == ['shop-a']
+    assert KEY not in result.out
+
+
+def test_a_bad_key_fails_and_is_not_shown(run_module, emulator, base):
+    result = run_module(smsbox_balance_info, dict(base, api_key=BAD_KEY))
+
+    assert result.failed
+    assert 'key' in result.msg and 'dashboard' in result.msg
+    assert BAD_KEY not in result.out
+    assert len(requests_log(emulator)) == 1  # ERROR 02 is not retried
+
+
+@pytest.mark.parametrize('fault', ['html_502', 'garbage', 'empty', 'error_05'])
+def test_a_passing_fault_on_the_read_is_retried(run_module, emulator, base, fault, monkeypatch):
+    monkeypatch.setattr(client_module.random, 'uniform', lambda _low, _high: 0.0)  # no backoff wait
+    emulator.add_fault(operation='balance', fault=fault)
+
+    result = run_module(smsbox_balance_info, base)
+
+    retryable = fault in ('html_502', 'error_05')
+    if retryable:
+        assert not result.failed and result['balance'] == START_BALANCE
+        assert len(requests_log(emulator)) == 2
+    else:
+        assert result.failed and 'balance' in result.msg
+        assert len(requests_log(emulator)) == 1
+    assert KEY not in result.out

@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""smsbox_credit against the in-process emulator: converge, predict exactly, and never pay twice."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, key_fingerprint
+from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
+from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
+    BAD_KEY,
+    KEY,
+    START_BALANCE,
+    applied_transfers,
+    ledger_files_bytes,
+    ledger_view,
+    posts,
+    requests_log,
+    transfer_posts,
+)
+
+SHOPS = ('shop-a', 'shop-b', 'shop-c', 'shop-d')
+
+
+@pytest.fixture
+def shops(run_module, base):
+    """The sub-accounts exist at SMSBOX and in the ledger."""
+    result = run_module(smsbox_subaccount, dict(base, subaccounts=[dict(name=name, password='Pw-%s-1' % name) for name in SHOPS]))
+    assert result['created'] == list(SHOPS)
+    return SHOPS
+
+
+def credit(run_module, base, check=False, diff=False, **options):
+    return run_module(smsbox_credit, dict(base, **options), check=check, diff=diff)
+
+
+def sent_amounts(emulator, to=None, since=0):
+    return [(entry['params']['to'], int(entry['params']['credit'])) for entry in transfer_posts(emulator, to, since)]
+
+
+def ledger_allocated(path, name):
+    _subaccounts, transfers = ledger_view(path)
+    return sum(tx['amount'] for tx in transfers if tx['subaccount'] == name and tx['state'] == 'applied')
+
+
+def unsettled(path, name=None):
+    _subaccounts, transfers = ledger_view(path)
+    return [tx for tx in transfers if tx['state'] in ('unknown', 'pending') and name in (None, tx['subaccount'])]
+
+
+def lose_transfer(run_module, emulator, base, name, amount, fault='lost_answer'):
+    """A transfer whose answer is lost (applied at SMSBOX with lost_answer, not with drop_before)."""
+    emulator.add_fault(operation='transfer', fault=fault, match={'to': name})
+    return credit(run_module, base, subaccount=name, allocated=amount)
+
+
+# --- check mode and convergence ------------------------------------------------------------------------
+
+def test_check_mode_plans_exactly_what_the_real_run_sends(run_module, emulator, base, ledger_path, shops):
+    assert not credit(run_module, base, subaccount='shop-a', allocated=300).failed
+    allocations = [dict(subaccount='shop-a', allocated=100),       # takes 200 back
+                   dict(subaccount='shop-b', allocated=250),       # gives 250
+                   dict(subaccount='shop-c', amount=40),           # gives 40
+                   dict(subaccount='shop-d', allocated=0)]         # nothing
+    files = ledger_files_bytes(ledger_path)
+    log_start = len(requests_log(emulator))
+
+    check = credit(run_module, base, check=True, diff=True, allocations=allocations)
+
+    assert not check.failed
+    assert transfer_posts(emulator, since=log_start) == []
+    assert ledger_files_bytes(ledger_path) == files
+    assert all(tx['state'] == 'planned' for tx in check['transfers'])
+    planned = sorted((tx['subaccount'], tx['amount']) for tx in check['transfers'])
+    assert planned == [('shop-a', -200), ('shop-b', 250), ('shop-c', 40)]
+    assert check['moved'] == 90
+    assert check['balance_before'] == START_BALANCE - 300
+    assert check['balance_after'] == START_BALANCE - 300 - 90
+
+    real = credit(run_module, base, diff=True, allocations=allocations)
+
+    assert not real.failed
+    assert sorted((tx['subaccount'], tx['amount']) for tx in real['transfers']) == planned
+    assert all(tx['state'] == 'applied' for tx in real['transfers'])
+    assert sorted(sent_amounts(emulator, since=log_start)) == planned
+    assert real['balance_after'] == check['balance_after']
+    assert real['balance_after'] == emulator.state()['accounts'][KEY]['balance']
+    assert real['moved'] == check['moved']
+    assert real['diff'] == check['diff']
+    assert [(a['subaccount'], a['action'], a['amount'], a['allocated_after']) for a in real['allocations']] == \
+        [(a['subaccount'], a['action'], a['amount'], a['allocated_after']) for a in check['allocations']]
+
+
+def test_allocated_converges_up_down_and_not_when_equal(run_module, emulator, base, ledger_path, shops):
+    up = credit(run_module, base, subaccount='shop-a', allocated=120)
+    assert (up['action'], up['changed'], up['allocations'][0]['amount']) == ('transferred', True, 120)
+    down = credit(run_module, base, subaccount='shop-a', allocated=45)
+    assert (down['action'], down['changed'], down['allocations'][0]['amount']) == ('transferred', True, -75)
+    assert down['allocations'][0]['allocated_before'] == 120 and down['allocations'][0]['allocated_after'] == 45
+    log_start = len(requests_log(emulator))
+
+    equal = credit(run_module, base, subaccount='shop-a', allocated=45, diff=True)
+
+    assert (equal['action'], equal['changed'], equal['moved']) == ('unchanged', False, 0)
+    assert equal['transfers'] == []
+    assert transfer_posts(emulator, since=log_start) == []
+    assert sent_amounts(emulator) == [('shop-a', 120), ('shop-a', -75)]
+    assert emulator.state()['accounts'][KEY]['subaccounts']['shop-a']['credits'] == 45
+    assert ledger_allocated(ledger_path, 'shop-a') == 45
+    assert equal['balance_before'] == equal['balance_after'] == START_BALANCE - 45
+
+    to_zero = credit(run_module, base, subaccount='shop-a', allocated='0')
+    assert to_zero['allocations'][0]['amount'] == -45
+    assert emulator.state()['accounts'][KEY]['subaccounts']['shop-a']['credits'] == 0
+
+
+def test_amount_with_transfer_id_is_sent_once_across_runs(run_module, emulator, base, ledger_path, shops):
+    options = dict(subaccount='shop-b', amount=200, transfer_id='invoice-2026-0042')
+
+    first = credit(run_module, base, **options)
+    second = credit(run_module, base, **options)
+
+    assert first['changed'] is True and first['transfers'][0]['transfer_id'] == 'invoice-2026-0042'
+    assert second['changed'] is False and second['action'] == 'unchanged'
+    assert 'invoice-2026-0042' in second['allocations'][0]['note']
+    assert sent_amounts(emulator) == [('shop-b', 200)]
+    assert ledger_allocated(ledger_path, 'shop-b') == 200
+
+    check = credit(run_module, base, check=True, **options)
+    assert check['changed'] is False and check['transfers'] == []
+
+
+def test_amount_without_transfer_id_is_sent_every_run(run_module, emulator, base, ledger_path, shops):
+    credit(run_module, base, subaccount='shop-b', amount=30)
+    again = credit(run_module, base, subaccount='shop-b', amount=30)
+
+    assert again['changed'] is True
+    assert sent_amounts(emulator) == [('shop-b', 30), ('shop-b', 30)]
+    assert ledger_allocated(ledger_path, 'shop-b') == 60
+    assert again['allocations'][0]['allocated_before'] == 30 and again['allocations'][0]['allocated_after'] == 60
+
+
+def test_insufficient_balance_fails_with_zero_post(run_module, emulator, base, ledger_path, shops):
+    result = credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=START_BALANCE - 100),
+                                                   dict(subaccount='shop-b', amount=101)])
+
+    assert result.failed
+    assert 'Nothing was sent' in result.msg and str(START_BALANCE) in result.msg and str(START_BALANCE + 1) in result.msg
+    assert transfer_posts(emulator) == []
+    assert ledger_view(ledger_path)[1] == []
+    assert emulator.state()['accounts'][KEY]['balance'] == START_BALANCE
+
+
+def test_balance_must_cover_the_positive_total_whatever_is_taken_back(run_module, emulator, base, ledger_path, shops):
+    credit(run_module, base, subaccount='shop-a', allocated=START_BALANCE - 100)  # main balance now 100
+    log_start = len(requests_log(emulator))
+
+    result = credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=0), dict(subaccount='shop-b', allocated=350)])
+
+    assert result.failed and 'Nothing was sent' in result.msg and '350' in result.msg
+    assert transfer_posts(emulator, since=log_start) == []
+    assert ledger_allocated(ledger_path, 'shop-a') == START_BALANCE - 100
+
+
+def test_whole_balance_may_be_allocated(run_module, emulator, base, shops):
+    result = credit(run_module, base, subaccount='shop-a', allocated=START_BALANCE)
+
+    assert not result.failed and result['balance_after'] == 0
+
+
+@pytest.mark.parametrize('options, reason', [
+    (dict(subaccount='shop-a', amount=0), 'amount is 0'),
+    (dict(subaccount='shop-a', amount='12.5'), 'integer'),
+    (dict(subaccount='shop-a', amount=12.5), 'whole number'),
+    (dict(subaccount='shop-a', allocated=-5), 'must be 0 or more'),
+    (dict(subaccount='shop-a', allocated=True), 'integer'),
+    (dict(subaccount='shop a', allocated=5), "' '"),
+    (dict(allocations=[dict(subaccount='shop-a', allocated=5), dict(subaccount='shop-a', amount=5)]), 'allocations[0]'),
+])
+def test_invalid_input_fails_before_any_request(run_module, emulator, base, options, reason):
+    result = credit(run_module, base, **options)
+
+    assert result.failed and reason in result.msg
+    assert requests_log(emulator) == []
+
+
+def test_bulk_with_concurrency_8_transfers_each_exactly_once(run_module, emulator, base, ledger_path):
+    emulator.latency = 0.005
+    names = ['tenant-%02d' % index for index in range(40)]
+    assert run_module(smsbox_subaccount, dict(base, concurrency=8, subaccounts=[dict(name=name, password='Pw-%s' % name)
+                                                                                 for name in names]))['created'] == names
+    allocations = [dict(subaccount=name, allocated=index + 1) for index, name in enumerate(names)]
+
+    result = credit(run_module, base, concurrency=8, allocations=allocations)
+
+    assert not result.failed
+    assert [entry['subaccount'] for entry in result['allocations']] == names
+    assert sorted(sent_amounts(emulator)) == sorted((name, index + 1) for index, name in enumerate(names))
+    assert len(applied_transfers(emulator)) == 40
+    assert result['moved'] == sum(range(1, 41))
+    assert result['balance_after'] == START_BALANCE - sum(range(1, 41))
+    assert all(ledger_allocated(ledger_path, name) == index + 1 for index, name in enumerate(names))
+
+    again = credit(run_module, base, concurrency=8, allocations=allocations)
+    assert again['changed'] is False and len(transfer_posts(emulator)) == 40
+
+
+# --- lost answers and settling them ------------------------------------------------------------------------
+
+def test_lost_answer_is_recorded_unknown_and_fails(run_module, emulator, base, ledger_path, shops):
+    result = lose_transfer(run_module, emulator, base, 'shop-a', 100)
+
+    assert result.failed
+    assert result['action'] == 'failed'
+    assert [tx['state'] for tx in result['transfers']] == ['unknown']
+    assert result['allocations'][0]['transfer']['state'] == 'unknown'
+    assert 'resolve: applied' in result.msg and 'resolve: rejected' in result.msg
+    assert len(transfer_posts(emulator)) == 1  # never resent
+    assert applied_transfers(emulator, to='shop-a') == [{'to': 'shop-a', 'credit': 100}]
+    left = unsettled(ledger_path, 'shop-a')
+    assert [(tx['amount'], tx['state']) for tx in left] == [(100, 'unknown')]
+    assert ledger_allocated(ledger_path, 'shop-a') == 0
+
+
+def test_next_run_sends_nothing_to_an_unsettled_sub_account(run_module, emulator, base, ledger_path, shops):
+    lose_transfer(run_module, emulator, base, 'shop-a', 100)
+    txid = unsettled(ledger_path, 'shop-a')[0]['id']
+    log_start = len(requests_log(emulator))
+
+    again = credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=100),
+                                                  dict(subaccount='shop-b', allocated=10)])
+
+    assert again.failed
+    assert transfer_posts(emulator, 'shop-a', since=log_start) == []
+    assert sent_amounts(emulator, since=log_start) == [('shop-b', 10)]  # the other item is still served
+    by_name = dict((entry['subaccount'], entry) for entry in again['allocations'])
+    assert by_name['shop-a']['action'] == 'failed' and by_name['shop-b']['action'] == 'transferred'
+    assert txid in again.msg
+    assert 'resolve: applied' in again.msg and 'resolve: rejected' in again.msg and 'smsbox_credit' in again.msg
+    assert [tx['id'] for tx in unsettled(ledger_path, 'shop-a')] == [txid]
+
+    check = credit(run_module, base, check=True, subaccount='shop-a', amount=5)
+    assert check.failed and check['transfers'] == []
+
+
+def test_resolve_applied_then_equal_allocation_sends_no_new_transfer(run_module, emulator, base, ledger_path, shops):
+    lose_transfer(run_module, emulator, base, 'shop-a', 100)  # applied at SMSBOX, answer lost
+    log_start = len(requests_log(emulator))
+
+    check = credit(run_module, base, check=True, subaccount='shop-a', allocated=100, resolve='applied')
+    assert not check.failed and check['transfers'][0]['state'] == 'applied' and check['moved'] == 0
+    assert len(unsettled(ledger_path, 'shop-a')) == 1, 'check mode settled the transfer'
+
+    resolved = credit(run_module, base, subaccount='shop-a', allocated=100, resolve='applied')
+
+    assert not resolved.failed
+    assert resolved['action'] == 'resolved' and resolved['changed'] is True
+    assert resolved['allocations'][0]['amount'] == 0
+    assert [tx['state'] for tx in resolved['transfers']] == ['applied']
+    assert transfer_posts(emulator, since=log_start) == []
+    assert unsettled(ledger_path, 'shop-a') == []
+    assert ledger_allocated(ledger_path, 'shop-a') == 100
+    assert emulator.state()['accounts'][KEY]['subaccounts']['shop-a']['credits'] == 100
+
+    after = credit(run_module, base, subaccount='shop-a', allocated=100)
+    assert after['changed'] is False and transfer_posts(emulator, since=log_start) == []
+
+
+def test_resolve_rejected_then_the_allocation_is_transferred_once(run_module, emulator, base, ledger_path, shops):
+    lose_transfer(run_module, emulator, base, 'shop-a', 100, fault='drop_before')  # never applied at SMSBOX
+    assert applied_transfers(emulator, to='shop-a') == []
+    log_start = len(requests_log(emulator))
+
+    resolved = credit(run_module, base, subaccount='shop-a', allocated=100, resolve='rejected')
+
+    assert not resolved.failed
+    assert resolved['action'] == 'transferred' and resolved['allocations'][0]['amount'] == 100
+    assert sorted(tx['state'] for tx in resolved['transfers']) == ['applied', 'rejected']
+    assert sent_amounts(emulator, since=log_start) == [('shop-a', 100)]
+    assert applied_transfers(emulator, to='shop-a') == [{'to': 'shop-a', 'credit': 100}]
+    assert ledger_allocated(ledger_path, 'shop-a') == 100
+
+    again = credit(run_module, base, subaccount='shop-a', allocated=100, resolve='rejected')
+    assert again['changed'] is False and sent_amounts(emulator, since=log_start) == [('shop-a', 100)]
+
+
+def test_diff_of_a_resolve_applied_shows_the_allocation_it_adds(run_module, emulator, base, ledger_path, shops):
+    lose_transfer(run_module, emulator, base, 'shop-a', 100)
+
+    resolved = credit(run_module, base, diff=True, subaccount='shop-a', resolve='applied')
+
+    assert resolved['changed'] is True
+    assert resolved['allocations'][0]['allocated_before'] == 0
+    assert resolved['diff'] == {'before': {'shop-a': {'allocated': 0}}, 'after': {'shop-a': {'allocated': 100}}}
+
+
+def test_a_transfer_left_pending_by_an_interrupted_run_blocks_its_sub_account(run_module, emulator, base, ledger_path, shops):
+    book = Ledger(ledger_path, key_fingerprint(KEY))
+    with book.session() as opened:
+        pending = opened.begin_transfer('shop-b', 80)  # recorded, then the run died before the answer
+    log_start = len(requests_log(emulator))
+    files = ledger_files_bytes(ledger_path)
+
+    check = credit(run_module, base, check=True, subaccount='shop-b', allocated=80)
+    assert check.failed and pending['id'] in check.msg
+    assert ledger_files_bytes(ledger_path) == files, 'check mode wrote to the ledger'
+
+    result = credit(run_module, base, subaccount='shop-b', allocated=80)
+
+    assert result.failed and pending['id'] in result.msg and 'resolve: applied' in result.msg
+    assert any('interrupted' in warning and pending['id'] in warning for warning in result.warnings)
+    assert transfer_posts(emulator, since=log_start) == []
+    assert [tx['state'] for tx in unsettled(ledger_path, 'shop-b')] == ['unknown']
+
+
+def test_error_05_on_a_transfer_is_sent_once_and_recorded_unknown(run_module, emulator, base, ledger_path, shops):
+    emulator.add_fault(operation='transfer', fault='error_05', match={'to': 'shop-c'})
+
+    result = credit(run_module, base, subaccount='shop-c', amount=70)
+
+    assert result.failed
+    assert len(transfer_posts(emulator)) == 1
+    assert [tx['state'] for tx in result['transfers']] == ['unknown']
+    assert 'ERROR 05' in result.msg
+    assert [tx['state'] for tx in unsettled(ledger_path, 'shop-c')] == ['unknown']
+
+
+def test_a_transfer_answer_slower_than_the_timeout_is_unknown_and_not_resent(run_module, emulator, base, ledger_path, shops):
+    emulator.add_fault(operation='transfer', fault='slow', delay=5, match={'to': 'shop-d'})
+
+    result = credit(run_module, dict(base, timeout=0.3), subaccount='shop-d', amount=15)
+
+    assert result.failed
+    assert [tx['state'] for tx in result['transfers']] == ['unknown']
+    assert len(transfer_posts(emulator)) == 1
+    assert applied_transfers(emulator, to='shop-d') == [{'to': 'shop-d', 'credit': 15}]
+    assert [tx['amount'] for tx in unsettled(ledger_path, 'shop-d')] == [15]
+
+
+def test_erreur_on_a_transfer_is_recorded_rejected_and_fails(run_module, emulator, base, ledger_path, shops):
+    result = credit(run_module, base, subaccount='not-at-smsbox', allocated=10)
+
+    assert result.failed and 'ERREUR' in result.msg and 'Nothing moved' in result.msg
+    assert result['changed'] is False
+    assert [tx['state'] for tx in result['transfers']] == ['rejected']
+    assert result['balance_after'] == result['balance_before'] == START_BALANCE
+    assert unsettled(ledger_path) == []
+    assert len(transfer_posts(emulator)) == 1
+
+
+def test_take_backs_are_sent_before_gives(run_module, emulator, base, ledger_path, shops):
+    credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=300), dict(subaccount='shop-c', allocated=50)])
+    log_start = len(requests_log(emulator))
+
+    result = credit(run_module, base, concurrency=4, allocations=[
+        dict(subaccount='shop-b', allocated=200),   # give
+        dict(subaccount='shop-a', allocated=100),   # take back 200
+        dict(subaccount='shop-d', amount=25),       # give
+        dict(subaccount='shop-c', amount=-50),      # take back 50
+    ])
+
+    assert not result.failed
+    order = sent_amounts(emulator, since=log_start)
+    assert sorted(order) == [('shop-a', -200), ('shop-b', 200), ('shop-c', -50), ('shop-d', 25)]
+    signs = [amount < 0 for _name, amount in order]
+    assert signs == [True, True, False, False], order
+
+
+def test_a_bad_key_fails_before_any_post_and_is_not_shown(run_module, emulator, base):
+    result = credit(run_module, dict(base, api_key=BAD_KEY), subaccount='shop-a', allocated=10)
+
+    assert result.failed
+    assert 'key' in result.msg
+    assert posts(emulator) == []
+    assert [entry['method'] for entry in requests_log(emulator)] == ['GET']
+    assert BAD_KEY not in result.out
