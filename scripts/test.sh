@@ -42,10 +42,20 @@ stage_molecule() {
 ensure_venv
 stage_collection
 started=$SECONDS
-passed=0
+passed=()
+failed=()
 for stage in "${STAGES[@]}"; do
     say "$stage"
-    "stage_$stage"
-    passed=$((passed + 1))
+    stage_started=$SECONDS
+    # Every stage runs even when one fails, so one run shows everything that needs fixing.
+    if ("stage_$stage"); then
+        passed+=("$stage")
+        echo "--- $stage passed in $((SECONDS - stage_started)) s"
+    else
+        failed+=("$stage")
+        echo "--- $stage FAILED after $((SECONDS - stage_started)) s"
+    fi
 done
-say "all $passed stages passed in $((SECONDS - started)) s"
+say "passed: ${passed[*]:-none}; failed: ${failed[*]:-none}; $((SECONDS - started)) s"
+echo "stages: ${#passed[@]} passed, ${#failed[@]} failed"
+[[ ${#failed[@]} -eq 0 ]]

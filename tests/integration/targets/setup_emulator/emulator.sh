@@ -32,3 +32,21 @@ trap stop_emulators EXIT
 # Every ledger of a target lives in its work dir, never in the user's ~/.ansible.
 export SMSBOX_LEDGER_DIR="$WORK_DIR/ledgers"
 mkdir -p "$SMSBOX_LEDGER_DIR"
+
+# run_and_check_secrets SECRET... -- COMMAND...: runs COMMAND with its output kept in $WORK_DIR/output.log,
+# then fails the target if any SECRET shows in that output or in a ledger file.
+run_and_check_secrets() {
+    local secrets=() log="$WORK_DIR/output.log"
+    while [[ $1 != -- ]]; do secrets+=(-e "$1"); shift; done
+    shift
+    "$@" 2>&1 | tee -a "$log"
+    if grep -n "${secrets[@]}" "$log"; then
+        echo "FAIL: an API key or a password appears in the output above" >&2
+        exit 1
+    fi
+    if grep -rn "${secrets[@]}" "$SMSBOX_LEDGER_DIR"; then
+        echo "FAIL: a ledger holds an API key or a password" >&2
+        exit 1
+    fi
+    echo "No key or password in $(wc -l < "$log") lines of output, nor in the ledgers."
+}

@@ -190,8 +190,8 @@ def test_invalid_input_fails_before_any_request(run_module, emulator, base, opti
 def test_bulk_with_concurrency_8_transfers_each_exactly_once(run_module, emulator, base, ledger_path):
     emulator.latency = 0.005
     names = ['tenant-%02d' % index for index in range(40)]
-    assert run_module(smsbox_subaccount, dict(base, concurrency=8, subaccounts=[dict(name=name, password='Pw-%s' % name)
-                                                                                 for name in names]))['created'] == names
+    subaccounts = [dict(name=name, password='Pw-%s' % name) for name in names]
+    assert run_module(smsbox_subaccount, dict(base, concurrency=8, subaccounts=subaccounts))['created'] == names
     allocations = [dict(subaccount=name, allocated=index + 1) for index, name in enumerate(names)]
 
     result = credit(run_module, base, concurrency=8, allocations=allocations)
