@@ -31,7 +31,7 @@ def _names(result, action):
     return [entry['name'] for entry in result.get('subaccounts', []) if entry.get('action') == action]
 
 
-def subaccount_summary(accounts, created, credited):
+def subaccount_summary(accounts, created, credited, check_mode=False):
     """What happened to each main account: a dict per account, with a readable ``line``."""
     summary = []
     # The loop results come in the order of the accounts they looped over; skipped ones stay in place.
@@ -53,10 +53,11 @@ def subaccount_summary(accounts, created, credited):
             balance_after=moved.get('balance_after', made.get('balance')),
             unsettled=sorted(set(unsettled + [tx['subaccount'] for tx in transfers if tx.get('state') == 'unknown'])),
         )
-        entry['line'] = ('%(account)s: %(created_count)d created, %(adopted_count)d adopted, %(unchanged)d unchanged; '
+        entry['line'] = ('%(prefix)s%(account)s: %(created_count)d created, %(adopted_count)d adopted, %(unchanged)d unchanged; '
                          '%(credits_moved)+d credits moved in %(transfers)d transfers; main balance %(balance_before)s -> '
                          '%(balance_after)s; unsettled: %(unsettled_text)s') % dict(
-            entry, created_count=len(entry['created']), adopted_count=len(entry['adopted']),
+            entry, prefix='(check mode, predicted) ' if check_mode else '',
+            created_count=len(entry['created']), adopted_count=len(entry['adopted']),
             unsettled_text=', '.join(entry['unsettled']) or 'none')
         summary.append(entry)
     return summary

@@ -168,3 +168,12 @@ def test_summary_keeps_apart_accounts_that_differ_only_by_ledger():
     summary = subaccount_summary(accounts, created, [])
 
     assert [entry['created'] for entry in summary] == [['shop-a'], []]
+
+
+def test_summary_lines_say_when_they_are_a_check_mode_prediction():
+    accounts = [dict(label='eu', hosts=['a'])]
+    created = [dict(item=accounts[0], subaccounts=[dict(name='shop', action='created')], balance=10)]
+    predicted = subaccount_summary(accounts, created, [], True)
+    applied = subaccount_summary(accounts, created, [])
+    assert predicted[0]['line'].startswith('(check mode, predicted) eu: 1 created')
+    assert applied[0]['line'].startswith('eu: 1 created')
