@@ -53,3 +53,19 @@ notes:
   - All modules are in the action group C(smsbox.account.smsbox), so one C(module_defaults) entry
     C(group/smsbox.account.smsbox) sets these options for all of them.
 '''
+
+    # The attributes every module shares; each module adds its own check_mode, diff_mode and idempotent support.
+    ATTRIBUTES = r'''
+attributes:
+  idempotent:
+    description: Running the module again with the same options changes nothing more.
+  action_group:
+    description: Use C(group/smsbox.account.smsbox) in C(module_defaults) to set the connection options once for every module.
+    support: full
+    membership:
+      - smsbox.account.smsbox
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+'''

@@ -10,6 +10,8 @@ their one argument spec. Environment variables are fallbacks used only when an o
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from contextlib import contextmanager
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.smsbox.account.plugins.module_utils.client import (
@@ -20,7 +22,8 @@ from ansible_collections.smsbox.account.plugins.module_utils.client import (
     check_api_url,
 )
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, default_ledger_path, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerError, default_ledger_path, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.validation import InputError
 
 
 def connection_argument_spec():
@@ -73,3 +76,22 @@ class SmsboxModule(AnsibleModule):
         except SmsboxError as error:
             self.fail_json(msg='Could not read the main balance from %s: %s' % (self.params['api_url'], error),
                            api_url=self.params['api_url'])
+
+    def checked(self, read_items):
+        """The items ``read_items(params)`` validates, or fail_json naming the item refused, before any request."""
+        try:
+            return read_items(self.params)
+        except InputError as error:
+            self.fail_json(msg=str(error))
+
+    @contextmanager
+    def ledger_session(self, exclusive=None, **returned):
+        """The main account's ledger for this run: exclusive, read-only in check mode; its warnings shown."""
+        ledger = self.ledger()
+        try:
+            with ledger.session(exclusive=not self.check_mode if exclusive is None else exclusive) as book:
+                for warning in book.warnings:
+                    self.warn(warning)
+                yield book
+        except LedgerError as error:
+            self.fail_json(msg=str(error), api_url=self.params['api_url'], **returned)

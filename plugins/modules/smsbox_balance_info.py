@@ -18,8 +18,8 @@ description:
   - Never changes anything, neither at SMSBOX nor in the ledger.
 extends_documentation_fragment:
   - smsbox.account.connection
+  - smsbox.account.connection.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -29,14 +29,6 @@ attributes:
     details: Nothing changes, so there is nothing to show.
   idempotent:
     support: full
-    description: Running the module again with the same options changes nothing more.
-  action_group:
-    support: full
-    membership:
-      - smsbox.account.smsbox
-  platform:
-    support: full
-    platforms: posix
 options: {}
 seealso:
   - module: smsbox.account.smsbox_subaccount
@@ -115,7 +107,6 @@ ledger:
 '''
 
 from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import LedgerError
 
 
 def ledger_summary(ledger):
@@ -133,12 +124,8 @@ def main():
     client = module.client()
     try:
         balance = module.read_balance(client)
-        with module.ledger().session(exclusive=False) as ledger:
+        with module.ledger_session(exclusive=False) as ledger:
             summary = ledger_summary(ledger)
-            for warning in ledger.warnings:
-                module.warn(warning)
-    except LedgerError as error:
-        module.fail_json(msg=str(error), api_url=module.params['api_url'])
     finally:
         client.close()
     module.exit_json(changed=False, balance=balance, api_url=module.params['api_url'], ledger=summary)

@@ -25,8 +25,8 @@ description:
   - Credits taken back (negative transfers) are moved before credits given.
 extends_documentation_fragment:
   - smsbox.account.connection
+  - smsbox.account.connection.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -39,14 +39,6 @@ attributes:
     details:
       - With O(allocated), or O(amount) with O(transfer_id), a second run changes nothing.
       - O(amount) without O(transfer_id) transfers again on every run, as asked.
-    description: Running the module again with the same options changes nothing more.
-  action_group:
-    support: full
-    membership:
-      - smsbox.account.smsbox
-  platform:
-    support: full
-    platforms: posix
 options:
   subaccount:
     description:
@@ -211,7 +203,6 @@ from ansible_collections.smsbox.account.plugins.module_utils.engine import (
     run_writes,
 )
 from ansible_collections.smsbox.account.plugins.module_utils.errors import APPLIED, REJECTED, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import LedgerError
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     InputError,
     check_bulk_size,
@@ -351,26 +342,19 @@ class Converger:
 
 
 def converge(module, client, items, concurrency):
-    ledger = module.ledger()
-    returned = dict(ledger_path=ledger.path)
     balance = module.read_balance(client)
-    returned['balance_before'] = balance
-    try:
-        with ledger.session(exclusive=not module.check_mode) as book:
-            for warning in book.warnings:
-                module.warn(warning)
-            converger = Converger(module, client, book)
-            steps = [converger.plan(item) for item in items]
-            needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
-            total = sum(result['amount'] for result in needed)
-            if total > balance:
-                module.fail_json(msg='Nothing was sent: the main balance is %s credits and the transfers need %d (%s)' % (
-                    balance, total, ', '.join('%s %+d' % (result['subaccount'], result['amount']) for result in needed[:20])), **returned)
-            # Taking back first frees credits for the transfers that give.
-            run_writes([step for step in steps if step.result['amount'] < 0], concurrency)
-            run_writes([step for step in steps if step.result['amount'] > 0], concurrency)
-    except LedgerError as error:
-        module.fail_json(msg=str(error), **returned)
+    returned = dict(ledger_path=module.ledger().path, balance_before=balance)
+    with module.ledger_session(**returned) as book:
+        converger = Converger(module, client, book)
+        steps = [converger.plan(item) for item in items]
+        needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
+        total = sum(result['amount'] for result in needed)
+        if total > balance:
+            module.fail_json(msg='Nothing was sent: the main balance is %s credits and the transfers need %d (%s)' % (
+                balance, total, ', '.join('%s %+d' % (result['subaccount'], result['amount']) for result in needed[:20])), **returned)
+        # Taking back first frees credits for the transfers that give.
+        run_writes([step for step in steps if step.result['amount'] < 0], concurrency)
+        run_writes([step for step in steps if step.result['amount'] > 0], concurrency)
 
     moved = sum(tx['amount'] for tx in converger.sent if tx['state'] in (APPLIED, 'planned'))
     returned.update(transfers=converger.settled + converger.sent, moved=moved)
@@ -400,11 +384,7 @@ def main():
         supports_check_mode=True,
     )
     concurrency = check_concurrency(module)
-    try:
-        items = read_items(module.params)
-    except InputError as error:
-        module.fail_json(msg=str(error))
-
+    items = module.checked(read_items)
     client = module.client(pool_size=concurrency)
     try:
         steps, returned = converge(module, client, items, concurrency)

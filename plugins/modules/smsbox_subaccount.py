@@ -22,8 +22,8 @@ description:
   - Before any create, the main balance is read once, so a refused key fails the task before anything is sent.
 extends_documentation_fragment:
   - smsbox.account.connection
+  - smsbox.account.connection.attributes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -33,14 +33,6 @@ attributes:
     details: Shows the sub-accounts added to the ledger, never a password.
   idempotent:
     support: full
-    description: Running the module again with the same options changes nothing more.
-  action_group:
-    support: full
-    membership:
-      - smsbox.account.smsbox
-  platform:
-    support: full
-    platforms: posix
 options:
   name:
     description:
@@ -196,10 +188,9 @@ from ansible_collections.smsbox.account.plugins.module_utils.engine import (
     run_writes,
 )
 from ansible_collections.smsbox.account.plugins.module_utils.errors import UNKNOWN, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import LedgerError, key_fingerprint, password_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import key_fingerprint, password_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     MAX_SUBACCOUNTS,
-    InputError,
     check_bulk_size,
     check_name,
     check_password,
@@ -335,18 +326,11 @@ def main():
         supports_check_mode=True,
     )
     concurrency = check_concurrency(module)
-    try:
-        items = read_items(module.params)
-    except InputError as error:
-        module.fail_json(msg=str(error))
-
+    items = module.checked(read_items)
     client = module.client(pool_size=concurrency)
-    ledger = module.ledger()
     try:
         balance = module.read_balance(client)
-        with ledger.session(exclusive=not module.check_mode) as book:
-            for warning in book.warnings:
-                module.warn(warning)
+        with module.ledger_session() as book:
             converger = Converger(module, client, book)
             steps = [converger.plan(item) for item in items]
             new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
@@ -356,8 +340,6 @@ def main():
                                      'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS))
             if not module.check_mode:
                 run_writes(steps, concurrency)
-    except LedgerError as error:
-        module.fail_json(msg=str(error))
     finally:
         client.close()
 
@@ -365,7 +347,7 @@ def main():
         return [step.result['name'] for step in steps if step.result['action'] == action]
 
     returned = dict(created=names('created'), adopted=names('adopted'), unchanged=names('unchanged'),
-                    failed_names=names('failed'), balance=balance, ledger_path=ledger.path)
+                    failed_names=names('failed'), balance=balance, ledger_path=book.path)
     if module.params['subaccounts'] is None:
         returned.update(name=steps[0].result['name'], action=steps[0].result['action'])
     finish(module, steps, 'sub-accounts', 'subaccounts', **returned)
