@@ -131,6 +131,8 @@ class SmsboxClient:
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
             self.session.mount('https://', adapter)
             self.session.mount('http://', adapter)
+        if session is None and is_loopback(urlsplit(api_url).hostname or ''):
+            self.session.trust_env = False  # an HTTP(S)_PROXY from the environment must not carry loopback traffic
         # Passed with each request: a session-level value loses to REQUESTS_CA_BUNDLE in requests.
         self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self.session.headers.update({

@@ -607,3 +607,15 @@ def test_api_key_accepted():
 def test_module_constants():
     assert client_module.ATTEMPTS == 3
     assert client_module.USER_AGENT.startswith('smsbox.account/%s' % COLLECTION_VERSION)
+
+
+def test_loopback_api_url_never_goes_through_an_environment_proxy(monkeypatch):
+    from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
+    # A proxy that refuses every connection: a request that used it would fail.
+    monkeypatch.setenv('HTTP_PROXY', 'http://127.0.0.1:9')
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    with Emulator(accounts={'proxy-test-key': 42}) as emulator:
+        client = SmsboxClient(emulator.url, 'proxy-test-key', attempts=1)
+        assert client.balance() == 42
+    assert SmsboxClient('https://api.smsbox.pro/1.1/api.php', 'k').session.trust_env is True
