@@ -57,6 +57,7 @@ options:
   transfer_id:
     description:
       - Idempotency key for O(amount). When the ledger holds an applied transfer with this key, nothing is sent.
+      - A key names one transfer; giving it with another O(subaccount) or O(amount) is refused before anything is sent.
     type: str
   resolve:
     description:
@@ -246,6 +247,13 @@ def read_items(params):
             resolve=item.get('resolve'),
         ))
     check_unique([item['name'] for item in items], form or 'subaccount')
+    keyed = {}
+    for item in items:
+        if item['transfer_id'] in keyed:
+            raise InputError('%s: transfer_id %r is already the key of %s; give each transfer its own transfer_id'
+                             % (item['where'], item['transfer_id'], keyed[item['transfer_id']]))
+        if item['transfer_id'] is not None:
+            keyed[item['transfer_id']] = item['where']
     return items
 
 
@@ -280,6 +288,10 @@ class Converger:
         elif unsettled:
             result.update(action='failed', allocated_after=allocated, error=unsettled_message(item['where'], unsettled))
             return Step(result)
+        reused = self.reused_transfer_id(item)
+        if reused:
+            result.update(action='failed', allocated_after=allocated, error=reused)
+            return Step(result)
         amount = self.amount_for(item, allocated, result)
         result['allocated_after'] = allocated + amount
         diff = dict(before={name: dict(allocated=before)}, after={name: dict(allocated=allocated + amount)})
@@ -293,6 +305,15 @@ class Converger:
         else:
             step.write = self.transfer(item, amount)
         return step
+
+    def reused_transfer_id(self, item):
+        """An error when the idempotency key already names another transfer: skipping it would silently not pay."""
+        earlier = self.ledger.find_by_transfer_id(item['transfer_id']) if item['transfer_id'] is not None else None
+        if earlier and (earlier['subaccount'], earlier['amount']) != (item['name'], item['amount']):
+            return ('%s: nothing was sent, because transfer_id %r already names %s, a transfer of %+d credits to %r; '
+                    'give each transfer its own transfer_id' % (item['where'], item['transfer_id'], earlier['id'],
+                                                                earlier['amount'], earlier['subaccount']))
+        return None
 
     def amount_for(self, item, allocated, result):
         if item['allocated'] is not None:

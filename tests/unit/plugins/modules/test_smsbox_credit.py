@@ -377,3 +377,19 @@ def test_a_bad_key_fails_before_any_post_and_is_not_shown(run_module, emulator, 
     assert posts(emulator) == []
     assert [entry['method'] for entry in requests_log(emulator)] == ['GET']
     assert BAD_KEY not in result.out
+
+
+def test_a_transfer_id_names_one_transfer_only(run_module, emulator, base, ledger_path, shops):
+    first = run_module(smsbox_credit, dict(base, subaccount='shop-a', amount=30, transfer_id='invoice-7'))
+    assert first['changed'] is True
+    log_start = len(requests_log(emulator))
+
+    reused = run_module(smsbox_credit, dict(base, subaccount='shop-b', amount=30, transfer_id='invoice-7'))
+    other_amount = run_module(smsbox_credit, dict(base, subaccount='shop-a', amount=45, transfer_id='invoice-7'))
+    same_call = run_module(smsbox_credit, dict(base, allocations=[
+        dict(subaccount='shop-b', amount=5, transfer_id='invoice-8'), dict(subaccount='shop-c', amount=5, transfer_id='invoice-8')]))
+
+    assert reused.failed and "transfer_id 'invoice-7' already names" in reused['msg'] and "'shop-a'" in reused['msg']
+    assert other_amount.failed and 'give each transfer its own transfer_id' in other_amount['msg']
+    assert same_call.failed and "allocations[1] 'shop-c'" in same_call['msg'] and "allocations[0] 'shop-b'" in same_call['msg']
+    assert transfer_posts(emulator, since=log_start) == []
