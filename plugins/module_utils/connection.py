@@ -57,10 +57,9 @@ class SmsboxModule(AnsibleModule):
             self.params['api_url'], self.params['api_key'], timeout=self.params['timeout'],
             validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size)
 
-    def ledger(self):
-        key = self.params['api_key']
-        path = self.params['ledger'] or default_ledger_path(key)
-        return Ledger(path, key_fingerprint(key), api_url=self.params['api_url'])
+    @property
+    def ledger_path(self):
+        return self.params['ledger'] or default_ledger_path(self.params['api_key'])
 
     def read_balance(self, client):
         """The main balance, or fail_json with a sentence that says what to check."""
@@ -87,7 +86,7 @@ class SmsboxModule(AnsibleModule):
     @contextmanager
     def ledger_session(self, exclusive=None, **returned):
         """The main account's ledger for this run: exclusive, read-only in check mode; its warnings shown."""
-        ledger = self.ledger()
+        ledger = Ledger(self.ledger_path, key_fingerprint(self.params['api_key']), api_url=self.params['api_url'])
         try:
             with ledger.session(exclusive=not self.check_mode if exclusive is None else exclusive) as book:
                 for warning in book.warnings:

@@ -364,7 +364,7 @@ class Converger:
 
 def converge(module, client, items, concurrency):
     balance = module.read_balance(client)
-    returned = dict(ledger_path=module.ledger().path, balance_before=balance)
+    returned = dict(ledger_path=module.ledger_path, balance_before=balance)
     with module.ledger_session(**returned) as book:
         converger = Converger(module, client, book)
         steps = [converger.plan(item) for item in items]
