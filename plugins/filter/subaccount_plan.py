@@ -88,12 +88,13 @@ def _masked(message, secrets):
 class Plan:
     def __init__(self, spec):
         self.spec = dict((name, options) for name, options in spec.items() if name in HOST_VARIABLES)
+        self.validator = ArgumentSpecValidator(self.spec)
         self.accounts = {}
         self.errors = []
 
     def read_host(self, host, hostvars):
         provided = dict((name, _native(hostvars[name])) for name in self.spec if name in hostvars)
-        result = ArgumentSpecValidator(self.spec).validate(provided)
+        result = self.validator.validate(provided)
         if result.error_messages:
             for message in result.error_messages:
                 self.errors.append('host %s: %s' % (host, _masked(message, result._no_log_values)))
