@@ -130,26 +130,14 @@ class Ledger:
         self.fingerprint = fingerprint
         self.api_url = api_url
         self.lock_timeout = float(lock_timeout)
-        self.warnings = []
-        self.exists = False
-        self._subaccounts = {}
-        self._transfers = {}  # by id, in creation order (dicts keep insertion order)
-        self._by_subaccount = {}  # name -> ids in creation order; keeps per-item queries fast on a long history
-        self._by_transfer_id = {}  # idempotency key -> ids in creation order
-        self._fingerprints = []
-        self._stored_api_url = None
         self._mutex = threading.RLock()
         self._sync_lock = threading.Lock()
         self._active = False
         self._exclusive = False
-        self._dirty = False
-        self._broken = None
         self._real = None
         self._lock_fd = None
         self._journal_fd = None
-        self._journal_size = 0
-        self._written = 0
-        self._synced = 0
+        self._reset()
 
     # -- paths --
 
@@ -190,12 +178,13 @@ class Ledger:
             self._close()
 
     def _reset(self):
+        """The in-memory state of an empty ledger, before a session loads the files."""
         self.warnings = []
         self.exists = False
         self._subaccounts = {}
-        self._transfers = {}
-        self._by_subaccount = {}
-        self._by_transfer_id = {}
+        self._transfers = {}  # by id, in creation order (dicts keep insertion order)
+        self._by_subaccount = {}  # name -> ids in creation order; keeps per-item queries fast on a long history
+        self._by_transfer_id = {}  # idempotency key -> ids in creation order
         self._fingerprints = []
         self._stored_api_url = None
         self._dirty = False

@@ -9,6 +9,10 @@ WORK_DIR=$(mktemp -d "${OUTPUT_DIR:-/tmp}/smsbox-itest-XXXXXX")
 INVENTORY="$WORK_DIR/inventory.ini"
 EMULATORS=()
 
+# Playbooks read the emulator state through a filter that drops keys and passwords.
+ANSIBLE_FILTER_PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/filter_plugins"
+export ANSIBLE_FILTER_PLUGINS
+
 printf 'localhost ansible_connection=local ansible_python_interpreter=%s\n' "$PYTHON" > "$INVENTORY"
 
 # start_emulator NAME [serve options...]: exports SMSBOX_EMULATOR_<NAME> = path of its ready file (JSON: url, control_url, ca_cert, pid)

@@ -4,10 +4,6 @@
 set -euo pipefail
 source ../setup_emulator/emulator.sh
 
-# The playbook reads the emulator state through a filter that drops keys and passwords.
-ANSIBLE_FILTER_PLUGINS="$(cd ../setup_emulator && pwd)/filter_plugins"
-export ANSIBLE_FILTER_PLUGINS
-
 # Distinctive secrets, passed through the environment (an -e would be echoed at -vvvv): the key,
 # a wrong key, and a marker that every password of the test carries. None may show anywhere.
 export SMSBOX_ITEST_KEY=itest-sub-key-4b9e2d71c0
