@@ -20,21 +20,24 @@ from ansible_collections.smsbox.account.plugins.module_utils.errors import (
     SmsboxAuthError,
     SmsboxRefused,
 )
+from ansible_collections.smsbox.account.plugins.module_utils.validation import mask
 
 OK = 'OK'
 ERREUR = 'ERREUR'
 _CREDIT = re.compile(r'^CREDIT\s+(-?[0-9]+)(?:[.,]([0-9]+))?$')
 _ERROR = re.compile(r'^ERROR(?:\s+([0-9]{2}))?$')
 QUOTE_LENGTH = 60
+MAX_MASKED = 64 * 1024  # SMSBOX answers are a few bytes; a proxy page longer than this is quoted from its start only
 
 
 def quote_body(body, secrets=()):
-    """The first bytes of a body, printable, with any secret masked."""
-    text = body[:QUOTE_LENGTH * 4]
-    for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):  # a password may contain the key
-        text = text.replace(secret, '********')
+    """The first bytes of a body, printable, with every secret masked in every form a proxy could echo it.
+
+    Masked before it is cut, so a secret that straddles the cut cannot show in part.
+    """
+    text = mask(body[:MAX_MASKED], secrets)
+    suffix = '...' if len(text) > QUOTE_LENGTH or len(body) > MAX_MASKED else ''
     text = text[:QUOTE_LENGTH]
-    suffix = '...' if len(body) > QUOTE_LENGTH else ''
     return repr(text + suffix) if text else 'an empty body'
 
 

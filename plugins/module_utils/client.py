@@ -12,7 +12,6 @@ idempotency key and a resent transfer pays twice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import ipaddress
 import random
 import ssl
 import time
@@ -40,46 +39,14 @@ CERTIFICATE_ERRORS = (ssl.CertificateError, _Urllib3CertificateError)
 
 from ansible_collections.smsbox.account.plugins.module_utils.answers import read_answer
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxError, SmsboxTransportError
+from ansible_collections.smsbox.account.plugins.module_utils.validation import DEFAULT_API_URL, is_loopback  # noqa: F401 (re-exported)
 from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
 
-DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
 USER_AGENT = 'smsbox.account/%s (Ansible collection)' % COLLECTION_VERSION
 CONNECT_TIMEOUT_CAP = 3.0
 ATTEMPTS = 3
 BACKOFF = 0.5
 BACKOFF_CAP = 4.0
-
-
-def is_loopback(host):
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_api_url(url):
-    """Return an error sentence for an API URL we refuse, or None."""
-    parts = urlsplit(url)
-    if parts.scheme not in ('https', 'http') or not parts.hostname:
-        return 'api_url must be an https:// URL such as %s, got %r' % (DEFAULT_API_URL, url)
-    if parts.username or parts.password:
-        return 'api_url must not carry credentials; the API key goes in api_key'
-    if parts.scheme == 'http' and not is_loopback(parts.hostname):
-        return ('api_url uses plain http:// to %s; SMSBOX only serves HTTPS and the API key would travel in clear. '
-                'Plain http:// is accepted only for a loopback address (a local emulator)' % parts.hostname)
-    return None
-
-
-def check_api_key(key):
-    if not key or not key.strip():
-        return 'api_key is empty; set the api_key option or the SMSBOX_API_KEY environment variable'
-    if any(ord(char) < 32 or ord(char) == 127 for char in key):
-        return 'api_key contains a control character (a pasted newline?); it cannot be sent in an HTTP header'
-    if any(ord(char) > 255 for char in key):
-        return 'api_key contains a character outside ISO-8859-1; it cannot be sent in an HTTP header'
-    return None
 
 
 def _transport_error(exc, api_url):
@@ -95,8 +62,18 @@ def _transport_error(exc, api_url):
         sent = not isinstance(reason, ConnectTimeoutError)  # NewConnectionError and name resolution derive from it
     else:
         sent = True  # read timeout, connection reset after sending, anything unforeseen: assume it arrived
+    if isinstance(exc, requests.exceptions.SSLError) and not sent:
+        return SmsboxTransportError(_untrusted_certificate(_root_cause(exc), api_url), sent=False)
     what = 'the request may have reached SMSBOX but its answer was lost' if sent else 'the request was not sent'
     return SmsboxTransportError('%s (%s): %s' % (what, host_of(api_url), exc.__class__.__name__), sent=sent)
+
+
+def _untrusted_certificate(cause, api_url):
+    # ssl's verify_message says why ("self-signed certificate", "Hostname mismatch, ..."); it holds no secret.
+    reason = getattr(cause, 'verify_message', None) or getattr(cause, 'reason', None) or cause.__class__.__name__
+    return ('the request was not sent: the TLS certificate of %s is not trusted (%s). If the server is the right one, set ca_path '
+            'to the PEM file of the certificate authority that signed its certificate; validate_certs: false is for a test '
+            'server only' % (host_of(api_url), str(reason)[:200]))
 
 
 def _root_cause(exc):

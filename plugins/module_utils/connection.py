@@ -14,21 +14,24 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.smsbox.account.plugins.module_utils.client import (
-    DEFAULT_API_URL,
-    REQUESTS_IMPORT_ERROR,
-    SmsboxClient,
-    check_api_key,
-    check_api_url,
-)
+from ansible_collections.smsbox.account.plugins.module_utils.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerError, default_ledger_path, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils.validation import InputError
+from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+    DEFAULT_API_URL,
+    InputError,
+    check_api_key,
+    check_api_url,
+    check_ca_path,
+    check_ledger_location,
+    check_timeout,
+)
 
 
 def connection_argument_spec():
     return dict(
-        api_key=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
+        # Not required=True: a missing key must be reported with the SMSBOX_API_KEY variable it can come from.
+        api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
         api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['SMSBOX_API_URL'])),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
@@ -46,9 +49,10 @@ class SmsboxModule(AnsibleModule):
         super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        problem = check_api_key(self.params['api_key']) or check_api_url(self.params['api_url'])
-        if not problem and self.params['timeout'] <= 0:
-            problem = 'timeout must be a positive number of seconds, got %s' % self.params['timeout']
+        # Every connection option is checked before any request, whatever the URL.
+        problem = (check_api_key(self.params['api_key']) or check_api_url(self.params['api_url'])
+                   or check_timeout(self.params['timeout']) or check_ca_path(self.params['ca_path'])
+                   or check_ledger_location(self.params['ledger']))
         if problem:
             self.fail_json(msg=problem)
 
@@ -61,20 +65,20 @@ class SmsboxModule(AnsibleModule):
     def ledger_path(self):
         return self.params['ledger'] or default_ledger_path(self.params['api_key'])
 
-    def read_balance(self, client):
+    def read_balance(self, client, **returned):
         """The main balance, or fail_json with a sentence that says what to check."""
+        returned['api_url'] = self.params['api_url']
         try:
             return client.balance()
         except SmsboxRefused:
             self.fail_json(msg='SMSBOX refused the balance read (ERREUR): the API key is wrong or suspended, '
                                'or this machine\'s source IP is not allowed for it. Check the key and the IP '
-                               'restrictions of the main account in the SMSBOX dashboard.', api_url=self.params['api_url'])
+                               'restrictions of the main account in the SMSBOX dashboard.', **returned)
         except SmsboxAuthError as error:
             self.fail_json(msg='%s. Check the key and the IP restrictions of the main account in the SMSBOX dashboard.' % error,
-                           api_url=self.params['api_url'])
+                           **returned)
         except SmsboxError as error:
-            self.fail_json(msg='Could not read the main balance from %s: %s' % (self.params['api_url'], error),
-                           api_url=self.params['api_url'])
+            self.fail_json(msg='Could not read the main balance from %s: %s' % (self.params['api_url'], error), **returned)
 
     def checked(self, read_items):
         """The items ``read_items(params)`` validates, or fail_json naming the item refused, before any request."""

@@ -274,8 +274,10 @@ class Ledger:
 
     def _corrupt(self, where, why):
         return LedgerError('Ledger %s is unreadable: %s %s. Nothing was changed and the file was left as it is. Restore it from a '
-                           'backup, or move it aside to start an empty ledger and record the existing sub-accounts again with '
-                           'adopt: true (see docs/ledger-format.md, "Recovering").' % (self.path, where, why))
+                           'backup: it is the only record of the credits each sub-account received. Moving it aside starts an '
+                           'empty ledger that knows no credits; each sub-account must then be adopted with the credits it has '
+                           'already received (its baseline, read from the SMSBOX dashboard), or declarative allocations would pay '
+                           'them again (see docs/ledger-format.md, "Recovering").' % (self.path, where, why))
 
     def _load(self):
         real_journal = self._real + '.journal'

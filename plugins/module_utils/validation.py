@@ -1,22 +1,39 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input checks made before any request, each naming the item and the reason.
+"""Input checks made before any request, each naming the item and the reason, and secret masking.
 
 The API documents lengths but not characters, and reads parameters as ISO-8859-1; names are
 therefore limited to a conservative ASCII set, and passwords to printable ASCII. Messages
-never quote a password.
+never quote a password or a key: ``mask`` hides them in every form they are sent in.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import ipaddress
+import os
 import re
 
+try:
+    from urllib.parse import quote, quote_plus, urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps imports clean
+    from urllib import quote, quote_plus  # type: ignore
+    from urlparse import urlsplit  # type: ignore
+
+DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
 MAX_SUBACCOUNTS = 500
 MAX_NAME = 50
 MAX_PASSWORD = 50
+# No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
+MAX_CREDITS = 10 ** 9
+MASK = '********'
+POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
+LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/ledgers/<main account>.json" '
+                    'next to your inventory, or /srv/smsbox/ledgers/<main account>.json')
 NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+\Z')  # \Z: '$' would let a final newline through
+TRANSFER_ID = re.compile(r'^tx-[0-9a-f]{12}\Z')  # the ids the ledger gives transfers
 NAME_HINT = "letters A-Z a-z, digits, '.', '_', '-' and '@'"
 
 
@@ -64,6 +81,8 @@ def check_count(value, where, what, allow_zero, allow_negative):
     if isinstance(value, float):
         if not value.is_integer():
             raise InputError('%s: %s must be a whole number of credits, got %r' % (where, what, value))
+        if abs(value) > MAX_CREDITS:
+            raise InputError('%s: %s is %r; at most %d credits can be moved or allocated at once' % (where, what, value, MAX_CREDITS))
         value = int(value)
     elif isinstance(value, str):
         if not re.match(r'^\s*[+-]?\d+\s*$', value):
@@ -71,6 +90,8 @@ def check_count(value, where, what, allow_zero, allow_negative):
         value = int(value)
     elif not isinstance(value, int):
         raise InputError('%s: %s must be an integer, got a %s' % (where, what, type(value).__name__))
+    if abs(value) > MAX_CREDITS:
+        raise InputError('%s: %s is %d; at most %d credits can be moved or allocated at once' % (where, what, value, MAX_CREDITS))
     if value == 0 and not allow_zero:
         raise InputError('%s: %s is 0; a transfer of 0 credits does nothing (leave the item out)' % (where, what))
     if value < 0 and not allow_negative:
@@ -90,3 +111,135 @@ def check_unique(names, form):
 def check_bulk_size(items, form):
     if len(items) > MAX_SUBACCOUNTS:
         raise InputError('%s has %d items; a main account holds at most %d sub-accounts' % (form, len(items), MAX_SUBACCOUNTS))
+
+
+# -- connection options --
+
+def is_loopback(host):
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _shown_url(parts):
+    """A URL as messages may show it: without user-info, query or fragment, which could hold a key."""
+    return '%s://%s%s' % (parts.scheme, parts.hostname or '', parts.path) if parts.scheme else '(not a URL)'
+
+
+def check_api_url(url):
+    """Return an error sentence for an API URL we refuse, or None."""
+    if not isinstance(url, str) or not url.strip():
+        return 'api_url is empty; leave it unset for %s' % DEFAULT_API_URL
+    try:
+        parts = urlsplit(url)
+        parts.port  # pylint: disable=pointless-statement  # raises on a port that is not a number
+    except ValueError:
+        return 'api_url is not a valid URL; use an https:// URL such as %s' % DEFAULT_API_URL
+    if parts.scheme not in ('https', 'http') or not parts.hostname:
+        return 'api_url must be an https:// URL such as %s, got %s' % (DEFAULT_API_URL, _shown_url(parts))
+    if parts.username or parts.password or '@' in parts.netloc:
+        return 'api_url must not carry credentials (user-info before the host); the API key goes in api_key'
+    if parts.query or parts.fragment or url.rstrip().endswith(('?', '#')):
+        return ('api_url %s must not have a query string or a fragment: the collection adds the action itself, and a key '
+                'in a URL ends up in logs; the API key goes in api_key' % _shown_url(parts))
+    if parts.scheme == 'http' and not is_loopback(parts.hostname):
+        return ('api_url uses plain http:// to %s; SMSBOX only serves HTTPS and the API key would travel in clear. '
+                'Plain http:// is accepted only for a loopback address (a local emulator)' % parts.hostname)
+    return None
+
+
+def check_api_key(key):
+    if key is None:
+        return ('no API key: set the api_key option (from Ansible Vault) or the SMSBOX_API_KEY environment variable '
+                'of the process that runs the module')
+    if not key or not key.strip():
+        return 'api_key is empty; set the api_key option or the SMSBOX_API_KEY environment variable'
+    if any(ord(char) < 32 or ord(char) == 127 for char in key):
+        return 'api_key contains a control character (a pasted newline?); it cannot be sent in an HTTP header'
+    if any(char.isspace() for char in key):
+        return 'api_key contains a space; an SMSBOX key has none (a pasted label or a split line?)'
+    if any(ord(char) > 255 for char in key):
+        return 'api_key contains a character outside ISO-8859-1; it cannot be sent in an HTTP header'
+    return None
+
+
+def check_timeout(timeout):
+    if timeout is None or not timeout > 0 or timeout != timeout or timeout == float('inf'):
+        return 'timeout must be a positive number of seconds, got %s' % timeout
+    return None
+
+
+def check_ca_path(ca_path):
+    """Checked whatever the URL: a wrong ca_path is a mistake even where it is not used yet."""
+    if ca_path is None:
+        return None
+    if not os.path.exists(ca_path):
+        return ('ca_path %s does not exist; give the PEM file (or c_rehash directory) of the certificate authorities that '
+                'signed the API server\'s certificate, or leave ca_path unset to trust the system ones' % ca_path)
+    if not os.access(ca_path, os.R_OK):
+        return 'ca_path %s is not readable by this user; check its permissions' % ca_path
+    return None
+
+
+def is_postgresql_uri(value):
+    return isinstance(value, str) and value.strip().lower().startswith(POSTGRESQL_SCHEMES)
+
+
+def installed_collection_of(path):
+    """``namespace.name`` when ``path`` lies inside an installed collection (one with a MANIFEST.json), else None."""
+    current = os.path.realpath(path)
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        if os.path.basename(os.path.dirname(parent)) == 'ansible_collections' and os.path.isfile(os.path.join(current, 'MANIFEST.json')):
+            return '%s.%s' % (os.path.basename(parent), os.path.basename(current))
+        current = parent
+
+
+def check_ledger_location(value, what='ledger'):
+    """Return an error sentence for a ledger we refuse, or None. A PostgreSQL URI is checked by its store."""
+    if value is None or is_postgresql_uri(value):
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return '%s is empty; set it to %s, or leave it unset for the default under ~/.ansible/smsbox/' % (what, LEDGER_PATH_HINT)
+    path = os.path.expanduser(value)
+    if not os.path.isabs(path):
+        return ('%s %r is a relative path, which would be resolved against whatever directory the module runs in (with '
+                'ansible-playbook smsbox.account.provision, inside the installed collection). Use %s' % (what, value, LEDGER_PATH_HINT))
+    collection = installed_collection_of(path)
+    if collection:
+        return ('%s %s is inside the installed collection %s, which ansible-galaxy collection install --force deletes with '
+                'everything in it (and with it the record of every sub-account and transfer). Use %s'
+                % (what, value, collection, LEDGER_PATH_HINT))
+    return None
+
+
+# -- masking --
+
+def secret_forms(secret):
+    """The forms a secret can take in an echoed request or a log: plain, URL-encoded (form and path), base64, HTML."""
+    forms = set([secret, quote_plus(secret), quote(secret, safe=''), quote(secret)])
+    raw = secret.encode('utf-8')
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode('ascii')
+        forms.update([text, text.rstrip('=')])
+    forms.add(secret.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;').replace("'", '&#x27;'))
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
+def mask(text, secrets):
+    """``text`` with every form of every secret replaced by ********; the longest first, as a password may contain the key."""
+    forms = []
+    for secret in secrets:
+        if secret and isinstance(secret, str):
+            forms.extend(secret_forms(secret))
+    for form in sorted(set(forms), key=len, reverse=True):
+        if '%' in form:
+            text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)  # %2b and %2B decode alike
+        else:
+            text = text.replace(form, MASK)
+    return text

@@ -42,12 +42,17 @@ attributes:
 options:
   subaccount:
     description:
-      - Username of the sub-account. It need not be in the ledger (it may have been made elsewhere); SMSBOX's answer decides.
+      - Username of the sub-account.
+      - With O(allocated) it must be known to the ledger (created or adopted through it). With O(amount) it need not be
+        (it may have been made elsewhere); SMSBOX's answer decides.
       - Mutually exclusive with O(allocations).
     type: str
   allocated:
     description:
       - Total of credits the sub-account should have received from this main account, 0 or more (an integer).
+      - Needs a sub-account the ledger knows. On any other name a real run refuses before sending anything, since the
+        credits it already received are unknown and a fresh controller would pay the whole allocation again; check mode
+        predicts it with a warning, since an earlier task of the same play may create it.
       - Mutually exclusive with O(amount).
     type: raw
   amount:
@@ -61,11 +66,14 @@ options:
     type: str
   resolve:
     description:
-      - Settle the C(unknown) transfers of the sub-account after checking in the SMSBOX dashboard whether they arrived.
-      - C(applied) counts them in the sub-account's total; C(rejected) records that they never moved credits.
+      - Settle transfers of the sub-account whose outcome is C(unknown), after checking in the SMSBOX dashboard whether
+        they arrived, by naming each one with its id and what you found, for example C({"tx-4be1c2a09d3f": applied}).
+      - The ids are in the message of the task that lost the answer, and in RV(smsbox.account.smsbox_balance_info#module:ledger.unsettled).
+      - C(applied) counts the transfer in the sub-account's total; C(rejected) records that it never moved credits.
+      - Naming each transfer makes a settlement single-use, so a task kept in a playbook can never settle a transfer
+        that becomes unknown later. An id that is settled already changes nothing and is reported in RV(allocations[].note).
       - May be combined with O(allocated) or O(amount), which are then applied after the settlement.
-    type: str
-    choices: [applied, rejected]
+    type: raw
   allocations:
     description:
       - Bulk form, many sub-accounts of the same main account in one call, each once. Each item takes the options above.
@@ -86,9 +94,8 @@ options:
         description: Idempotency key for O(allocations[].amount).
         type: str
       resolve:
-        description: Settle the unknown transfers of this sub-account first.
-        type: str
-        choices: [applied, rejected]
+        description: Transfers of this sub-account to settle first, by id, each C(applied) or C(rejected); see O(resolve).
+        type: raw
   concurrency:
     description:
       - How many transfers may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
@@ -135,10 +142,11 @@ EXAMPLES = r'''
   run_once: true
   register: credits
 
-- name: After checking the SMSBOX dashboard, record that the lost transfer did arrive
+- name: After checking the SMSBOX dashboard, record that the lost transfer tx-4be1c2a09d3f did arrive
   smsbox.account.smsbox_credit:
     subaccount: shop-lyon
-    resolve: applied
+    resolve:
+      tx-4be1c2a09d3f: applied
   delegate_to: localhost
 '''
 
@@ -157,7 +165,8 @@ allocations:
   description:
     - One entry per item, in input order, with C(subaccount), C(action), C(changed), C(allocated_before),
       C(allocated_after), C(amount) (the transfer made, 0 when none), C(transfer) (its ledger record, when one was
-      made), C(resolved) (transfers settled by O(resolve)), and C(error) when it failed.
+      made), C(resolved) (ids of the transfers settled by O(resolve)), C(unsettled) (ids of its transfers whose outcome
+      is still unknown), C(note) when something needs no action but is worth knowing, and C(error) when it failed.
     - C(action) is C(transferred), C(unchanged), C(resolved) or C(failed); in check mode, what a real run would do.
   returned: always
   type: list
@@ -205,6 +214,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.engine import (
 )
 from ansible_collections.smsbox.account.plugins.module_utils.errors import APPLIED, REJECTED, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+    TRANSFER_ID,
     InputError,
     check_bulk_size,
     check_count,
@@ -218,8 +228,10 @@ ITEM_OPTIONS = dict(
     allocated=dict(type='raw'),
     amount=dict(type='raw'),
     transfer_id=dict(type='str'),
-    resolve=dict(type='str', choices=['applied', 'rejected']),
+    resolve=dict(type='raw'),
 )
+
+RESOLVE_EXAMPLE = '{"tx-4be1c2a09d3f": applied}'
 
 
 def read_items(params):
@@ -244,7 +256,7 @@ def read_items(params):
             allocated=None if item.get('allocated') is None else check_count(item['allocated'], where, 'allocated', True, False),
             amount=None if item.get('amount') is None else check_count(item['amount'], where, 'amount', False, True),
             transfer_id=item.get('transfer_id'),
-            resolve=item.get('resolve'),
+            resolve=read_resolve(item.get('resolve'), where),
         ))
     check_unique([item['name'] for item in items], form or 'subaccount')
     keyed = {}
@@ -257,11 +269,35 @@ def read_items(params):
     return items
 
 
-def unsettled_message(where, transfers):
+def read_resolve(value, where):
+    """``{transfer id: applied|rejected}``: a settlement names what the operator checked, so it can never apply to a later one."""
+    if value is None or value == {}:
+        return None
+    if isinstance(value, str) and value in (APPLIED, REJECTED):
+        raise InputError('%s: resolve must name the transfers you checked, with what you found, e.g. resolve: %s; a bare '
+                         'resolve: %s kept in a playbook would also settle a transfer that becomes unknown later, unchecked. '
+                         'The ids are in the message that reported each transfer as unknown, and in smsbox_balance_info\'s '
+                         'ledger.unsettled' % (where, RESOLVE_EXAMPLE, value))
+    if not isinstance(value, dict):
+        raise InputError('%s: resolve must be a mapping of transfer ids to applied or rejected, e.g. %s' % (where, RESOLVE_EXAMPLE))
+    settlements = {}
+    for txid, outcome in value.items():
+        if not isinstance(txid, str) or not TRANSFER_ID.match(txid):
+            raise InputError('%s: resolve names %r, which is not a transfer id (tx- and 12 hex digits, as in the message that '
+                             'reported it)' % (where, str(txid)[:40]))
+        if outcome not in (APPLIED, REJECTED):
+            raise InputError('%s: resolve says %r for %s; say applied (the credits arrived) or rejected (they did not)'
+                             % (where, str(outcome)[:20], txid))
+        settlements[txid] = outcome
+    return settlements
+
+
+def unsettled_message(where, name, transfers):
     described = ', '.join('%s of %+d credits (%s)' % (tx['id'], tx['amount'], tx.get('detail') or tx['state']) for tx in transfers)
+    settle = ', '.join('%s: applied' % tx['id'] for tx in transfers)
     return ('%s: nothing was sent, because an earlier transfer has an unknown outcome: %s. It may have been applied. '
-            'Check the sub-account in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with this subaccount and '
-            'resolve: applied (the credits arrived) or resolve: rejected (they did not).' % (where, described))
+            'Check the sub-account in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with subaccount: %s and '
+            'resolve: {%s} (the credits arrived), or rejected in place of applied (they did not).' % (where, described, name, settle))
 
 
 class Converger:
@@ -273,30 +309,33 @@ class Converger:
         self.ledger = ledger
         self.settled = []  # unknown transfers settled by resolve
         self.sent = []     # transfers sent by this run (planned ones in check mode)
+        self.unknown_names = []  # allocated on names the ledger does not know, predicted in check mode
 
     def plan(self, item):
         name = item['name']
         allocated = before = self.ledger.allocated(name)
-        result = dict(subaccount=name, changed=False, amount=0, allocated_before=before)
-        unsettled = self.ledger.unsettled(name)
-        if unsettled and item['resolve']:
-            result.update(changed=True, resolved=[tx['id'] for tx in unsettled])
-            for tx in unsettled:
-                settled = self.settle(tx, item['resolve'])
-                if item['resolve'] == APPLIED:
-                    allocated += settled['amount']
-        elif unsettled:
-            result.update(action='failed', allocated_after=allocated, error=unsettled_message(item['where'], unsettled))
+        result = dict(subaccount=name, changed=False, amount=0, allocated_before=before, resolved=[], unsettled=[])
+        if item['resolve']:
+            try:
+                allocated += self.resolve(item, result)
+            except InputError as error:
+                result.update(action='failed', allocated_after=allocated, error=str(error))
+                return Step(result)
+        # In check mode the settlements above were not recorded: leave them out by id.
+        unsettled = [tx for tx in self.ledger.unsettled(name) if tx['id'] not in result['resolved']]
+        if unsettled:
+            result.update(action='failed', allocated_after=allocated, unsettled=[tx['id'] for tx in unsettled],
+                          error=unsettled_message(item['where'], name, unsettled))
             return Step(result)
-        reused = self.reused_transfer_id(item)
-        if reused:
-            result.update(action='failed', allocated_after=allocated, error=reused)
+        refused = self.reused_transfer_id(item) or self.unknown_to_ledger(item)
+        if refused:
+            result.update(action='failed', allocated_after=allocated, error=refused)
             return Step(result)
         amount = self.amount_for(item, allocated, result)
         result['allocated_after'] = allocated + amount
         diff = dict(before={name: dict(allocated=before)}, after={name: dict(allocated=allocated + amount)})
         if not amount:
-            result['action'] = 'resolved' if result.get('resolved') else 'unchanged'
+            result['action'] = 'resolved' if result['resolved'] else 'unchanged'
             return Step(result, **diff)
         result.update(action='transferred', changed=True, amount=amount)
         step = Step(result, **diff)
@@ -305,6 +344,45 @@ class Converger:
         else:
             step.write = self.transfer(item, amount)
         return step
+
+    def resolve(self, item, result):
+        """Settles the named transfers, all checked first; returns the credits they add to the sub-account's total."""
+        name = item['name']
+        found = []
+        for txid, outcome in item['resolve'].items():
+            tx = self.ledger.transfer(txid)
+            if tx is None:
+                raise InputError('%s: resolve names %s, which this ledger does not hold (%s); nothing was settled or sent. Copy the '
+                                 'id from the message that reported the transfer' % (item['where'], txid, self.module.ledger_path))
+            if tx['subaccount'] != name:
+                raise InputError('%s: resolve names %s, a transfer to %r, not to this sub-account; nothing was settled or sent'
+                                 % (item['where'], txid, tx['subaccount']))
+            found.append((tx, outcome))
+        added = 0
+        for tx, outcome in found:
+            if tx['state'] not in ('unknown', 'pending'):
+                add_note(result, 'resolve names %s, which is settled already (%s); nothing changed' % (tx['id'], tx['state']))
+                continue
+            settled = self.settle(tx, outcome)
+            result['resolved'].append(tx['id'])
+            result['changed'] = True
+            if outcome == APPLIED:
+                added += settled['amount']
+        return added
+
+    def unknown_to_ledger(self, item):
+        """An error when allocated names a sub-account the ledger never recorded: what it received already is unknown."""
+        if item['allocated'] is None or self.ledger.subaccount(item['name']) is not None:
+            return None
+        if self.module.check_mode:
+            self.unknown_names.append(item['name'])
+            return None
+        return ('%s: nothing was sent, because the ledger does not know this sub-account (it was not created or adopted through '
+                '%s), so the credits it already received are unknown and allocated: %d could pay them again, as a fresh controller '
+                'or a lost ledger would. If it is new, create it first with smsbox.account.smsbox_subaccount; if it exists, point '
+                'ledger at the ledger of this main account, or adopt it with smsbox.account.smsbox_subaccount and adopt: true. '
+                'amount with transfer_id moves credits without a ledger record.'
+                % (item['where'], self.module.ledger_path, item['allocated']))
 
     def reused_transfer_id(self, item):
         """An error when the idempotency key already names another transfer: skipping it would silently not pay."""
@@ -323,7 +401,7 @@ class Converger:
         if item['transfer_id'] is not None:
             earlier = self.ledger.find_by_transfer_id(item['transfer_id'])
             if earlier and earlier['state'] == APPLIED:
-                result['note'] = 'transfer_id %r was applied already (%s)' % (item['transfer_id'], earlier['id'])
+                add_note(result, 'transfer_id %r was applied already (%s)' % (item['transfer_id'], earlier['id']))
                 return 0
         return item['amount']
 
@@ -351,10 +429,12 @@ class Converger:
                 elif error.write_outcome == REJECTED:
                     step.result.update(changed=False, error='%s: the transfer of %+d credits failed, nothing moved: %s' % (item['where'], amount, error))
                 else:
+                    step.result['unsettled'] = [tx['id']]
                     step.result['error'] = ('%s: %s. The transfer %s of %+d credits may have been applied; it is recorded as unknown and '
-                                            'no further transfer to this sub-account will be made until it is settled with '
-                                            'resolve: applied or resolve: rejected after checking the SMSBOX dashboard.'
-                                            % (item['where'], error, tx['id'], amount))
+                                            'no further transfer to this sub-account will be made until it is settled: check the '
+                                            'SMSBOX dashboard, then run smsbox.account.smsbox_credit with subaccount: %s and '
+                                            'resolve: {%s: applied} (the credits arrived), or rejected in place of applied (they did not).'
+                                            % (item['where'], error, tx['id'], amount, name, tx['id']))
             else:
                 tx = self.ledger.settle_transfer(tx['id'], APPLIED, detail='OK')
             step.result['transfer'] = tx
@@ -363,11 +443,17 @@ class Converger:
 
 
 def converge(module, client, items, concurrency):
-    balance = module.read_balance(client)
-    returned = dict(ledger_path=module.ledger_path, balance_before=balance)
+    returned = dict(ledger_path=module.ledger_path)
     with module.ledger_session(**returned) as book:
+        # Read under the ledger lock, so a run that waited for another sees the balance that run left.
+        balance = returned['balance_before'] = module.read_balance(client, **returned)
         converger = Converger(module, client, book)
         steps = [converger.plan(item) for item in items]
+        if converger.unknown_names:
+            module.warn('Predicted from an empty record: the ledger does not know %s, so a real run refuses allocated on %s unless '
+                        'an earlier task creates or adopts %s first.' % (
+                            names_text(converger.unknown_names), 'them' if len(converger.unknown_names) > 1 else 'it',
+                            'them' if len(converger.unknown_names) > 1 else 'it'))
         needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
         total = sum(result['amount'] for result in needed)
         if total > balance:
@@ -389,6 +475,15 @@ def converge(module, client, items, concurrency):
     else:
         returned['balance_after'] = balance
     return steps, returned
+
+
+def add_note(result, note):
+    result['note'] = '%s; %s' % (result['note'], note) if result.get('note') else note
+
+
+def names_text(names, shown=10):
+    text = ', '.join(repr(name) for name in names[:shown])
+    return text + (' and %d more' % (len(names) - shown) if len(names) > shown else '')
 
 
 def main():

@@ -329,8 +329,9 @@ def main():
     items = module.checked(read_items)
     client = module.client(pool_size=concurrency)
     try:
-        balance = module.read_balance(client)
         with module.ledger_session() as book:
+            # Read under the ledger lock: it also checks the key before any create.
+            balance = module.read_balance(client, ledger_path=module.ledger_path)
             converger = Converger(module, client, book)
             steps = [converger.plan(item) for item in items]
             new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)

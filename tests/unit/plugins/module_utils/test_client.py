@@ -11,13 +11,15 @@ build it). Nothing touches the network and nothing sleeps.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 import ssl
 from http.client import RemoteDisconnected
 
 try:
-    from urllib.parse import quote_plus
+    from urllib.parse import quote, quote_plus, urlsplit
 except ImportError:  # pragma: no cover
-    from urllib import quote_plus  # type: ignore
+    from urllib import quote, quote_plus  # type: ignore
+    from urlparse import urlsplit  # type: ignore
 
 import pytest
 import requests
@@ -26,12 +28,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from ansible_collections.smsbox.account.plugins.module_utils import client as client_module
-from ansible_collections.smsbox.account.plugins.module_utils.client import (
-    DEFAULT_API_URL,
-    SmsboxClient,
-    check_api_key,
-    check_api_url,
-)
+from ansible_collections.smsbox.account.plugins.module_utils.client import DEFAULT_API_URL, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils.errors import (
     SmsboxAnswerError,
     SmsboxApiError,
@@ -40,6 +37,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.errors import (
     SmsboxRefused,
     SmsboxTransportError,
 )
+from ansible_collections.smsbox.account.plugins.module_utils.validation import check_api_key, check_api_url
 from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
 
 KEY = 'Zk8-q4SECRETKEY-77f1a9'
@@ -575,21 +573,45 @@ def test_plain_http_refused_off_loopback(url, host):
                                  'https://:%s@api.smsbox.pro/' % KEY])
 def test_credentials_in_url_refused(url):
     message = check_api_url(url)
-    assert message == 'api_url must not carry credentials; the API key goes in api_key'
+    assert message == 'api_url must not carry credentials (user-info before the host); the API key goes in api_key'
     assert KEY not in message
 
 
-@pytest.mark.parametrize('url', ['ftp://api.smsbox.pro/api.php', 'api.smsbox.pro/1.1/api.php', 'https:///api.php', '',
+@pytest.mark.parametrize('url', ['https://api.smsbox.pro/1.1/api.php?apikey=%s' % KEY, 'https://api.smsbox.pro/1.1/api.php#%s' % KEY,
+                                 'http://127.0.0.1:8080/1.1/api.php?action=credit', 'https://api.smsbox.pro/1.1/api.php?',
+                                 'https://api.smsbox.pro/1.1/api.php?key=%s#x' % quote_plus(KEY)])
+def test_query_string_or_fragment_in_url_refused_without_quoting_it(url):
+    message = check_api_url(url)
+    assert 'must not have a query string or a fragment' in message
+    assert KEY not in message and quote_plus(KEY) not in message and 'action=' not in message
+
+
+@pytest.mark.parametrize('url', ['ftp://api.smsbox.pro/api.php', 'api.smsbox.pro/1.1/api.php', 'https:///api.php',
                                  'file:///etc/passwd'])
 def test_other_urls_refused(url):
     message = check_api_url(url)
     assert message.startswith('api_url must be an https:// URL such as %s' % DEFAULT_API_URL)
 
 
-@pytest.mark.parametrize('key', ['', None, ' ', '   \t', '\n'])
+def test_empty_api_url_refused():
+    assert check_api_url('').startswith('api_url is empty')
+
+
+@pytest.mark.parametrize('key', ['', ' ', '   \t', '\n'])
 def test_empty_api_key_refused(key):
     message = check_api_key(key)
     assert message.startswith('api_key is empty')
+
+
+def test_missing_api_key_names_the_environment_variable():
+    assert 'SMSBOX_API_KEY' in check_api_key(None) and 'api_key' in check_api_key(None)
+
+
+@pytest.mark.parametrize('key', ['my key', KEY + ' ', ' ' + KEY, 'App ' + KEY, KEY[:6] + '\u00a0' + KEY[6:]])
+def test_api_key_with_a_space_refused_without_quoting_it(key):
+    message = check_api_key(key)
+    assert 'space' in message
+    assert KEY not in message and 'my key' not in message
 
 
 @pytest.mark.parametrize('key', [KEY + '\n', KEY + '\r\n', 'Zk8\nq4SECRET', KEY + '\x00', KEY + '\x7f', '\t' + KEY])
@@ -619,3 +641,35 @@ def test_loopback_api_url_never_goes_through_an_environment_proxy(monkeypatch):
         client = SmsboxClient(emulator.url, 'proxy-test-key', attempts=1)
         assert client.balance() == 42
     assert SmsboxClient('https://api.smsbox.pro/1.1/api.php', 'k').session.trust_env is True
+
+
+# --- what an echoing proxy sends back never shows a secret --------------------------------------
+
+ECHO_PASSWORD = 'Pw+S3cr/t&x=1 %'
+
+
+@pytest.mark.parametrize('status, content_type', [(200, TEXT), (502, TEXT), (200, 'text/html')])
+def test_a_proxy_echoing_the_request_never_puts_a_secret_in_the_error(status, content_type):
+    form = 'do=add&pseudo=shop-lyon&mdp=%s&nolimit=no' % quote_plus(ECHO_PASSWORD)
+    for echoed in (form, 'Authorization: App %s\n%s' % (KEY, form), 'mdp=%s' % quote(ECHO_PASSWORD, safe=''),
+                   'mdp=%s' % quote_plus(ECHO_PASSWORD).lower(), 'auth=%s' % base64.b64encode(KEY.encode()).decode()):
+        rig = Rig([answer(echoed, status=status, content_type=content_type)])
+        error = rig.fails('create', 'shop-lyon', ECHO_PASSWORD)
+        text = '%s %r' % (error, error.args)
+        for secret in (KEY, ECHO_PASSWORD):
+            for form_ in (secret, quote_plus(secret), quote(secret, safe=''), quote_plus(secret).lower(),
+                          base64.b64encode(secret.encode()).decode()):
+                assert form_ not in text, (echoed, form_)
+        assert '********' in text
+
+
+def test_an_untrusted_certificate_says_so_with_the_host_and_what_to_do():
+    from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
+    with Emulator(accounts={'tls-key': 42}, tls=True) as emulator:
+        client = SmsboxClient(emulator.url, 'tls-key', attempts=1)
+        with pytest.raises(SmsboxError) as caught:
+            client.balance()
+    message = str(caught.value)
+    assert 'not trusted' in message and urlsplit(emulator.url).netloc in message
+    assert 'ca_path' in message and 'was not sent' in message
+    assert caught.value.sent is False

@@ -6,17 +6,30 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import os
 from decimal import Decimal
+
+try:
+    from urllib.parse import quote, quote_plus
+except ImportError:  # pragma: no cover
+    from urllib import quote, quote_plus  # type: ignore
 
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+    MASK,
+    MAX_CREDITS,
     MAX_NAME,
     MAX_PASSWORD,
     MAX_SUBACCOUNTS,
     InputError,
     check_bulk_size,
+    check_ca_path,
     check_count,
+    check_ledger_location,
+    installed_collection_of,
+    mask,
     check_name,
     check_password,
     check_unique,
@@ -137,9 +150,9 @@ def count(value, allow_zero=False, allow_negative=False):
 
 
 @pytest.mark.parametrize('value, expected', [(10, 10), ('10', 10), (10.0, 10), (' 10 ', 10), ('+7', 7), ('007', 7),
-                                             (2 ** 40, 2 ** 40)])
+                                             (10 ** 9, 10 ** 9), (-10 ** 9, -10 ** 9)])
 def test_count_accepted_as_int(value, expected):
-    result = count(value)
+    result = count(value, allow_negative=True)
     assert result == expected
     assert result.__class__ is int
 
@@ -210,3 +223,97 @@ def test_bulk_size():
     assert check_bulk_size([{}] * 500, 'subaccounts') is None
     message = refusal(check_bulk_size, [{}] * 501, 'subaccounts')
     assert message == 'subaccounts has 501 items; a main account holds at most 500 sub-accounts'
+
+
+@pytest.mark.parametrize('value', [-1e20, 1e20, 10 ** 9 + 1, -(10 ** 9) - 1, str(10 ** 12), 2 ** 63, float(2 ** 40)])
+def test_counts_beyond_a_billion_refused(value):
+    message = refusal(count, value, allow_negative=True)
+    assert message.startswith(WHERE + ': credit is ') and 'at most %d credits' % MAX_CREDITS in message
+
+
+# --- ledger location ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('value', [None, '/srv/smsbox/ledgers/eu.json', '~/smsbox/eu.json', 'postgresql://ops@db/smsbox',
+                                   'postgres://db.example.com/ledgers?sslmode=require'])
+def test_ledger_locations_accepted(value):
+    assert check_ledger_location(value) is None
+
+
+@pytest.mark.parametrize('value', ['ledgers/main.json', './main.json', 'main.json', '../ledgers/eu.json'])
+def test_relative_ledger_path_refused_with_a_suggestion(value):
+    message = check_ledger_location(value)
+    assert 'relative path' in message and repr(value) in message
+    assert '{{ inventory_dir }}' in message
+
+
+def test_empty_ledger_refused():
+    assert 'ledger is empty' in check_ledger_location('  ')
+
+
+def installed_collection(root, namespace='smsbox', name='account'):
+    collection = root / 'ansible_collections' / namespace / name
+    (collection / 'playbooks').mkdir(parents=True)
+    (collection / 'MANIFEST.json').write_text(u'{}')
+    return collection
+
+
+def test_ledger_inside_an_installed_collection_refused(tmp_path):
+    collection = installed_collection(tmp_path / 'collections')
+    path = str(collection / 'playbooks' / 'ledgers' / 'main.json')
+
+    message = check_ledger_location(path)
+
+    assert 'inside the installed collection smsbox.account' in message
+    assert 'ansible-galaxy collection install --force' in message and '{{ inventory_dir }}' in message
+    assert installed_collection_of(str(collection / 'MANIFEST.json')) == 'smsbox.account'
+
+
+def test_ledger_beside_a_collection_checkout_is_accepted(tmp_path):
+    # A source checkout (galaxy.yml, no MANIFEST.json) is not an installed collection that galaxy would overwrite.
+    checkout = tmp_path / 'ansible_collections' / 'smsbox' / 'account'
+    checkout.mkdir(parents=True)
+    (checkout / 'galaxy.yml').write_text(u'namespace: smsbox')
+    assert check_ledger_location(str(checkout / 'tests' / 'output' / 'main.json')) is None
+    assert check_ledger_location(str(tmp_path / 'ledgers' / 'main.json')) is None
+
+
+def test_ledger_through_a_symlink_into_a_collection_refused(tmp_path):
+    collection = installed_collection(tmp_path / 'collections', 'acme', 'tools')
+    os.symlink(str(collection / 'playbooks'), str(tmp_path / 'ledgers'))
+    assert 'acme.tools' in check_ledger_location(str(tmp_path / 'ledgers' / 'eu.json'))
+
+
+# --- ca_path -----------------------------------------------------------------------------------
+
+def test_missing_ca_path_refused_and_explained(tmp_path):
+    missing = str(tmp_path / 'ca.pem')
+    message = check_ca_path(missing)
+    assert message.startswith('ca_path %s does not exist' % missing) and 'PEM' in message
+
+
+def test_present_ca_path_accepted(tmp_path):
+    (tmp_path / 'ca.pem').write_text(u'-----BEGIN CERTIFICATE-----')
+    assert check_ca_path(str(tmp_path / 'ca.pem')) is None
+    assert check_ca_path(None) is None
+
+
+# --- masking -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('secret', ['Pw+S3cr/t&x=1 %', 'k3y-MAIN-7f3a9c2e11d0', u'p\u00e4ss w\u00f6rd', '<a href="x">'])
+def test_every_form_of_a_secret_is_masked(secret):
+    raw = secret.encode('utf-8')
+    forms = [secret, quote_plus(secret), quote(secret, safe=''), quote(secret),
+             base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode().rstrip('=')]
+    if '%' in quote_plus(secret):
+        forms.append(quote_plus(secret).lower())  # a proxy may re-encode with lower-case hex
+    text = ' | '.join('before %s after' % form for form in forms)
+
+    masked = mask(text, [secret, None, ''])
+
+    for form in forms:
+        assert form not in masked
+    assert masked.count(MASK) >= len(forms) and masked.startswith('before ' + MASK)
+
+
+def test_the_longest_secret_is_masked_first():
+    assert mask('pw=key-123-extra', ['key-123', 'key-123-extra']) == 'pw=' + MASK

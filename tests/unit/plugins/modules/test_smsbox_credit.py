@@ -217,7 +217,9 @@ def test_lost_answer_is_recorded_unknown_and_fails(run_module, emulator, base, l
     assert result['action'] == 'failed'
     assert [tx['state'] for tx in result['transfers']] == ['unknown']
     assert result['allocations'][0]['transfer']['state'] == 'unknown'
-    assert 'resolve: applied' in result.msg and 'resolve: rejected' in result.msg
+    txid = result['transfers'][0]['id']
+    assert 'resolve: {%s: applied}' % txid in result.msg and 'rejected in place of applied' in result.msg
+    assert result['allocations'][0]['unsettled'] == [txid]
     assert len(transfer_posts(emulator)) == 1  # never resent
     assert applied_transfers(emulator, to='shop-a') == [{'to': 'shop-a', 'credit': 100}]
     left = unsettled(ledger_path, 'shop-a')
@@ -239,7 +241,8 @@ def test_next_run_sends_nothing_to_an_unsettled_sub_account(run_module, emulator
     by_name = dict((entry['subaccount'], entry) for entry in again['allocations'])
     assert by_name['shop-a']['action'] == 'failed' and by_name['shop-b']['action'] == 'transferred'
     assert txid in again.msg
-    assert 'resolve: applied' in again.msg and 'resolve: rejected' in again.msg and 'smsbox_credit' in again.msg
+    assert 'resolve: {%s: applied}' % txid in again.msg and 'rejected in place of applied' in again.msg
+    assert 'smsbox_credit' in again.msg and by_name['shop-a']['unsettled'] == [txid]
     assert [tx['id'] for tx in unsettled(ledger_path, 'shop-a')] == [txid]
 
     check = credit(run_module, base, check=True, subaccount='shop-a', amount=5)
@@ -247,17 +250,18 @@ def test_next_run_sends_nothing_to_an_unsettled_sub_account(run_module, emulator
 
 
 def test_resolve_applied_then_equal_allocation_sends_no_new_transfer(run_module, emulator, base, ledger_path, shops):
-    lose_transfer(run_module, emulator, base, 'shop-a', 100)  # applied at SMSBOX, answer lost
+    txid = lose_transfer(run_module, emulator, base, 'shop-a', 100)['transfers'][0]['id']  # applied at SMSBOX, answer lost
     log_start = len(requests_log(emulator))
 
-    check = credit(run_module, base, check=True, subaccount='shop-a', allocated=100, resolve='applied')
+    check = credit(run_module, base, check=True, subaccount='shop-a', allocated=100, resolve={txid: 'applied'})
     assert not check.failed and check['transfers'][0]['state'] == 'applied' and check['moved'] == 0
     assert len(unsettled(ledger_path, 'shop-a')) == 1, 'check mode settled the transfer'
 
-    resolved = credit(run_module, base, subaccount='shop-a', allocated=100, resolve='applied')
+    resolved = credit(run_module, base, subaccount='shop-a', allocated=100, resolve={txid: 'applied'})
 
     assert not resolved.failed
     assert resolved['action'] == 'resolved' and resolved['changed'] is True
+    assert resolved['allocations'][0]['resolved'] == [txid]
     assert resolved['allocations'][0]['amount'] == 0
     assert [tx['state'] for tx in resolved['transfers']] == ['applied']
     assert transfer_posts(emulator, since=log_start) == []
@@ -270,11 +274,11 @@ def test_resolve_applied_then_equal_allocation_sends_no_new_transfer(run_module,
 
 
 def test_resolve_rejected_then_the_allocation_is_transferred_once(run_module, emulator, base, ledger_path, shops):
-    lose_transfer(run_module, emulator, base, 'shop-a', 100, fault='drop_before')  # never applied at SMSBOX
+    txid = lose_transfer(run_module, emulator, base, 'shop-a', 100, fault='drop_before')['transfers'][0]['id']  # never applied
     assert applied_transfers(emulator, to='shop-a') == []
     log_start = len(requests_log(emulator))
 
-    resolved = credit(run_module, base, subaccount='shop-a', allocated=100, resolve='rejected')
+    resolved = credit(run_module, base, subaccount='shop-a', allocated=100, resolve={txid: 'rejected'})
 
     assert not resolved.failed
     assert resolved['action'] == 'transferred' and resolved['allocations'][0]['amount'] == 100
@@ -283,14 +287,15 @@ def test_resolve_rejected_then_the_allocation_is_transferred_once(run_module, em
     assert applied_transfers(emulator, to='shop-a') == [{'to': 'shop-a', 'credit': 100}]
     assert ledger_allocated(ledger_path, 'shop-a') == 100
 
-    again = credit(run_module, base, subaccount='shop-a', allocated=100, resolve='rejected')
+    again = credit(run_module, base, subaccount='shop-a', allocated=100, resolve={txid: 'rejected'})
     assert again['changed'] is False and sent_amounts(emulator, since=log_start) == [('shop-a', 100)]
+    assert 'settled already (rejected)' in again['allocations'][0]['note']
 
 
 def test_diff_of_a_resolve_applied_shows_the_allocation_it_adds(run_module, emulator, base, ledger_path, shops):
-    lose_transfer(run_module, emulator, base, 'shop-a', 100)
+    txid = lose_transfer(run_module, emulator, base, 'shop-a', 100)['transfers'][0]['id']
 
-    resolved = credit(run_module, base, diff=True, subaccount='shop-a', resolve='applied')
+    resolved = credit(run_module, base, diff=True, subaccount='shop-a', resolve={txid: 'applied'})
 
     assert resolved['changed'] is True
     assert resolved['allocations'][0]['allocated_before'] == 0
@@ -310,7 +315,7 @@ def test_a_transfer_left_pending_by_an_interrupted_run_blocks_its_sub_account(ru
 
     result = credit(run_module, base, subaccount='shop-b', allocated=80)
 
-    assert result.failed and pending['id'] in result.msg and 'resolve: applied' in result.msg
+    assert result.failed and 'resolve: {%s: applied}' % pending['id'] in result.msg
     assert any('interrupted' in warning and pending['id'] in warning for warning in result.warnings)
     assert transfer_posts(emulator, since=log_start) == []
     assert [tx['state'] for tx in unsettled(ledger_path, 'shop-b')] == ['unknown']
@@ -341,7 +346,7 @@ def test_a_transfer_answer_slower_than_the_timeout_is_unknown_and_not_resent(run
 
 
 def test_erreur_on_a_transfer_is_recorded_rejected_and_fails(run_module, emulator, base, ledger_path, shops):
-    result = credit(run_module, base, subaccount='not-at-smsbox', allocated=10)
+    result = credit(run_module, base, subaccount='not-at-smsbox', amount=10)
 
     assert result.failed and 'ERREUR' in result.msg and 'Nothing moved' in result.msg
     assert result['changed'] is False
@@ -393,3 +398,143 @@ def test_a_transfer_id_names_one_transfer_only(run_module, emulator, base, ledge
     assert other_amount.failed and 'give each transfer its own transfer_id' in other_amount['msg']
     assert same_call.failed and "allocations[1] 'shop-c'" in same_call['msg'] and "allocations[0] 'shop-b'" in same_call['msg']
     assert transfer_posts(emulator, since=log_start) == []
+
+
+# --- a settlement names what the operator checked, so a kept task never settles a later transfer ----------
+
+def test_a_resolve_kept_in_a_task_never_settles_a_transfer_that_became_unknown_later(run_module, emulator, base, ledger_path):
+    assert run_module(smsbox_subaccount, dict(base, name='s1', password='Pw-s1-secret'))['created'] == ['s1']
+    first = lose_transfer(run_module, emulator, base, 's1', 10, fault='drop_before')  # never reached SMSBOX
+    first_id = first['transfers'][0]['id']
+    kept = dict(subaccount='s1', resolve={first_id: 'rejected'})
+
+    settled = credit(run_module, base, allocated=10, **kept)
+    assert not settled.failed and settled['allocations'][0]['resolved'] == [first_id]
+    emulator.add_fault(operation='transfer', fault='lost_answer', match={'to': 's1'})  # applied, answer lost
+    later = credit(run_module, base, allocated=30, **kept)
+    later_id = later['allocations'][0]['transfer']['id']
+    assert later.failed and later['allocations'][0]['unsettled'] == [later_id]
+    log_start = len(requests_log(emulator))
+
+    again = credit(run_module, base, allocated=30, **kept)  # the same task, run again
+
+    assert again.failed and later_id in again.msg
+    assert again['allocations'][0]['resolved'] == [] and 'settled already' in again['allocations'][0]['note']
+    assert transfer_posts(emulator, since=log_start) == []
+    assert emulator.state()['accounts'][KEY]['subaccounts']['s1']['credits'] == 30  # not 50: nothing paid twice
+    assert [tx['id'] for tx in unsettled(ledger_path, 's1')] == [later_id]
+    assert ledger_allocated(ledger_path, 's1') == 10
+
+
+@pytest.mark.parametrize('resolve, reason', [
+    ('rejected', 'resolve must name the transfers you checked'),
+    ('applied', 'would also settle a transfer that becomes unknown later'),
+    (['tx-000000000000'], 'must be a mapping of transfer ids'),
+    ({'shop-a': 'applied'}, "'shop-a', which is not a transfer id"),
+    ({'tx-000000000000': 'yes'}, "say applied (the credits arrived) or rejected"),
+])
+def test_a_resolve_that_names_no_transfer_is_refused_before_any_request(run_module, emulator, base, resolve, reason):
+    result = credit(run_module, base, subaccount='shop-a', allocated=5, resolve=resolve)
+
+    assert result.failed and reason in result.msg and "'shop-a'" in result.msg
+    assert requests_log(emulator) == []
+
+
+def test_a_resolve_naming_an_unknown_or_foreign_transfer_settles_and_sends_nothing(run_module, emulator, base, ledger_path, shops):
+    lost_a = lose_transfer(run_module, emulator, base, 'shop-a', 100)['transfers'][0]['id']
+    lost_b = lose_transfer(run_module, emulator, base, 'shop-b', 50)['transfers'][0]['id']
+    log_start = len(requests_log(emulator))
+
+    foreign = credit(run_module, base, subaccount='shop-a', resolve={lost_a: 'applied', lost_b: 'applied'})
+    missing = credit(run_module, base, subaccount='shop-a', resolve={'tx-0123456789ab': 'applied'})
+
+    assert foreign.failed and "a transfer to 'shop-b', not to this sub-account" in foreign.msg
+    assert missing.failed and 'tx-0123456789ab, which this ledger does not hold' in missing.msg
+    assert sorted(tx['id'] for tx in unsettled(ledger_path)) == sorted([lost_a, lost_b])  # nothing settled, not even lost_a
+    assert transfer_posts(emulator, since=log_start) == []
+
+
+# --- allocated needs a sub-account the ledger knows ---------------------------------------------------------
+
+def test_allocated_on_a_name_the_ledger_does_not_know_is_refused_before_any_transfer(run_module, emulator, base, ledger_path):
+    emulator.set_accounts({KEY: {'balance': START_BALANCE, 'subaccounts': {'made-elsewhere': {'credits': 100}}}})
+
+    refused = credit(run_module, base, allocations=[dict(subaccount='made-elsewhere', allocated=100)])
+
+    assert refused.failed and 'does not know this sub-account' in refused.msg and 'adopt' in refused.msg
+    assert ledger_path in refused.msg
+    assert posts(emulator) == []
+    assert emulator.state()['accounts'][KEY]['subaccounts']['made-elsewhere']['credits'] == 100  # not paid again
+
+
+def test_check_mode_predicts_allocated_on_an_unknown_name_with_a_warning(run_module, emulator, base):
+    check = credit(run_module, base, check=True, allocations=[dict(subaccount='new-%d' % index, allocated=5) for index in range(12)])
+
+    assert not check.failed and check['moved'] == 60
+    assert [tx['state'] for tx in check['transfers']] == ['planned'] * 12
+    assert len(check.warnings) == 1 and "'new-0'" in check.warnings[0] and 'and 2 more' in check.warnings[0]
+    assert 'refuses allocated' in check.warnings[0]
+    assert posts(emulator) == []
+
+
+def test_amount_with_transfer_id_needs_no_ledger_record(run_module, emulator, base):
+    emulator.set_accounts({KEY: {'balance': START_BALANCE, 'subaccounts': {'made-elsewhere': {'credits': 0}}}})
+
+    paid = credit(run_module, base, subaccount='made-elsewhere', amount=25, transfer_id='invoice-7')
+    again = credit(run_module, base, subaccount='made-elsewhere', amount=25, transfer_id='invoice-7')
+
+    assert not paid.failed and paid['changed'] is True and again['changed'] is False
+    assert emulator.state()['accounts'][KEY]['subaccounts']['made-elsewhere']['credits'] == 25
+
+
+# --- the balance is read under the ledger lock ---------------------------------------------------------------
+
+def test_a_run_waiting_for_the_ledger_lock_reports_the_balance_the_other_run_left(run_module, emulator, base, ledger_path, shops):
+    import threading
+    import time
+    from ansible_collections.smsbox.account.plugins.module_utils.client import SmsboxClient
+    locked = threading.Event()
+
+    def other_run():
+        with Ledger(ledger_path, key_fingerprint(KEY)).session():
+            locked.set()
+            time.sleep(0.5)
+            SmsboxClient(emulator.url, KEY).transfer('shop-d', 700)  # what the other run spends while it holds the lock
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    assert locked.wait(10)
+    result = credit(run_module, base, subaccount='shop-a', allocated=10)
+    other.join()
+
+    assert not result.failed
+    assert result['balance_before'] == START_BALANCE - 700
+    assert result['balance_after'] == START_BALANCE - 710 == emulator.state()['accounts'][KEY]['balance']
+
+
+# --- refused before any request ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('options, reason', [
+    (dict(subaccount='shop-a', amount=-1e20), 'at most 1000000000 credits'),
+    (dict(subaccount='shop-a', allocated='99999999999'), 'at most 1000000000 credits'),
+    (dict(subaccount='shop-a', amount=5, api_key='two words'), 'api_key contains a space'),
+    (dict(subaccount='shop-a', amount=5, api_url='http://127.0.0.1:1/1.1/api.php?apikey=zz'), 'must not have a query string'),
+    (dict(subaccount='shop-a', amount=5, ledger='ledgers/main.json'), 'relative path'),
+    (dict(subaccount='shop-a', amount=5, ca_path='/nonexistent/ca.pem'), 'ca_path /nonexistent/ca.pem does not exist'),
+])
+def test_bad_connection_or_amount_is_refused_before_any_request(run_module, emulator, base, options, reason):
+    result = credit(run_module, base, **options)
+
+    assert result.failed and reason in result.msg
+    assert requests_log(emulator) == []
+    assert 'two words' not in result.msg and 'zz' not in result.msg
+
+
+def test_a_missing_key_names_smsbox_api_key(run_module, emulator, base):
+    options = dict(base)
+    del options['api_key']
+
+    result = run_module(smsbox_credit, dict(options, subaccount='shop-a', amount=5))
+
+    assert result.failed and 'SMSBOX_API_KEY' in result.msg and 'missing required arguments' not in result.msg
+    assert requests_log(emulator) == []
