@@ -6,6 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.smsbox.account.plugins.plugin_utils.subaccounts_plan import in_role_vocabulary
+
 
 def _account_results(results):
     """The loop results of a bulk task, without the skipped ones."""
@@ -18,7 +20,7 @@ def subaccount_failures(results):
     for result in _account_results(results):
         if result.get('msg'):  # the modules set msg only when they fail
             label = result.get('item', {}).get('label', 'main account')
-            messages.append('%s: %s' % (label, result['msg']))
+            messages.append('%s: %s' % (label, in_role_vocabulary(result['msg'])))
     return ' || '.join(messages)
 
 
@@ -40,7 +42,8 @@ def subaccount_summary(accounts, created, credited, check_mode=False):
         made = _at(created, index)
         moved = _at(credited, index)
         transfers = moved.get('transfers', [])
-        unsettled = [entry['subaccount'] for entry in moved.get('allocations', []) if entry.get('action') == 'failed']
+        # Only transfers whose outcome is unknown; one SMSBOX refused (ERREUR) is settled, as rejected.
+        unsettled = dict((entry['subaccount'], entry['unsettled']) for entry in moved.get('allocations', []) if entry.get('unsettled'))
         entry = dict(
             account=label,
             hosts=len(account.get('hosts', [])),
@@ -51,14 +54,14 @@ def subaccount_summary(accounts, created, credited, check_mode=False):
             transfers=len([tx for tx in transfers if tx.get('state') in ('applied', 'planned')]),
             balance_before=moved.get('balance_before', made.get('balance')),
             balance_after=moved.get('balance_after', made.get('balance')),
-            unsettled=sorted(set(unsettled + [tx['subaccount'] for tx in transfers if tx.get('state') == 'unknown'])),
+            unsettled=sorted(unsettled),
         )
         entry['line'] = ('%(prefix)s%(account)s: %(created_count)d created, %(adopted_count)d adopted, %(unchanged)d unchanged; '
                          '%(credits_moved)+d credits moved in %(transfers)d transfers; main balance %(balance_before)s -> '
                          '%(balance_after)s; unsettled: %(unsettled_text)s') % dict(
             entry, prefix='(check mode, predicted) ' if check_mode else '',
             created_count=len(entry['created']), adopted_count=len(entry['adopted']),
-            unsettled_text=', '.join(entry['unsettled']) or 'none')
+            unsettled_text=', '.join('%s (%s)' % (name, ', '.join(unsettled[name])) for name in entry['unsettled']) or 'none')
         summary.append(entry)
     return summary
 

@@ -15,8 +15,9 @@ __metaclass__ = type
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.smsbox.account.plugins.module_utils import validation
+
 DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 16
 FAILURES_SHOWN = 10
 
 
@@ -40,10 +41,10 @@ class Step:
 
 
 def check_concurrency(module):
-    value = module.params['concurrency']
-    if not 1 <= value <= MAX_CONCURRENCY:
-        module.fail_json(msg='concurrency must be between 1 and %d, got %d' % (MAX_CONCURRENCY, value))
-    return value
+    problem = validation.check_concurrency(module.params['concurrency'])
+    if problem:
+        module.fail_json(msg=problem)
+    return module.params['concurrency']
 
 
 def run_writes(steps, concurrency):

@@ -26,6 +26,7 @@ DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
 MAX_SUBACCOUNTS = 500
 MAX_NAME = 50
 MAX_PASSWORD = 50
+MAX_CONCURRENCY = 16
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
 MAX_CREDITS = 10 ** 9
 MASK = '********'
@@ -129,58 +130,64 @@ def _shown_url(parts):
     return '%s://%s%s' % (parts.scheme, parts.hostname or '', parts.path) if parts.scheme else '(not a URL)'
 
 
-def check_api_url(url):
-    """Return an error sentence for an API URL we refuse, or None."""
+def check_api_url(url, what='api_url', key_option='api_key'):
+    """Return an error sentence for an API URL we refuse, or None. ``what`` names the option as the caller wrote it."""
     if not isinstance(url, str) or not url.strip():
-        return 'api_url is empty; leave it unset for %s' % DEFAULT_API_URL
+        return '%s is empty; leave it unset for %s' % (what, DEFAULT_API_URL)
     try:
         parts = urlsplit(url)
         parts.port  # pylint: disable=pointless-statement  # raises on a port that is not a number
     except ValueError:
-        return 'api_url is not a valid URL; use an https:// URL such as %s' % DEFAULT_API_URL
+        return '%s is not a valid URL; use an https:// URL such as %s' % (what, DEFAULT_API_URL)
     if parts.scheme not in ('https', 'http') or not parts.hostname:
-        return 'api_url must be an https:// URL such as %s, got %s' % (DEFAULT_API_URL, _shown_url(parts))
+        return '%s must be an https:// URL such as %s, got %s' % (what, DEFAULT_API_URL, _shown_url(parts))
     if parts.username or parts.password or '@' in parts.netloc:
-        return 'api_url must not carry credentials (user-info before the host); the API key goes in api_key'
+        return '%s must not carry credentials (user-info before the host); the API key goes in %s' % (what, key_option)
     if parts.query or parts.fragment or url.rstrip().endswith(('?', '#')):
-        return ('api_url %s must not have a query string or a fragment: the collection adds the action itself, and a key '
-                'in a URL ends up in logs; the API key goes in api_key' % _shown_url(parts))
+        return ('%s %s must not have a query string or a fragment: the collection adds the action itself, and a key '
+                'in a URL ends up in logs; the API key goes in %s' % (what, _shown_url(parts), key_option))
     if parts.scheme == 'http' and not is_loopback(parts.hostname):
-        return ('api_url uses plain http:// to %s; SMSBOX only serves HTTPS and the API key would travel in clear. '
-                'Plain http:// is accepted only for a loopback address (a local emulator)' % parts.hostname)
+        return ('%s uses plain http:// to %s; SMSBOX only serves HTTPS and the API key would travel in clear. '
+                'Plain http:// is accepted only for a loopback address (a local emulator)' % (what, parts.hostname))
     return None
 
 
-def check_api_key(key):
+def check_api_key(key, what='api_key'):
     if key is None:
-        return ('no API key: set the api_key option (from Ansible Vault) or the SMSBOX_API_KEY environment variable '
-                'of the process that runs the module')
-    if not key or not key.strip():
-        return 'api_key is empty; set the api_key option or the SMSBOX_API_KEY environment variable'
+        return ('no API key: set the %s option (from Ansible Vault) or the SMSBOX_API_KEY environment variable '
+                'of the process that runs the module' % what)
+    if not isinstance(key, str) or not key.strip():
+        return '%s is empty; set it, or leave it unset and set the SMSBOX_API_KEY environment variable' % what
     if any(ord(char) < 32 or ord(char) == 127 for char in key):
-        return 'api_key contains a control character (a pasted newline?); it cannot be sent in an HTTP header'
+        return '%s contains a control character (a pasted newline?); it cannot be sent in an HTTP header' % what
     if any(char.isspace() for char in key):
-        return 'api_key contains a space; an SMSBOX key has none (a pasted label or a split line?)'
+        return '%s contains a space; an SMSBOX key has none (a pasted label or a split line?)' % what
     if any(ord(char) > 255 for char in key):
-        return 'api_key contains a character outside ISO-8859-1; it cannot be sent in an HTTP header'
+        return '%s contains a character outside ISO-8859-1; it cannot be sent in an HTTP header' % what
     return None
 
 
-def check_timeout(timeout):
-    if timeout is None or not timeout > 0 or timeout != timeout or timeout == float('inf'):
-        return 'timeout must be a positive number of seconds, got %s' % timeout
+def check_timeout(timeout, what='timeout'):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float('inf'):
+        return '%s must be a positive number of seconds, got %s' % (what, timeout)
     return None
 
 
-def check_ca_path(ca_path):
+def check_concurrency(value, what='concurrency'):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
+        return '%s must be between 1 and %d, got %s' % (what, MAX_CONCURRENCY, value)
+    return None
+
+
+def check_ca_path(ca_path, what='ca_path'):
     """Checked whatever the URL: a wrong ca_path is a mistake even where it is not used yet."""
     if ca_path is None:
         return None
     if not os.path.exists(ca_path):
-        return ('ca_path %s does not exist; give the PEM file (or c_rehash directory) of the certificate authorities that '
-                'signed the API server\'s certificate, or leave ca_path unset to trust the system ones' % ca_path)
+        return ('%s %s does not exist; give the PEM file (or c_rehash directory) of the certificate authorities that '
+                'signed the API server\'s certificate, or leave it unset to trust the system ones' % (what, ca_path))
     if not os.access(ca_path, os.R_OK):
-        return 'ca_path %s is not readable by this user; check its permissions' % ca_path
+        return '%s %s is not readable by this user; check its permissions' % (what, ca_path)
     return None
 
 

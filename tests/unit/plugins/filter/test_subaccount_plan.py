@@ -55,15 +55,16 @@ def test_spec_must_be_a_dict():
         subaccount_plan(['h1'], {'h1': {}}, ['not', 'a', 'dict'])
 
 
-def test_groups_hosts_by_url_key_and_ledger(spec):
+def test_groups_hosts_by_url_and_key(spec):
     hostvars = {
         'paris': dict(smsbox_subaccount=sub('shop-paris', credit=100), smsbox_api_key=KEY_EU),
         'lyon': dict(smsbox_subaccount=sub('shop-lyon', nolimit=True), smsbox_api_key=KEY_EU, smsbox_api_url=DEFAULT_URL),
-        'nice': dict(smsbox_subaccount=sub('shop-nice', credit='25'), smsbox_api_key=KEY_EU, smsbox_ledger='/srv/ledgers/eu.json'),
+        'nice': dict(smsbox_subaccount=sub('shop-nice', credit='25'), smsbox_api_key=KEY_EU, smsbox_api_url='https://eu.example.net/api',
+                     smsbox_ledger='/srv/ledgers/eu-staging.json'),
         'boston': dict(smsbox_subaccount=sub('shop-boston', credit=0), smsbox_api_key=KEY_US,
                        smsbox_api_url='https://us.example.net/1.1/api.php', smsbox_account_label='us'),
         'lille': dict(smsbox_subaccount=sub('shop-lille')),
-        'router': dict(smsbox_api_key=KEY_EU, ansible_host='10.0.0.1'),   # no sub-account: ignored
+        'router': dict(smsbox_api_key=KEY_EU, ansible_host='10.0.0.1', smsbox_adopt=True),   # no sub-account: ignored
         'printer': dict(ansible_host='10.0.0.2'),
     }
 
@@ -71,21 +72,18 @@ def test_groups_hosts_by_url_key_and_ledger(spec):
 
     assert result['errors'] == []
     accounts = result['accounts']
-    assert len(accounts) == 4
-    identities = sorted((a['api_url'], a['api_key'] or '', a['ledger'] or '') for a in accounts)
-    assert identities == sorted([
-        (DEFAULT_URL, KEY_EU, ''),
-        (DEFAULT_URL, KEY_EU, '/srv/ledgers/eu.json'),
-        ('https://us.example.net/1.1/api.php', KEY_US, ''),
-        (DEFAULT_URL, '', ''),
-    ])
-    eu = [a for a in accounts if a['api_key'] == KEY_EU and a['ledger'] is None][0]
+    assert sorted((a['api_url'], a['api_key'] or '') for a in accounts) == sorted([
+        (DEFAULT_URL, KEY_EU), ('https://eu.example.net/api', KEY_EU), ('https://us.example.net/1.1/api.php', KEY_US), (DEFAULT_URL, '')])
+    eu = [a for a in accounts if a['api_key'] == KEY_EU and a['api_url'] == DEFAULT_URL][0]
     assert eu['hosts'] == ['paris', 'lyon']
     assert eu['subaccounts'] == [dict(name='shop-paris', password=PASSWORD, nolimit=False),
                                  dict(name='shop-lyon', password=PASSWORD, nolimit=True)]
     assert eu['allocations'] == [dict(subaccount='shop-paris', allocated=100)]
-    eu_ledger = [a for a in accounts if a['ledger'] == '/srv/ledgers/eu.json'][0]
-    assert eu_ledger['hosts'] == ['nice'] and eu_ledger['allocations'] == [dict(subaccount='shop-nice', allocated=25)]
+    # The defaults of the role's argument spec, per account.
+    assert (eu['ledger'], eu['adopt'], eu['concurrency'], eu['validate_certs'], eu['timeout'], eu['ca_path']) == \
+        (None, False, 8, True, 10.0, None)
+    other = [a for a in accounts if a['api_url'] == 'https://eu.example.net/api'][0]
+    assert other['hosts'] == ['nice'] and other['allocations'] == [dict(subaccount='shop-nice', allocated=25)]
     us = by_label(result)['us']
     assert us['hosts'] == ['boston'] and us['allocations'] == [dict(subaccount='shop-boston', allocated=0)]
     from_env = [a for a in accounts if a['api_key'] is None][0]
@@ -93,6 +91,87 @@ def test_groups_hosts_by_url_key_and_ledger(spec):
     assert 'SMSBOX_API_KEY' in from_env['label']
     all_hosts = [host for account in accounts for host in account['hosts']]
     assert 'router' not in all_hosts and 'printer' not in all_hosts
+
+
+SETTINGS = [
+    ('smsbox_adopt', True, 'adopt'),
+    ('smsbox_ca_path', '/etc/ssl/certs/ca-certificates.crt', 'ca_path'),
+    ('smsbox_validate_certs', False, 'validate_certs'),
+    ('smsbox_timeout', 30.0, 'timeout'),
+    ('smsbox_concurrency', 2, 'concurrency'),
+    ('smsbox_ledger', '/srv/ledgers/eu.json', 'ledger'),
+    ('smsbox_account_label', 'eu', 'label'),
+]
+
+
+@pytest.mark.parametrize('variable, value, key', SETTINGS)
+@pytest.mark.parametrize('order', [('eu1', 'us1'), ('us1', 'eu1')])
+def test_each_account_takes_its_settings_from_its_own_hosts_whatever_the_order(spec, variable, value, key, order):
+    if variable == 'smsbox_ca_path' and not os.path.exists(value):
+        pytest.skip('no system CA bundle at %s' % value)
+    hostvars = {
+        'eu1': dict(smsbox_subaccount=sub('shop-eu1'), smsbox_api_key=KEY_EU, **{variable: value}),
+        'eu2': dict(smsbox_subaccount=sub('shop-eu2'), smsbox_api_key=KEY_EU, **{variable: value}),
+        'us1': dict(smsbox_subaccount=sub('shop-us1'), smsbox_api_key=KEY_US),
+    }
+
+    result = plan(hostvars, spec, hosts=list(order) + ['eu2'])
+
+    assert result['errors'] == []
+    accounts = dict((account['api_key'], account) for account in result['accounts'])
+    assert accounts[KEY_EU][key] == value
+    assert accounts[KEY_US][key] != value
+
+
+@pytest.mark.parametrize('variable, value, key', SETTINGS)
+def test_hosts_of_one_account_that_disagree_on_a_setting_are_refused_by_name(spec, variable, value, key):
+    if variable == 'smsbox_ca_path' and not os.path.exists(value):
+        pytest.skip('no system CA bundle at %s' % value)
+    hostvars = {
+        'eu1': dict(smsbox_subaccount=sub('shop-eu1'), smsbox_api_key=KEY_EU),
+        'eu2': dict(smsbox_subaccount=sub('shop-eu2'), smsbox_api_key=KEY_EU, **{variable: value}),
+        'eu3': dict(smsbox_subaccount=sub('shop-eu3'), smsbox_api_key=KEY_EU, **{variable: value}),
+    }
+
+    result = plan(hostvars, spec)
+
+    assert len(result['errors']) == 1, result['errors']
+    error = result['errors'][0]
+    assert 'hosts eu1 and eu2' in error and 'disagree on %s' % variable in error and 'on their group' in error
+    assert KEY_EU not in error and PASSWORD not in error
+
+
+def test_two_main_accounts_on_one_ledger_are_refused(spec):
+    hostvars = {
+        'eu1': dict(smsbox_subaccount=sub('shop-eu1'), smsbox_api_key=KEY_EU, smsbox_ledger='/srv/ledgers/main.json', smsbox_account_label='eu'),
+        'us1': dict(smsbox_subaccount=sub('shop-us1'), smsbox_api_key=KEY_US, smsbox_ledger='/srv/ledgers/../ledgers/main.json',
+                    smsbox_account_label='us'),
+        'fr1': dict(smsbox_subaccount=sub('shop-fr1'), smsbox_api_key='fr-KEY-77', smsbox_ledger='/srv/ledgers/fr.json'),
+    }
+
+    result = plan(hostvars, spec)
+
+    assert len(result['errors']) == 1
+    assert 'main accounts eu (hosts eu1) and us (hosts us1) share one ledger' in result['errors'][0]
+    assert KEY_EU not in result['errors'][0] and KEY_US not in result['errors'][0]
+
+
+@pytest.mark.parametrize('variable, value, reason', [
+    ('smsbox_ledger', 'ledgers/eu.json', 'smsbox_ledger \'ledgers/eu.json\' is a relative path'),
+    ('smsbox_ca_path', '/nonexistent/ca.pem', 'smsbox_ca_path /nonexistent/ca.pem does not exist'),
+    ('smsbox_api_url', 'https://api.smsbox.pro/1.1/api.php?apikey=' + KEY_EU, 'smsbox_api_url https://api.smsbox.pro/1.1/api.php must not'),
+    ('smsbox_api_key', 'two words', 'smsbox_api_key contains a space'),
+    ('smsbox_concurrency', 40, 'smsbox_concurrency must be between 1 and 16'),
+    ('smsbox_timeout', 0, 'smsbox_timeout must be a positive number'),
+])
+def test_account_settings_are_checked_in_the_role_vocabulary(spec, variable, value, reason):
+    hostvars = {'eu1': dict(dict(smsbox_subaccount=sub('shop-eu1'), smsbox_api_key=KEY_EU), **{variable: value})}
+
+    result = plan(hostvars, spec)
+
+    assert result['accounts'] == [] and len(result['errors']) == 1
+    assert result['errors'][0].startswith('host eu1: ' + reason), result['errors'][0]
+    assert KEY_EU not in result['errors'][0] and 'two words' not in result['errors'][0]
 
 
 def test_labels_name_the_account_without_its_key(spec):

@@ -97,7 +97,7 @@ def test_summary_counts_what_happened_to_each_account():
             dict(id='tx-4', subaccount='shop-e', amount=30, state='rejected'),
         ], allocations=[
             dict(subaccount='shop-a', action='transferred'), dict(subaccount='shop-c', action='transferred'),
-            dict(subaccount='shop-d', action='failed'), dict(subaccount='shop-e', action='failed'),
+            dict(subaccount='shop-d', action='failed', unsettled=['tx-3']), dict(subaccount='shop-e', action='failed', unsettled=[]),
             dict(subaccount='shop-b', action='unchanged')]),
         skipped(us),
     ]
@@ -110,9 +110,10 @@ def test_summary_counts_what_happened_to_each_account():
     assert first['created'] == ['shop-a', 'shop-b'] and first['adopted'] == ['hq'] and first['unchanged'] == 3
     assert first['credits_moved'] == 150 and first['transfers'] == 2
     assert (first['balance_before'], first['balance_after']) == (1000, 850)
-    assert first['unsettled'] == ['shop-d', 'shop-e']
+    # shop-e's transfer was refused (ERREUR): settled as rejected, not unsettled.
+    assert first['unsettled'] == ['shop-d']
     assert first['line'] == ('eu: 2 created, 1 adopted, 3 unchanged; +150 credits moved in 2 transfers; main balance 1000 -> 850; '
-                             'unsettled: shop-d, shop-e')
+                             'unsettled: shop-d (tx-3)')
     # No allocation task ran for us: the balance read by the create task stands for both.
     assert second['line'] == 'us: 0 created, 0 adopted, 1 unchanged; +0 credits moved in 0 transfers; main balance 22.5 -> 22.5; unsettled: none'
     dumped = json.dumps(summary)
@@ -131,15 +132,17 @@ def test_summary_counts_planned_transfers_in_check_mode_and_negative_moves():
     assert '-60 credits moved in 2 transfers; main balance 500 -> 560; unsettled: none' in entry['line']
 
 
-def test_unsettled_from_transfers_in_state_unknown_alone():
+def test_unsettled_lists_the_unknown_transfers_of_each_sub_account():
     eu = account('eu')
-    credited = [loop_result(eu, balance_before=10, balance_after=5, moved=0, msg='1 of 1 allocations failed.', transfers=[
-        dict(id='tx-9', subaccount='shop-z', amount=5, state='unknown')], allocations=[])]
+    credited = [loop_result(eu, balance_before=10, balance_after=5, moved=0, msg='2 of 2 allocations failed.', transfers=[
+        dict(id='tx-9', subaccount='shop-z', amount=5, state='unknown')],
+        allocations=[dict(subaccount='shop-z', action='failed', unsettled=['tx-9']),
+                     dict(subaccount='shop-y', action='failed', unsettled=['tx-7', 'tx-8'])])]
 
     (entry,) = subaccount_summary([eu], [], credited)
 
-    assert entry['unsettled'] == ['shop-z']
-    assert entry['line'].endswith('unsettled: shop-z')
+    assert entry['unsettled'] == ['shop-y', 'shop-z']
+    assert entry['line'].endswith('unsettled: shop-y (tx-7, tx-8), shop-z (tx-9)')
     assert entry['created'] == [] and entry['unchanged'] == 0
 
 
@@ -155,10 +158,11 @@ def _spec():
         return yaml.safe_load(handle)['argument_specs']['main']['options']
 
 
-def test_summary_keeps_apart_accounts_that_differ_only_by_ledger():
+def test_summary_keeps_apart_accounts_that_differ_only_by_url():
     hostvars = {
         'a': dict(smsbox_subaccount=dict(name='shop-a', password=PASSWORD), smsbox_api_key=KEY_EU, smsbox_ledger='/srv/one.json'),
-        'b': dict(smsbox_subaccount=dict(name='shop-b', password=PASSWORD), smsbox_api_key=KEY_EU, smsbox_ledger='/srv/two.json'),
+        'b': dict(smsbox_subaccount=dict(name='shop-b', password=PASSWORD), smsbox_api_key=KEY_EU, smsbox_ledger='/srv/two.json',
+                  smsbox_api_url='https://staging.example.net/1.1/api.php'),
     }
     accounts = subaccount_plan(['a', 'b'], hostvars, _spec())['accounts']
     assert len(accounts) == 2
@@ -177,3 +181,14 @@ def test_summary_lines_say_when_they_are_a_check_mode_prediction():
     applied = subaccount_summary(accounts, created, [])
     assert predicted[0]['line'].startswith('(check mode, predicted) eu: 1 created')
     assert applied[0]['line'].startswith('eu: 1 created')
+
+
+def test_failures_speak_the_role_vocabulary():
+    eu = account('eu')
+    created = [loop_result(eu, msg="1 of 1 sub-accounts failed. 'shop-a': SMSBOX refused to create it (ERREUR): the name may "
+                                   "already exist (made elsewhere: set adopt: true to record it)")]
+
+    message = subaccount_failures(created)
+
+    assert 'set smsbox_adopt: true to record it' in message and ' adopt: true' not in message
+    assert message.startswith('eu: ')

@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How the role ``subaccounts`` turns inventory hosts into one bulk call per SMSBOX main account.
+
+Controller side, shared by the action ``smsbox.account.subaccounts_plan`` (the role's first task) and
+the filter ``smsbox.account.subaccount_plan``. A main account is an (API URL, API key) pair; every
+setting that can differ per account (ledger, CA, certificate checks, timeout, adopt, concurrency,
+label) is read from that account's own hosts, and hosts of one account that disagree are refused,
+so the result never depends on inventory order. Problems are returned, never raised: each names the
+host and the reason in the role's own vocabulary, and none quotes a key or a password.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import default_ledger_path, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+    DEFAULT_API_URL,
+    MAX_SUBACCOUNTS,
+    InputError,
+    check_api_key,
+    check_api_url,
+    check_ca_path,
+    check_concurrency,
+    check_count,
+    check_ledger_location,
+    check_name,
+    check_password,
+    check_timeout,
+    is_postgresql_uri,
+    mask,
+)
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
+SUBACCOUNT_VARIABLES = ('smsbox_subaccount', 'smsbox_subaccounts')
+IDENTITY_VARIABLES = ('smsbox_api_url', 'smsbox_api_key')
+# Role variable -> the key of the account in the plan (and the module option it feeds).
+ACCOUNT_SETTINGS = (
+    ('smsbox_ledger', 'ledger'),
+    ('smsbox_account_label', 'label'),
+    ('smsbox_ca_path', 'ca_path'),
+    ('smsbox_validate_certs', 'validate_certs'),
+    ('smsbox_timeout', 'timeout'),
+    ('smsbox_adopt', 'adopt'),
+    ('smsbox_concurrency', 'concurrency'),
+)
+HOST_VARIABLES = SUBACCOUNT_VARIABLES + IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
+
+
+def _native(value):
+    """Plain Python data: vaulted and lazily templated values become str, dict, list."""
+    if isinstance(value, dict):
+        return dict((str(key), _native(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_native(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+def _shown(value):
+    return 'unset' if value is None else repr(value) if isinstance(value, str) else str(value).lower()
+
+
+class Plan:
+    """Reads hosts one by one (``read_host``), then ``result()``: the accounts and every problem found."""
+
+    def __init__(self, spec):
+        self.spec = dict((name, options) for name, options in spec.items() if name in HOST_VARIABLES)
+        self.validator = ArgumentSpecValidator(self.spec)
+        self.accounts = {}
+        self.errors = []
+        self._disagreements = set()
+
+    def read_host(self, host, hostvars):
+        provided = dict((name, _native(hostvars[name])) for name in self.spec if name in hostvars)
+        result = self.validator.validate(provided)
+        if result.error_messages:
+            secrets = list(result._no_log_values) + [provided.get('smsbox_api_key')]
+            for message in result.error_messages:
+                self.errors.append('host %s: %s' % (host, mask(message, secrets)))
+            return
+        values = result.validated_parameters
+        entries = ([values['smsbox_subaccount']] if values.get('smsbox_subaccount') else []) + list(values.get('smsbox_subaccounts') or [])
+        if not entries:
+            return  # a host that describes no sub-account belongs to no main account
+        problem = self.account_problem(values)
+        if problem:
+            self.errors.append('host %s: %s' % (host, problem))
+            return
+        account = self.account_of(host, values)
+        account['hosts'].append(host)
+        for entry in entries:
+            where = 'host %s: sub-account %r' % (host, entry['name'])
+            try:
+                check_name(entry['name'], where)
+                check_password(entry.get('password'), where)
+                if entry.get('credit') is not None:
+                    check_count(entry['credit'], where, 'credit', allow_zero=True, allow_negative=False)
+            except InputError as error:
+                self.errors.append(str(error))
+                continue
+            self.add_entry(account, host, entry)
+
+    @staticmethod
+    def account_problem(values):
+        """The connection settings, checked as the modules will check them, but before any account sends anything."""
+        key = values.get('smsbox_api_key')
+        return ((check_api_key(key, 'smsbox_api_key') if key is not None else None)
+                or check_api_url(values.get('smsbox_api_url') or DEFAULT_API_URL, 'smsbox_api_url', 'smsbox_api_key')
+                or check_ledger_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
+                or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
+                or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
+                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency'))
+
+    def account_of(self, host, values):
+        url = values.get('smsbox_api_url') or DEFAULT_API_URL
+        key = values.get('smsbox_api_key') or None
+        settings = dict((setting, values.get(variable)) for variable, setting in ACCOUNT_SETTINGS)
+        settings['ledger'] = settings['ledger'] or None
+        settings['ca_path'] = settings['ca_path'] or None
+        identity = (url, key)
+        account = self.accounts.get(identity)
+        if account is None:
+            account = self.accounts[identity] = dict(api_url=url, api_key=key, hosts=[], entries={}, first_host=host, **settings)
+            return account
+        for variable, setting in ACCOUNT_SETTINGS:
+            if account[setting] != settings[setting] and (identity, setting) not in self._disagreements:
+                self._disagreements.add((identity, setting))
+                self.errors.append(
+                    'hosts %s and %s belong to the same main account (%s) but disagree on %s (%s on %s, %s on %s): every setting of '
+                    'a main account must be the same on all its hosts; set it once, on their group'
+                    % (account['first_host'], host, self.describe(url, key), variable, _shown(account[setting]),
+                       account['first_host'], _shown(settings[setting]), host))
+        return account
+
+    @staticmethod
+    def describe(url, key):
+        return '%s key %s' % (urlsplit(url).hostname, key_fingerprint(key) if key else 'from SMSBOX_API_KEY')
+
+    def add_entry(self, account, host, entry):
+        name = entry['name']
+        earlier = account['entries'].get(name)
+        if earlier is None:
+            account['entries'][name] = dict(entry=entry, host=host)
+        elif earlier['entry'] != entry:
+            self.errors.append('sub-account %r of main account %s is described differently by hosts %s and %s; describe it once'
+                               % (name, account['label'] or self.describe(account['api_url'], account['api_key']), earlier['host'], host))
+
+    def check_ledgers(self):
+        """One ledger per main account: two accounts on one ledger would count each other's sub-accounts and credits."""
+        owners = {}
+        for account in self.accounts.values():
+            if account['ledger']:
+                where = account['ledger'] if is_postgresql_uri(account['ledger']) else os.path.abspath(os.path.expanduser(account['ledger']))
+            elif account['api_key']:
+                where = default_ledger_path(account['api_key'])
+            else:
+                continue  # the key comes from the environment: its default ledger is its own
+            owners.setdefault(where, []).append(account)
+        for accounts in owners.values():
+            if len(accounts) > 1:
+                self.errors.append('main accounts %s share one ledger (%s): each main account needs its own smsbox_ledger'
+                                   % (' and '.join('%s (hosts %s)' % (account['label'], ', '.join(account['hosts'][:3]))
+                                                   for account in accounts),
+                                      'smsbox_ledger %s' % accounts[0]['ledger'] if accounts[0]['ledger'] else 'the default ledger of one key'))
+
+    def label_accounts(self):
+        labels = set()
+        for account in self.accounts.values():
+            label = account['label'] or self.describe(account['api_url'], account['api_key'])
+            if label in labels:
+                label = '%s (%s)' % (label, account['api_url'])
+            labels.add(label)
+            account['label'] = label
+
+    def result(self):
+        self.label_accounts()
+        self.check_ledgers()
+        accounts = []
+        for account in self.accounts.values():
+            entries = [found['entry'] for found in account['entries'].values()]
+            if len(entries) > MAX_SUBACCOUNTS:
+                self.errors.append('main account %s is given %d sub-accounts; SMSBOX allows %d'
+                                   % (account['label'], len(entries), MAX_SUBACCOUNTS))
+            accounts.append(dict(
+                dict((setting, account[setting]) for _variable, setting in ACCOUNT_SETTINGS),
+                api_url=account['api_url'], api_key=account['api_key'], hosts=account['hosts'],
+                subaccounts=[dict(name=entry['name'], password=entry.get('password'), nolimit=bool(entry.get('nolimit')))
+                             for entry in entries],
+                allocations=[dict(subaccount=entry['name'], allocated=entry['credit'])
+                             for entry in entries if entry.get('credit') is not None],
+            ))
+        return dict(accounts=accounts, errors=self.errors)
+
+
+def plan_hosts(hosts, hostvars, spec):
+    plan = Plan(spec)
+    for host in hosts:
+        plan.read_host(host, hostvars[host])
+    return plan.result()
+
+
+# The modules name their own options in messages; a role user sets the role's variables instead.
+ROLE_VOCABULARY = (
+    ('adopt: true', 'smsbox_adopt: true'),
+    ('point ledger at', 'point smsbox_ledger at'),
+    ('set ca_path', 'set smsbox_ca_path'),
+    ('validate_certs: false', 'smsbox_validate_certs: false'),
+    ('set the api_key option', 'set smsbox_api_key'),
+)
+
+
+def in_role_vocabulary(message):
+    for module_words, role_words in ROLE_VOCABULARY:
+        message = re.sub(r'(?<![\w])%s' % re.escape(module_words), role_words, message)
+    return message
