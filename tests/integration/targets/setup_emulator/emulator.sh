@@ -38,12 +38,16 @@ export SMSBOX_LEDGER_DIR="$WORK_DIR/ledgers"
 mkdir -p "$SMSBOX_LEDGER_DIR"
 
 # run_and_check_secrets SECRET... -- COMMAND...: runs COMMAND with its output kept in $WORK_DIR/output.log,
-# then fails the target if any SECRET shows in that output or in a ledger file.
+# then fails the target if any SECRET shows in that output or in a ledger file; returns the COMMAND's exit code.
 run_and_check_secrets() {
     local secrets=() log="$WORK_DIR/output.log"
     while [[ $1 != -- ]]; do secrets+=(-e "$1"); shift; done
     shift
+    local rc
+    set +e
     "$@" 2>&1 | tee -a "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
     if grep -n "${secrets[@]}" "$log"; then
         echo "FAIL: an API key or a password appears in the output above" >&2
         exit 1
@@ -53,4 +57,5 @@ run_and_check_secrets() {
         exit 1
     fi
     echo "No key or password in $(wc -l < "$log") lines of output, nor in the ledgers."
+    return "$rc"
 }

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The role smsbox.account.subaccounts as operators run it: several inventories and main accounts, each
+# with its own settings; serial; the free strategy refused; stage tags; the summary; a ledger refused
+# inside an installed collection. Every check is made against the emulator's state.
+set -euo pipefail
+source ../setup_emulator/emulator.sh
+
+export SMSBOX_ITEST_KEY_EU=itest-role-eu-key-3c1e9a
+export SMSBOX_ITEST_KEY_US=itest-role-us-key-8d4f20
+SECRET_MARK=Rl7mQ2
+SECRETS=("$SMSBOX_ITEST_KEY_EU" "$SMSBOX_ITEST_KEY_US" "$SECRET_MARK")
+
+# eu: plain http; us: TLS with its own CA, which only the us hosts name (smsbox_ca_path).
+# Each holds one sub-account made elsewhere; only eu sets smsbox_adopt.
+cat > "$WORK_DIR/eu.json" <<JSON
+{"$SMSBOX_ITEST_KEY_EU": {"balance": 10000, "subaccounts": {"eu-legacy": {"password": "legacy-$SECRET_MARK"}}}}
+JSON
+cat > "$WORK_DIR/us.json" <<JSON
+{"$SMSBOX_ITEST_KEY_US": {"balance": 10000, "subaccounts": {"us-legacy": {"password": "legacy-$SECRET_MARK"}}}}
+JSON
+start_emulator eu --accounts-file "$WORK_DIR/eu.json"
+start_emulator us --tls --accounts-file "$WORK_DIR/us.json"
+url() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "${2:-url}"; }
+EU_URL=$(url "$SMSBOX_EMULATOR_EU")
+US_URL=$(url "$SMSBOX_EMULATOR_US")
+US_CA=$(url "$SMSBOX_EMULATOR_US" ca_cert)
+
+# emulator NAME EXPRESSION: evaluates a Python expression over that emulator's state (s) and prints it.
+emulator() {
+    local ready=$1 expression=$2
+    ready=$(eval echo "\$SMSBOX_EMULATOR_${ready^^}")
+    "$PYTHON" "$EMULATOR_SCRIPT" state --ready-file "$ready" \
+        | "$PYTHON" -c "import json,sys; s=json.load(sys.stdin); a=list(s['accounts'].values())[0]; print($expression)"
+}
+expect() {  # expect WHAT ACTUAL EXPECTED
+    if [[ $2 != "$3" ]]; then echo "FAIL: $1: got $2, expected $3" >&2; exit 1; fi
+    echo "ok: $1 = $3"
+}
+says() {  # says FILE PATTERN [grep options]: the output FILE holds PATTERN, or the test fails showing it
+    local file=$1 pattern=$2
+    shift 2
+    if ! grep -q "$@" -- "$pattern" "$file"; then
+        echo "FAIL: $file does not say: $pattern" >&2
+        tail -40 "$file" >&2
+        exit 1
+    fi
+}
+posts() { emulator "$1" "sum(1 for r in s['requests'] if r['method'] == 'POST')"; }
+playbook() {  # playbook NAME ARGS...: runs $WORK_DIR/NAME.yml, its output checked for secrets; returns its rc
+    local name=$1
+    shift
+    local rc=0
+    run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/inventory" "$WORK_DIR/$name.yml" "$@" > "$WORK_DIR/$name.out" || rc=$?
+    return "$rc"
+}
+write_playbook() {  # write_playbook NAME [play keywords...]
+    local name=$1
+    shift
+    {
+        echo '- name: Provision'
+        echo '  hosts: all'
+        echo '  gather_facts: false'
+        for keyword in "$@"; do echo "  $keyword"; done
+        echo '  tasks:'
+        echo '    - name: Converge'
+        echo '      ansible.builtin.import_role:'
+        echo '        name: smsbox.account.subaccounts'
+        echo '        rolespec_validate: false'
+    } > "$WORK_DIR/$name.yml"
+}
+
+# us hosts first: the first host of the play is in us, whose settings must not leak to eu.
+write_inventory() {  # write_inventory [extra host line for eu-paris]
+    cat > "$WORK_DIR/inventory" <<YML
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: $PYTHON
+  children:
+    us:
+      vars:
+        smsbox_api_key: "{{ lookup('env', 'SMSBOX_ITEST_KEY_US') }}"
+        smsbox_api_url: $US_URL
+        smsbox_ca_path: $US_CA
+        smsbox_ledger: $SMSBOX_LEDGER_DIR/us.json
+        smsbox_account_label: us
+      hosts:
+        us-nyc: {smsbox_subaccount: {name: us-nyc, password: "nyc-$SECRET_MARK", credit: 30}}
+        us-sfo: {smsbox_subaccount: {name: us-sfo, password: "sfo-$SECRET_MARK", credit: 40}}
+    eu:
+      vars:
+        smsbox_api_key: "{{ lookup('env', 'SMSBOX_ITEST_KEY_EU') }}"
+        smsbox_api_url: $EU_URL
+        smsbox_ledger: $SMSBOX_LEDGER_DIR/eu.json
+        smsbox_account_label: eu
+        smsbox_adopt: true
+      hosts:
+        eu-paris: {smsbox_subaccount: {name: eu-paris, password: "paris-$SECRET_MARK", credit: 10}${1:-}}
+        eu-lyon: {smsbox_subaccount: {name: eu-lyon, password: "lyon-$SECRET_MARK", credit: 20}}
+        eu-old: {smsbox_subaccount: {name: eu-legacy}}
+YML
+}
+
+echo "=== Hosts of one account that disagree on a setting are refused, naming them, before any request"
+write_inventory ", smsbox_adopt: false"
+write_playbook provision
+if playbook provision; then echo "FAIL: the play should have failed" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" 'hosts eu-paris and eu-lyon belong to the same main account'
+says "$WORK_DIR/provision.out" 'disagree on smsbox_adopt'
+expect "eu requests after a refused plan" "$(emulator eu "len(s['requests'])")" 0
+expect "us requests after a refused plan" "$(emulator us "len(s['requests'])")" 0
+
+echo "=== Two main accounts on one ledger are refused before any request"
+write_inventory
+sed -i "s|$SMSBOX_LEDGER_DIR/us.json|$SMSBOX_LEDGER_DIR/eu.json|" "$WORK_DIR/inventory"
+if playbook provision; then echo "FAIL: the play should have failed" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" 'main accounts us (hosts us-nyc, us-sfo) and eu (hosts eu-paris, eu-lyon, eu-old) share one ledger'
+expect "requests after a shared ledger" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" 0/0
+
+echo "=== strategy: free is refused before any request"
+write_inventory
+write_playbook free "strategy: free"
+if playbook free; then echo "FAIL: the free strategy should have been refused" >&2; exit 1; fi
+says "$WORK_DIR/free.out" 'cannot run with strategy: free'
+expect "requests under strategy free" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" 0/0
+
+echo "=== --tags smsbox_plan validates and sends nothing"
+playbook provision --tags smsbox_plan
+expect "requests with --tags smsbox_plan" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" 0/0
+
+echo "=== --start-at-task past the plan says how to select stages instead"
+if playbook provision --start-at-task 'Allocate the credits of each main account'; then echo "FAIL: expected a clear failure" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" '--tags smsbox_credits'
+expect "requests with --start-at-task" "$(posts eu)/$(posts us)" 0/0
+
+echo "=== Each main account converges with its own settings, whatever the inventory order"
+# us: its CA (TLS) and no adopt, so us-legacy is not touched; eu: adopt, so eu-legacy is adopted.
+playbook provision --tags smsbox_subaccounts
+expect "eu creates" "$(emulator eu "sorted(a['creates'])")" "['eu-lyon', 'eu-paris']"
+expect "us creates" "$(emulator us "sorted(a['creates'])")" "['us-nyc', 'us-sfo']"
+expect "transfers with --tags smsbox_subaccounts" "$(emulator eu "len(a['transfers'])")/$(emulator us "len(a['transfers'])")" 0/0
+says "$WORK_DIR/provision.out" "eu: 2 created, 1 adopted, 0 unchanged"
+says "$WORK_DIR/provision.out" "us: 2 created, 0 adopted, 0 unchanged"
+
+echo "=== --tags smsbox_credits moves the credits alone"
+playbook provision --tags smsbox_credits
+expect "eu credits" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items())")" \
+    "[('eu-legacy', 0), ('eu-lyon', 20), ('eu-paris', 10)]"
+expect "us credits" "$(emulator us "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items())")" \
+    "[('us-legacy', 0), ('us-nyc', 30), ('us-sfo', 40)]"
+expect "creates after --tags smsbox_credits" "$(emulator eu "len(a['creates'])")/$(emulator us "len(a['creates'])")" 2/2
+
+echo "=== A second run changes nothing"
+playbook provision
+says "$WORK_DIR/provision.out" 'changed=0 ' -E
+expect "POSTs after the re-run" "$(posts eu)/$(posts us)" "4/4"
+
+echo "=== Failures speak the role's vocabulary"
+cp "$WORK_DIR/inventory" "$WORK_DIR/inventory.saved"
+sed -i "s|^        us-sfo: .*|&\n        us-dup: {smsbox_subaccount: {name: us-legacy, password: \"dup-$SECRET_MARK\"}}|" "$WORK_DIR/inventory"
+if playbook provision --tags smsbox_subaccounts; then echo "FAIL: creating an existing name should fail" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" 'set smsbox_adopt: true to record it'
+if grep -Eq '[^_]adopt: true' "$WORK_DIR/provision.out"; then echo "FAIL: a message names the module option adopt" >&2; exit 1; fi
+mv "$WORK_DIR/inventory.saved" "$WORK_DIR/inventory"
+
+echo "=== A lost transfer answer is unsettled with its id; a refused transfer is not"
+cat > "$WORK_DIR/faults.py" <<'PY'
+import json, sys, urllib.request
+ready, faults = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
+request = urllib.request.Request(ready['control_url'] + '/faults', data=json.dumps(faults).encode(), method='POST')
+urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10).read()
+PY
+"$PYTHON" "$WORK_DIR/faults.py" "$SMSBOX_EMULATOR_EU" \
+    '[{"operation": "transfer", "fault": "lost_answer", "match": {"to": "eu-paris"}}, {"operation": "transfer", "fault": "erreur", "match": {"to": "eu-lyon"}}]'
+sed -i 's/credit: 10}/credit: 15}/; s/credit: 20}/credit: 25}/' "$WORK_DIR/inventory"
+if playbook provision; then echo "FAIL: a lost answer should fail the play" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" 'unsettled: eu-paris \(tx-[0-9a-f]{12}\)"' -E
+if grep -q 'eu-lyon (tx-' "$WORK_DIR/provision.out"; then echo "FAIL: a refused transfer is listed as unsettled" >&2; exit 1; fi
+expect "eu credits after the faults" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items())")" \
+    "[('eu-legacy', 0), ('eu-lyon', 20), ('eu-paris', 15)]"
+
+echo "=== serial: each batch converges its own hosts, once"
+cat > "$WORK_DIR/serial-inventory" <<YML
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: $PYTHON
+    smsbox_api_key: "{{ lookup('env', 'SMSBOX_ITEST_KEY_EU') }}"
+    smsbox_api_url: $EU_URL
+    smsbox_ledger: $SMSBOX_LEDGER_DIR/serial.json
+    smsbox_account_label: serial
+  hosts:
+YML
+for index in 1 2 3 4 5; do
+    echo "    batch-$index: {smsbox_subaccount: {name: batch-$index, password: \"b$index-$SECRET_MARK\", credit: $index}}" >> "$WORK_DIR/serial-inventory"
+done
+write_playbook serial "serial: 2"
+creates_before=$(emulator eu "len(a['creates'])")
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/serial-inventory" "$WORK_DIR/serial.yml" > "$WORK_DIR/serial.out"
+expect "summaries, one per batch" "$(grep -Ec 'serial: [0-9] created' "$WORK_DIR/serial.out")" 3
+expect "created per batch" "$(grep -Eo 'serial: [0-9] created' "$WORK_DIR/serial.out" | tr '\n' ' ')" "serial: 2 created serial: 2 created serial: 1 created "
+expect "creates made by the serial play" "$(( $(emulator eu "len(a['creates'])") - creates_before ))" 5
+expect "batch credits" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items() if n.startswith('batch-'))")" \
+    "[('batch-1', 1), ('batch-2', 2), ('batch-3', 3), ('batch-4', 4), ('batch-5', 5)]"
+
+echo "=== A ledger under {{ playbook_dir }} of the installed collection is refused"
+(cd "$COLLECTION_ROOT" && ansible-galaxy collection build --force --output-path "$WORK_DIR/build" > /dev/null)
+ansible-galaxy collection install --force -p "$WORK_DIR/installed" "$WORK_DIR"/build/smsbox-account-*.tar.gz > /dev/null 2>&1
+requests_before=$(emulator eu "len(s['requests'])")
+rc=0
+ANSIBLE_COLLECTIONS_PATH="$WORK_DIR/installed" run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook smsbox.account.provision \
+    -i "$WORK_DIR/serial-inventory" -e 'smsbox_ledger={{ playbook_dir }}/ledgers/main.json' > "$WORK_DIR/installed.out" || rc=$?
+says "$WORK_DIR/installed.out" 'is inside the installed collection smsbox.account'
+says "$WORK_DIR/installed.out" '{{ inventory_dir }}'
+expect "rc with a ledger inside the installed collection" "$rc" 2
+expect "requests with a ledger inside the installed collection" "$(emulator eu "len(s['requests'])")" "$requests_before"
