@@ -13,10 +13,9 @@ options:
   api_key:
     description:
       - "API key of the SMSBOX main account, sent as C(Authorization: App <key>); never in a URL, never in output."
-      - If not set, the value of the E(SMSBOX_API_KEY) environment variable is used.
+      - If not set, the value of the E(SMSBOX_API_KEY) environment variable is used; one of the two is required.
       - Keep it in Ansible Vault or in the environment of the job, not in plain text.
     type: str
-    required: true
   api_url:
     description:
       - URL of the SMSBOX Account API endpoint.

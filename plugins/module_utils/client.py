@@ -39,7 +39,7 @@ CERTIFICATE_ERRORS = (ssl.CertificateError, _Urllib3CertificateError)
 
 from ansible_collections.smsbox.account.plugins.module_utils.answers import read_answer
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxError, SmsboxTransportError
-from ansible_collections.smsbox.account.plugins.module_utils.validation import DEFAULT_API_URL, is_loopback  # noqa: F401 (re-exported)
+from ansible_collections.smsbox.account.plugins.module_utils.validation import is_loopback
 from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
 
 USER_AGENT = 'smsbox.account/%s (Ansible collection)' % COLLECTION_VERSION

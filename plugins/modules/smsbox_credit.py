@@ -66,12 +66,12 @@ options:
     type: str
   resolve:
     description:
-      - Settle transfers of the sub-account whose outcome is C(unknown), after checking in the SMSBOX dashboard whether
-        they arrived, by naming each one with its id and what you found, for example C({"tx-4be1c2a09d3f": applied}).
+      - "Settle transfers of the sub-account whose outcome is C(unknown), after checking in the SMSBOX dashboard whether
+        they arrived, by naming each one with its id and what you found, for example C({\"tx-4be1c2a09d3f\": applied})."
       - The ids are in the message of the task that lost the answer, and in RV(smsbox.account.smsbox_balance_info#module:ledger.unsettled).
       - C(applied) counts the transfer in the sub-account's total; C(rejected) records that it never moved credits.
       - Naming each transfer makes a settlement single-use, so a task kept in a playbook can never settle a transfer
-        that becomes unknown later. An id that is settled already changes nothing and is reported in RV(allocations[].note).
+        that becomes unknown later. An id that is settled already changes nothing and is reported in the C(note) of its item in RV(allocations).
       - May be combined with O(allocated) or O(amount), which are then applied after the settlement.
     type: raw
   allocations:

@@ -18,7 +18,7 @@ description:
   - Fails before any request, naming each host and reason, when a host's input is invalid, when hosts of one main
     account disagree on one of its settings, when two main accounts share a ledger, or when the play uses the
     C(free) or C(host_pinned) strategy, under which C(run_once) runs on every host.
-  - Returns the plan, which holds API keys and passwords: the result is hidden from output (as with C(no_log)), while
+  - Returns the plan, which holds API keys and passwords. The result is hidden from output (as with C(no_log)), while
     a registered variable keeps it for the role's next tasks. A failure message never holds a key or a password.
   - An action that runs on the controller only; it is part of the role and rarely useful on its own.
 extends_documentation_fragment:
@@ -37,6 +37,8 @@ attributes:
     support: full
   async:
     support: none
+  become:
+    support: none
   bypass_host_loop:
     support: none
     details: Use it with C(run_once), as the role does.
@@ -44,8 +46,6 @@ attributes:
     support: none
   delegation:
     support: none
-  idempotent:
-    support: full
 options:
   hosts:
     description:
@@ -53,7 +53,8 @@ options:
     type: list
     elements: str
 seealso:
-  - role: smsbox.account.subaccounts
+  - ref: smsbox.account.subaccounts role
+    description: The role whose first task this is.
 author:
   - smsbox.account contributors (@smsbox-account)
 '''

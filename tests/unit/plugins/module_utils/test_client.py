@@ -28,7 +28,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from ansible_collections.smsbox.account.plugins.module_utils import client as client_module
-from ansible_collections.smsbox.account.plugins.module_utils.client import DEFAULT_API_URL, SmsboxClient
+from ansible_collections.smsbox.account.plugins.module_utils.client import SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils.errors import (
     SmsboxAnswerError,
     SmsboxApiError,
@@ -37,7 +37,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.errors import (
     SmsboxRefused,
     SmsboxTransportError,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.validation import check_api_key, check_api_url
+from ansible_collections.smsbox.account.plugins.module_utils.validation import DEFAULT_API_URL, check_api_key, check_api_url
 from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
 
 KEY = 'Zk8-q4SECRETKEY-77f1a9'
