@@ -22,3 +22,23 @@ start_emulator main --accounts-file "$WORK_DIR/accounts.json" --latency 0.02
 
 run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" -- \
     ansible-playbook -i "$INVENTORY" -vvvv test.yml "$@"
+
+# Ad hoc, as the README shows it: the key from SMSBOX_API_KEY, the password from a vaulted variable
+# file, so that the -a text names the variable only. A success and a failure, at -vvv: Ansible prints
+# the arguments of a failed ad hoc task, which must then hold no secret.
+URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_MAIN")
+echo "vault-pass-$SECRET_MARK" > "$WORK_DIR/vault-pass"
+printf 'vault_adhoc_password: adhoc-%s-pw\n' "$SECRET_MARK" > "$WORK_DIR/vault.yml"
+ansible-vault encrypt --vault-password-file "$WORK_DIR/vault-pass" "$WORK_DIR/vault.yml" > /dev/null
+adhoc() {
+    SMSBOX_API_KEY=$SMSBOX_ITEST_KEY SMSBOX_API_URL=$URL SMSBOX_LEDGER="$SMSBOX_LEDGER_DIR/adhoc.json" \
+        run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" "vault-pass-" -- \
+        ansible localhost -i "$INVENTORY" -vvv -m smsbox.account.smsbox_subaccount \
+        -e @"$WORK_DIR/vault.yml" --vault-password-file "$WORK_DIR/vault-pass" -a "$1"
+}
+adhoc 'name=adhoc-vaulted password={{ vault_adhoc_password }}'
+grep -q '"created": \[' "$WORK_DIR/output.log"
+rc=0
+adhoc 'name=legacy-hq password={{ vault_adhoc_password }}' || rc=$?   # ERREUR: the name exists
+if [[ $rc == 0 ]]; then echo "FAIL: creating an existing name ad hoc should fail" >&2; exit 1; fi
+grep -q 'SMSBOX refused to create it (ERREUR)' "$WORK_DIR/output.log"

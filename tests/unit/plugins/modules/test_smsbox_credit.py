@@ -538,3 +538,16 @@ def test_a_missing_key_names_smsbox_api_key(run_module, emulator, base):
 
     assert result.failed and 'SMSBOX_API_KEY' in result.msg and 'missing required arguments' not in result.msg
     assert requests_log(emulator) == []
+
+
+def test_an_unreadable_ledger_advises_a_backup_or_adoption_with_baselines(run_module, emulator, base, ledger_path, shops):
+    with open(ledger_path, 'w') as handle:
+        handle.write('{"format": 1, "kind": "smsbox.account ledger", "subaccounts": [')
+    log_start = len(requests_log(emulator))
+
+    result = credit(run_module, base, subaccount='shop-a', allocated=10)
+
+    assert result.failed and 'is unreadable' in result.msg
+    assert 'Restore it from a backup' in result.msg and 'already received' in result.msg and 'baseline' in result.msg
+    assert 'with adopt: true' not in result.msg  # adopting at zero would pay every allocation again
+    assert transfer_posts(emulator, since=log_start) == []
