@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils import ledger as ledger_mod
+from ansible_collections.smsbox.account.plugins.module_utils import ledger_store_file as file_store_mod
 from ansible_collections.smsbox.account.plugins.module_utils.ledger import (
     FORMAT_VERSION,
     TRANSFER_STATES,
@@ -124,7 +125,7 @@ def test_record_and_query_survive_reopening(path):
         assert book.exists is True
         assert set(book.subaccounts()) == {'shop-paris', 'shop-lyon', 'shop-nice'}
         assert book.subaccount('shop-lyon') == dict(name='shop-lyon', origin='adopted', state='present', nolimit=None,
-                                                    password_fp=None, recorded=book.subaccount('shop-lyon')['recorded'])
+                                                    password_fp=None, baseline=None, recorded=book.subaccount('shop-lyon')['recorded'])
         assert book.subaccount('shop-nice')['state'] == 'unknown'
         assert book.subaccount('shop-nice')['nolimit'] is True
         assert book.subaccount('nope') is None
@@ -243,12 +244,12 @@ def test_sessions_cannot_nest_and_mutations_need_a_session(path):
 
 def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
     synced = []
-    real_sync = ledger_mod._fdatasync
+    real_sync = file_store_mod._fdatasync
 
     def recording_sync(fd):
         real_sync(fd)
         synced.append(read_bytes(path + '.journal'))
-    monkeypatch.setattr(ledger_mod, '_fdatasync', recording_sync)
+    monkeypatch.setattr(file_store_mod, '_fdatasync', recording_sync)
     with Ledger(path, FP_A).session() as book:
         tx = book.begin_transfer('shop', 10)
         assert synced and tx['id'].encode() in synced[-1] and b'"pending"' in synced[-1]
@@ -312,7 +313,7 @@ def test_replay_after_crash_between_snapshot_and_truncation(path, monkeypatch):
         other = book.begin_transfer('shop', -20)
         book.settle_transfer(other['id'], 'rejected', detail='ERREUR')
         # the crash: the snapshot is written, the journal is never emptied
-        monkeypatch.setattr(ledger_mod.os, 'ftruncate', lambda fd, size: None)
+        monkeypatch.setattr(file_store_mod.os, 'ftruncate', lambda fd, size: None)
     monkeypatch.undo()
     assert read_bytes(path + '.journal').count(b'\n') == 5
     assert len(snapshot_of(path)['transfers']) == 2
@@ -391,7 +392,7 @@ def test_crash_mid_write_then_next_run_appends_cleanly(path):
         from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger
         with Ledger(sys.argv[1], sys.argv[2]).session() as book:
             tx = book.begin_transfer('shop', 10)
-            os.write(book._journal_fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
+            os.write(book._store._journal_fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
             print(tx['id'])
             sys.stdout.flush()
             os._exit(1)
@@ -404,7 +405,7 @@ def test_crash_mid_write_then_next_run_appends_cleanly(path):
         assert [t['id'] for t in book.unsettled('shop')] == [txid]
         book.begin_transfer('other', 5)
         lines = read_bytes(path + '.journal').splitlines()
-        assert len(lines) == 3  # the pending one, its unknown settle, the new one
+        assert len(lines) == 4  # the key's fingerprint, the pending one, its unknown settle, the new one
         for line in lines:
             json.loads(line.decode())
     with Ledger(path, FP_A).session(exclusive=False) as book:
@@ -542,18 +543,18 @@ def test_shared_session_is_read_only(path):
 
 def test_write_failure_leaves_no_half_line(path, monkeypatch):
     ledger = Ledger(path, FP_A)
-    real_write_all = ledger_mod._write_all
+    real_write_all = file_store_mod._write_all
     with ledger.session() as book:
         book.begin_transfer('shop', 1)
 
         def half_then_full(fd, data):
             os.write(fd, data[:len(data) // 2])
             raise OSError(errno.ENOSPC, 'No space left on device')
-        monkeypatch.setattr(ledger_mod, '_write_all', half_then_full)
+        monkeypatch.setattr(file_store_mod, '_write_all', half_then_full)
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 2)
         assert 'space' in str(info.value)
-        monkeypatch.setattr(ledger_mod, '_write_all', real_write_all)
+        monkeypatch.setattr(file_store_mod, '_write_all', real_write_all)
         assert [t['amount'] for t in book.transfers()] == [1]
         book.begin_transfer('shop', 3)
         for line in read_bytes(path + '.journal').splitlines():
@@ -621,11 +622,12 @@ def test_eight_threads_in_one_session(path):
             for thread in threads:
                 thread.join()
             assert errors == []
-            journal = read_bytes(path + '.journal').splitlines()
+            journal = [json.loads(line.decode()) for line in read_bytes(path + '.journal').splitlines()]
+            assert [entry for entry in journal if 'account' in entry] == [{'account': dict(key_fingerprints=[FP_A], api_url=None)}]
+            journal = [entry for entry in journal if 'account' not in entry]
             assert len(journal) == 8 * 50 * 3
             last = {}
-            for line in journal:
-                entry = json.loads(line.decode())
+            for entry in journal:
                 record = entry.get('transfer') or entry['subaccount']
                 last[record['id'] if 'id' in record else record['name']] = record
             # what a crash now would replay is exactly what the session holds
@@ -764,7 +766,7 @@ def test_bulk_run_writes_the_snapshot_once(path, monkeypatch):
     def counting_replace(src, dst):
         replaced.append(dst)
         return real_replace(src, dst)
-    monkeypatch.setattr(ledger_mod.os, 'replace', counting_replace)
+    monkeypatch.setattr(file_store_mod.os, 'replace', counting_replace)
     ledger = Ledger(path, FP_A)
     started = time.monotonic()
     with ledger.session() as book:
