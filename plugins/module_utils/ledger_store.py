@@ -107,6 +107,23 @@ def mask_uri(uri):
     return scheme + sep + authority + path + qsep + query
 
 
+def uri_passwords(uri):
+    """The passwords a URI carries (user part and query parameters), as written and percent-decoded."""
+    found = []
+    rest = uri.partition('://')[2]
+    authority = re.match(r'[^/?#]*', rest).group(0)
+    if '@' in authority:
+        userinfo = authority.rsplit('@', 1)[0]
+        if ':' in userinfo:
+            found.append(userinfo.split(':', 1)[1])
+    query = rest.partition('?')[2]
+    for item in query.split('&') if query else ():
+        key, eq, value = item.partition('=')
+        if eq and 'password' in unquote(key).lower():
+            found.append(value)
+    return [secret for secret in set(found + [unquote(value) for value in found]) if secret]
+
+
 def printable_location(location):
     """A ledger location fit for output, results, diffs and errors: a PostgreSQL URI loses its passwords."""
     if is_postgresql(location):
