@@ -54,7 +54,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import key_fingerprint, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     MAX_SUBACCOUNTS,
     InputError,
@@ -134,7 +134,7 @@ class Plan:
             label = values.get('smsbox_account_label') or '%s key %s' % (
                 urlsplit(url).hostname, key_fingerprint(key) if key else 'from SMSBOX_API_KEY')
             if any(account['label'] == label for account in self.accounts.values()):
-                label = '%s (%s)' % (label, ledger or 'default ledger')
+                label = '%s (%s)' % (label, printable_location(ledger) if ledger else 'default ledger')
             self.accounts[identity] = dict(label=label, api_url=url, api_key=key, ledger=ledger, hosts=[], entries={})
         return self.accounts[identity]
 
