@@ -46,7 +46,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import
 )
 
 SCHEMA_VERSION = 1
-RETRIES = 5  # serialization failures and deadlocks, per statement or transaction
+RETRIES = 12  # attempts at a statement or transaction that met a serialization failure or a deadlock
 CONNECT_TIMEOUT = 10
 KEEPALIVES = dict(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
 RETRYABLE_STATES = ('40001', '40P01')  # serialization_failure, deadlock_detected
@@ -128,6 +128,10 @@ READ_ALL = """SELECT
                                               'state', state, 'created', created, 'settled', settled, 'detail', detail)
                             ORDER BY seq), '[]'::json)
      FROM smsbox_ledger_transfers WHERE account = %(account)s)"""
+
+LOCK_SETTINGS = ("SELECT set_config('idle_in_transaction_session_timeout', '0', true), "
+                 "set_config('tcp_keepalives_idle', '30', true), set_config('tcp_keepalives_interval', '10', true), "
+                 "set_config('tcp_keepalives_count', '3', true)")
 
 HOLDERS = """SELECT a.pid, a.application_name, host(a.client_addr), a.client_hostname,
                     to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), l.mode
@@ -225,6 +229,18 @@ class PostgresqlStore(LedgerStore):
                 self._secrets.append(conn.info.password)  # from ~/.pgpass or a service file, perhaps
         except Exception:  # pylint: disable=broad-except
             pass
+        # The run lock and the compare-and-set settlements keep the ledger consistent, not the isolation level: every
+        # statement runs at READ COMMITTED, where a server whose default is SERIALIZABLE would abort busy writers.
+        if not autocommit:
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        else:
+            try:
+                default = conn.execute('SHOW default_transaction_isolation').fetchone()[0]
+            except psycopg.Error as error:
+                self._close_quietly(conn)
+                raise self._error('connecting', error)
+            if default != 'read committed':
+                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED  # then _execute opens one explicit transaction
         return conn
 
     @contextmanager
@@ -267,11 +283,14 @@ class PostgresqlStore(LedgerStore):
             attempt += 1
             try:
                 with self._writer() as conn:
-                    return run(conn)
+                    if conn.isolation_level is None:
+                        return run(conn)
+                    with conn.transaction():
+                        return run(conn)
             except psycopg.Error as error:
                 lost = self._lost(error)
                 if attempt < RETRIES and (getattr(error, 'sqlstate', None) in RETRYABLE_STATES or (lost and retry_lost)):
-                    time.sleep(random.uniform(0.005, 0.02 * attempt))
+                    time.sleep(random.uniform(0.001, min(0.25, 0.004 * 2 ** attempt)))  # jittered, growing backoff
                     continue
                 raise self._error(what, error, advice=(
                     'The connection to the database was lost; nothing more is recorded or sent by this run.' if lost else
@@ -365,8 +384,9 @@ class PostgresqlStore(LedgerStore):
         delay = 0.01
         while True:
             with conn.cursor() as cur:
-                # SET LOCAL: lives as long as this transaction, even behind a transaction-pooling proxy.
-                cur.execute('SET LOCAL idle_in_transaction_session_timeout = 0')
+                # Local settings live as long as this transaction, even behind a transaction-pooling proxy: the lock is
+                # never ended for idling, and the server drops it within about a minute of losing a silent client.
+                cur.execute(LOCK_SETTINGS)
                 cur.execute('SELECT %s(%%s, %%s)' % function, self._keys)
                 if cur.fetchone()[0]:
                     if self._exclusive:

@@ -41,9 +41,10 @@ def database_uri():
 
 
 def password_of(uri):
-    from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import uri_passwords
-    found = uri_passwords(uri)
-    return max(found, key=len) if found else None
+    """The password of the URI's user part, percent-decoded."""
+    from urllib.parse import unquote
+    userinfo = uri.split('://', 1)[1].split('@', 1)[0] if '@' in uri else ''
+    return unquote(userinfo.split(':', 1)[1]) if ':' in userinfo else None
 
 
 def with_search_path(uri, schema):
@@ -53,6 +54,12 @@ def with_search_path(uri, schema):
 def connect(uri):
     import psycopg
     return psycopg.connect(uri, autocommit=True)
+
+
+def terminate(uri, pid):
+    """Ends a backend as a DBA or a dying network would, and waits until it is gone (and its locks with it)."""
+    with connect(uri) as conn:
+        assert conn.execute('SELECT pg_terminate_backend(%s, 10000)', (pid,)).fetchone()[0], 'backend %s did not end' % pid
 
 
 @contextlib.contextmanager
