@@ -10,7 +10,6 @@ their one argument spec. Environment variables are fallbacks used only when an o
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -31,7 +30,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger import (
     key_fingerprint,
     printable_location,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import is_postgresql, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import is_postgresql, resolve_location, uri_passwords
 from ansible_collections.smsbox.account.plugins.module_utils.validation import InputError
 
 
@@ -73,12 +72,7 @@ class SmsboxModule(AnsibleModule):
     @property
     def ledger_location(self):
         """The ledger option: a PostgreSQL URI, or a file path with ~ expanded; unset, the default file of this key."""
-        value = self.params['ledger']
-        if not value:
-            return default_ledger_path(self.params['api_key'])
-        if is_postgresql(value):
-            return value
-        return os.path.abspath(os.path.expanduser(value))
+        return resolve_location(self.params['ledger']) or default_ledger_path(self.params['api_key'])
 
     @property
     def ledger_path(self):

@@ -15,6 +15,7 @@ meaning (states, totals, the interrupted-run policy) is in ledger.py, written on
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import re
 
 from urllib.parse import unquote
@@ -145,6 +146,13 @@ def mask_text(text, secrets=()):
     for pattern, replacement in _PASSWORD_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def resolve_location(value):
+    """A ``ledger`` option value as a store reads it: a PostgreSQL URI as given, a file path with ``~`` expanded, made absolute."""
+    if not value or is_postgresql(value):
+        return value
+    return os.path.abspath(os.path.expanduser(value))
 
 
 def open_store(location, fingerprint, lock_timeout=DEFAULT_LOCK_TIMEOUT, pool_size=1):

@@ -20,13 +20,16 @@ import pytest
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 URI_FILE = os.path.join(COLLECTION_ROOT, 'tests', 'output', '.postgresql-uri')
+# Read once, at import: the module tests' fixtures clear SMSBOX_* variables before each test.
+ENV_URI = os.environ.get('SMSBOX_TEST_POSTGRESQL_URI')
+ENV_SKIP = os.environ.get('SMSBOX_TEST_POSTGRESQL') == 'skip'
 
 
 def database_uri():
     """The test database's URI (with the test role's password), or skip/fail as the docstring above says."""
-    uri = os.environ.get('SMSBOX_TEST_POSTGRESQL_URI')
+    uri = ENV_URI
     if not uri:
-        if os.environ.get('SMSBOX_TEST_POSTGRESQL') == 'skip':
+        if ENV_SKIP:
             pytest.skip('SMSBOX_TEST_POSTGRESQL=skip: no PostgreSQL for the tests of the PostgreSQL ledger store')
         try:
             with open(URI_FILE) as handle:
