@@ -43,7 +43,7 @@ options:
     required: true
   source_fingerprint:
     description:
-      - The key fingerprint of the main account's ledger in the source, when it is not the fingerprint of O(api_key):
+      - The key fingerprint of the main account's ledger in the source, when it is not the fingerprint of O(api_key);
         after a key rotation, the old key's (the warnings of the other modules name it). It is copied to O(api_key)'s.
     type: str
 seealso:
