@@ -5,7 +5,8 @@
 #                           (scram) authentication for a test role, create a database, export its URI as
 #                           SMSBOX_TEST_POSTGRESQL_URI and write it to FILE (ansible-test gives the unit tests
 #                           it runs no environment variable of ours, so they read it from there). The cluster is
-#                           stopped and removed when the calling shell exits, whatever happens.
+#                           stopped and removed when the calling shell exits, whatever happens (a caller that
+#                           has an EXIT trap of its own calls postgresql_stop from it).
 #   postgresql_stop         stop and remove it now.
 #
 # SMSBOX_TEST_POSTGRESQL_URI already set: that server is used instead (the tests make and drop their own schemas).
@@ -54,7 +55,7 @@ postgresql_start() {
     fi
     bin=$(postgresql_bindir) || return 1
     SMSBOX_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/smsbox-pg.XXXXXX") || return 1
-    trap postgresql_stop EXIT
+    [[ -n $(trap -p EXIT) ]] || trap postgresql_stop EXIT
     SMSBOX_PG_AS=()
     if [[ $(id -u) -eq 0 ]]; then
         # initdb refuses to run as root: the cluster belongs to the postgres user.

@@ -83,7 +83,8 @@ SCHEMA_V1 = (
          created text,
          settled text,
          detail text,
-         PRIMARY KEY (account, id))""",
+         PRIMARY KEY (account, id))
+       WITH (fillfactor = 80)""",  # room on each page for a transfer's settlement to be a HOT update
     "CREATE INDEX smsbox_ledger_transfers_order ON smsbox_ledger_transfers (account, seq)",
     "INSERT INTO smsbox_ledger_schema (version) VALUES (1)",
 )
@@ -91,7 +92,7 @@ MIGRATIONS = {0: SCHEMA_V1}  # from version N to N + 1
 
 SCHEMA_OF_TABLES = ("SELECT coalesce((SELECT relnamespace::regnamespace::text FROM pg_class "
                     "WHERE oid = to_regclass('smsbox_ledger_schema')), current_schema()), "
-                    "to_regclass('smsbox_ledger_schema') IS NOT NULL")
+                    "to_regclass('smsbox_ledger_schema') IS NOT NULL, current_setting('default_transaction_isolation')")
 
 # The lock connection holds, besides the account's lock, an exclusive lock on a random token only this run knows.
 # A writer cannot take the token's shared lock while that transaction lives: a cheap proof, made by the insert
@@ -190,6 +191,7 @@ class PostgresqlStore(LedgerStore):
         self._idle = []
         self._opened = 0
         self._lock_conn = None
+        self._default_isolation = 'read committed'  # the server's, read when locking
         self._reset()
 
     def _reset(self):
@@ -233,19 +235,13 @@ class PostgresqlStore(LedgerStore):
         # statement runs at READ COMMITTED, where a server whose default is SERIALIZABLE would abort busy writers.
         if not autocommit:
             conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-        else:
-            try:
-                default = conn.execute('SHOW default_transaction_isolation').fetchone()[0]
-            except psycopg.Error as error:
-                self._close_quietly(conn)
-                raise self._error('connecting', error)
-            if default != 'read committed':
-                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED  # then _execute opens one explicit transaction
+        elif self._default_isolation != 'read committed':
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED  # then _execute opens one explicit transaction
         return conn
 
     @contextmanager
     def _writer(self):
-        """A connection to write with, from a pool of at most pool_size; a broken one is dropped."""
+        """A connection to write with, from a pool of at most pool_size (the module's concurrency); a broken one is dropped."""
         with self._pool:
             while not self._idle and self._opened >= self.pool_size:
                 self._pool.wait()
@@ -348,7 +344,7 @@ class PostgresqlStore(LedgerStore):
             self._lock_conn = self._connect(autocommit=False)
             with self._lock_conn.cursor() as cur:
                 cur.execute(SCHEMA_OF_TABLES)
-                self._schema, self._tables = cur.fetchone()
+                self._schema, self._tables, self._default_isolation = cur.fetchone()
                 if self._tables:
                     cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
                     self._check_version(cur.fetchone()[0] or 0)
