@@ -271,7 +271,7 @@ class PostgresqlStore(LedgerStore):
                     self._close_quietly(conn)
                 self._pool.notify()
 
-    def _execute(self, what, run, retry_lost=False):
+    def _execute(self, what, run, retry_lost=False, lost_advice='The connection to the database was lost: check it, then run again.'):
         """run(conn) on a writer, retrying serialization failures and deadlocks; a lost connection is retried only when asked."""
         psycopg = self._psycopg
         attempt = 0
@@ -288,9 +288,7 @@ class PostgresqlStore(LedgerStore):
                 if attempt < RETRIES and (getattr(error, 'sqlstate', None) in RETRYABLE_STATES or (lost and retry_lost)):
                     time.sleep(random.uniform(0.001, min(0.25, 0.004 * 2 ** attempt)))  # jittered, growing backoff
                     continue
-                raise self._error(what, error, advice=(
-                    'The connection to the database was lost; nothing more is recorded or sent by this run.' if lost else
-                    'Check the database, then run again.'))
+                raise self._error(what, error, advice=lost_advice if lost else 'Check the database, then run again.')
 
     def _lost(self, error):
         """Whether the error is the loss of the connection (its outcome unknown), not a refusal by the server."""
@@ -494,7 +492,9 @@ class PostgresqlStore(LedgerStore):
             def insert(conn):
                 return conn.execute(INSERT_TRANSFER, params).rowcount
             # Not retried after a lost connection: the caller sends nothing, and a row that did commit reads as unknown next run.
-            if not self._execute('recording transfer %s' % record['id'], insert):
+            if not self._execute('recording transfer %s' % record['id'], insert, lost_advice=(
+                    'The connection to the database was lost while recording it, so this transfer is not sent; if the '
+                    'record did reach the database, the next run reports the transfer as unknown, to settle with resolve.')):
                 raise LedgerError('PostgreSQL ledger %s: this run no longer holds the lock of the main account (its lock connection to '
                                   'the database was closed or ended), so transfer %s of %+d credits to %r was not recorded and is '
                                   'not sent. Another run may hold the ledger now: run again once it is done.'
