@@ -2,7 +2,10 @@
 # Runs every test of the collection: sanity, lint, unit, integration, molecule.
 # Installs what it needs itself (.venv with pinned packages, a staged collection tree).
 # Usage: scripts/test.sh [sanity|lint|units|integration|molecule ...]   (default: all)
+# The unit stage starts a throwaway PostgreSQL (scripts/postgresql.sh; installed with apt-get when missing);
+# SMSBOX_TEST_POSTGRESQL_URI=<uri> uses another server, SMSBOX_TEST_POSTGRESQL=skip skips those tests.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 
 STAGES=("$@")
 [[ ${#STAGES[@]} -gt 0 ]] || STAGES=(sanity lint units integration molecule)
@@ -41,6 +44,12 @@ stage_molecule() {
 
 ensure_venv
 stage_collection
+if [[ " ${STAGES[*]} " == *" units "* ]]; then
+    # The ledger tests run against a real PostgreSQL too; it is stopped and removed when this script exits.
+    say "A throwaway PostgreSQL for the ledger tests"
+    postgresql_start "$STAGED/tests/output/.postgresql-uri" \
+        || echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"
+fi
 started=$SECONDS
 passed=()
 failed=()

@@ -39,14 +39,23 @@ options:
     default: 10
   ledger:
     description:
-      - Path of the ledger, the JSON file in which the collection records the sub-accounts it created or adopted
-        and every credit transfer, because the SMSBOX API cannot list them. One ledger per main account.
+      - Where the ledger is kept, the record of the sub-accounts the collection created or adopted and of every credit
+        transfer, which the SMSBOX API cannot list. One ledger per main account.
+      - A file path (C(~) is expanded, environment variables are not) keeps it in a JSON file on the host that runs the
+        module, locked so that runs on that host take turns.
+      - A C(postgresql://) or C(postgres://) URI (libpq format) keeps it in that PostgreSQL database, shared by every
+        controller, CI runner and AWX/AAP job, whose runs on one main account take turns through a lock that a killed job
+        releases at once. Tables are created on first use; several main accounts can share one database. The password
+        may be in the URI or come from E(PGPASSWORD), C(~/.pgpass) or a service file (C(?service=name)); it never appears
+        in output. C(options=-csearch_path%3Dname) chooses the schema. Needs the C(psycopg) Python library.
       - If not set, the value of the E(SMSBOX_LEDGER) environment variable is used, then
         C(~/.ansible/smsbox/ledger-<fingerprint>.json) where the fingerprint is a short one-way hash of O(api_key).
-      - Keep it on persistent storage next to your inventory, not in an ephemeral job container.
-    type: path
+      - Keep it on persistent storage, not in an ephemeral job container; with several controllers, use PostgreSQL.
+      - M(smsbox.account.smsbox_ledger_copy) moves a file ledger into PostgreSQL.
+    type: str
 requirements:
   - requests >= 2.25 (Python library, on the host that runs the module)
+  - psycopg >= 3.1, e.g. C(psycopg[binary]) (Python library, on the host that runs the module), only for a PostgreSQL O(ledger)
 notes:
   - "The module runs where the task runs; use C(delegate_to: localhost) or a C(localhost) play so the ledger stays on the controller."
   - All modules are in the action group C(smsbox.account.smsbox), so one C(module_defaults) entry

@@ -16,7 +16,15 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.smsbox.account.plugins.module_utils.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerError, default_ledger_path, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import (
+    Ledger,
+    LedgerDependencyError,
+    LedgerError,
+    default_ledger_path,
+    key_fingerprint,
+    printable_location,
+)
+from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import is_postgresql, resolve_location, uri_passwords
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     DEFAULT_API_URL,
     InputError,
@@ -36,7 +44,8 @@ def connection_argument_spec():
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         timeout=dict(type='float', default=10.0),
-        ledger=dict(type='path', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
+        # str, not path: a path's expandvars would mangle a URI, or a '$' in its password; ~ is expanded for files below.
+        ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
     )
 
 
@@ -55,6 +64,9 @@ class SmsboxModule(AnsibleModule):
                    or check_ledger_location(self.params['ledger']))
         if problem:
             self.fail_json(msg=problem)
+        if is_postgresql(self.params['ledger']):
+            # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.
+            self.no_log_values.update(uri_passwords(self.params['ledger']))
 
     def client(self, pool_size=1):
         return SmsboxClient(
@@ -62,8 +74,14 @@ class SmsboxModule(AnsibleModule):
             validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size)
 
     @property
+    def ledger_location(self):
+        """The ledger option: a PostgreSQL URI, or a file path with ~ expanded; unset, the default file of this key."""
+        return resolve_location(self.params['ledger']) or default_ledger_path(self.params['api_key'])
+
+    @property
     def ledger_path(self):
-        return self.params['ledger'] or default_ledger_path(self.params['api_key'])
+        """Where the ledger is, fit for output: its file path, or its URI with the password masked."""
+        return printable_location(self.ledger_location)
 
     def read_balance(self, client, **returned):
         """The main balance, or fail_json with a sentence that says what to check."""
@@ -90,7 +108,15 @@ class SmsboxModule(AnsibleModule):
     @contextmanager
     def ledger_session(self, exclusive=None, **returned):
         """The main account's ledger for this run: exclusive, read-only in check mode; its warnings shown."""
-        ledger = Ledger(self.ledger_path, key_fingerprint(self.params['api_key']), api_url=self.params['api_url'])
+        try:
+            # A module with a concurrency option records from that many threads at once.
+            ledger = Ledger(self.ledger_location, key_fingerprint(self.params['api_key']), api_url=self.params['api_url'],
+                            concurrency=self.params.get('concurrency') or 1)
+        except LedgerDependencyError as error:
+            self.fail_json(msg='%s %s' % (missing_required_lib(error.library, reason='a PostgreSQL ledger'), error),
+                           exception=error.traceback, api_url=self.params['api_url'], **returned)
+        except LedgerError as error:
+            self.fail_json(msg=str(error), api_url=self.params['api_url'], **returned)
         try:
             with ledger.session(exclusive=not self.check_mode if exclusive is None else exclusive) as book:
                 for warning in book.warnings:

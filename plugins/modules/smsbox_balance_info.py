@@ -78,11 +78,11 @@ ledger:
   type: dict
   contains:
     path:
-      description: Path of the ledger file.
+      description: Where the ledger is, its file path or its PostgreSQL URI with the password masked.
       type: str
       sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json
     exists:
-      description: Whether the ledger file exists yet.
+      description: Whether the ledger holds anything for this main account yet.
       type: bool
       sample: true
     subaccounts:

@@ -198,7 +198,7 @@ moved:
   type: int
   sample: 200
 ledger_path:
-  description: Path of the ledger of this main account.
+  description: Where the ledger of this main account is, its file path or its PostgreSQL URI with the password masked.
   returned: always
   type: str
   sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json

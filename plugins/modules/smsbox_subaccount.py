@@ -173,7 +173,7 @@ balance:
   type: raw
   sample: 1250
 ledger_path:
-  description: Path of the ledger of this main account.
+  description: Where the ledger of this main account is, its file path or its PostgreSQL URI with the password masked.
   returned: success
   type: str
   sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json

@@ -19,7 +19,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import default_ledger_path, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import default_ledger_path, key_fingerprint, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,
@@ -173,7 +173,8 @@ class Plan:
                 self.errors.append('main accounts %s share one ledger (%s): each main account needs its own smsbox_ledger'
                                    % (' and '.join('%s (hosts %s)' % (account['label'], ', '.join(account['hosts'][:3]))
                                                    for account in accounts),
-                                      'smsbox_ledger %s' % accounts[0]['ledger'] if accounts[0]['ledger'] else 'the default ledger of one key'))
+                                      'smsbox_ledger %s' % printable_location(accounts[0]['ledger']) if accounts[0]['ledger']
+                                      else 'the default ledger of one key'))
 
     def label_accounts(self):
         labels = set()

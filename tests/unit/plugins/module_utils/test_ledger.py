@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils import ledger as ledger_mod
+from ansible_collections.smsbox.account.plugins.module_utils import ledger_store_file as file_store_mod
 from ansible_collections.smsbox.account.plugins.module_utils.ledger import (
     FORMAT_VERSION,
     TRANSFER_STATES,
@@ -95,22 +96,24 @@ def test_default_ledger_path_honours_ansible_home(monkeypatch, tmp_path):
 
 # -- basic behaviour --
 
-def test_fresh_ledger_reads_empty_and_creates_nothing(path):
-    ledger = Ledger(path, FP_A)
+def test_fresh_ledger_reads_empty_and_creates_nothing(location, probe):
+    ledger = Ledger(location, FP_A)
     with ledger.session(exclusive=False) as book:
         assert book.exists is False
         assert book.subaccounts() == {} and book.transfers() == [] and book.allocations() == {}
         assert book.warnings == []
-    assert not os.path.exists(os.path.dirname(path))
+    assert probe.stored() == {}  # a read-only session creates nothing: no directory, no table
     with ledger.session() as book:
         assert book.exists is False
     # an exclusive session that changed nothing writes no ledger
-    assert not os.path.exists(path)
-    assert not os.path.exists(path + '.journal')
+    assert not probe.holds_records()
+    if probe.kind == 'file':
+        assert not os.path.exists(location)
+        assert not os.path.exists(location + '.journal')
 
 
-def test_record_and_query_survive_reopening(path):
-    ledger = Ledger(path, FP_A, api_url='https://api.example/1.1/api.php')
+def test_record_and_query_survive_reopening(location, probe):
+    ledger = Ledger(location, FP_A, api_url='https://api.example/1.1/api.php')
     with ledger.session() as book:
         rec = book.record_subaccount('shop-paris', 'created', nolimit=False, password_fp='fp:1')
         assert rec['name'] == 'shop-paris' and rec['origin'] == 'created' and rec['state'] == 'present'
@@ -119,19 +122,20 @@ def test_record_and_query_survive_reopening(path):
         book.record_subaccount('shop-nice', 'created', state='unknown', nolimit=True)
         rec['state'] = 'tampered'  # a returned copy must not change the ledger
         assert book.subaccount('shop-paris')['state'] == 'present'
-    assert os.path.exists(path)
-    with Ledger(path, FP_A).session(exclusive=False) as book:
+    assert probe.holds_records()
+    with Ledger(location, FP_A).session(exclusive=False) as book:
         assert book.exists is True
         assert set(book.subaccounts()) == {'shop-paris', 'shop-lyon', 'shop-nice'}
         assert book.subaccount('shop-lyon') == dict(name='shop-lyon', origin='adopted', state='present', nolimit=None,
-                                                    password_fp=None, recorded=book.subaccount('shop-lyon')['recorded'])
+                                                    password_fp=None, baseline=None, recorded=book.subaccount('shop-lyon')['recorded'])
+        assert book.subaccount('shop-paris')['password_fp'] == 'fp:1'
         assert book.subaccount('shop-nice')['state'] == 'unknown'
         assert book.subaccount('shop-nice')['nolimit'] is True
         assert book.subaccount('nope') is None
-    data = snapshot_of(path)
-    assert data['format'] == FORMAT_VERSION and data['kind'] == 'smsbox.account ledger'
-    assert data['key_fingerprints'] == [FP_A]
-    assert data['api_url'] == 'https://api.example/1.1/api.php'
+    assert probe.account(FP_A) == ([FP_A], 'https://api.example/1.1/api.php')
+    if probe.kind == 'file':
+        data = snapshot_of(location)
+        assert data['format'] == FORMAT_VERSION and data['kind'] == 'smsbox.account ledger'
     # upsert: the last record wins, no duplicate
     with ledger.session() as book:
         book.record_subaccount('shop-nice', 'created', state='present', nolimit=True)
@@ -140,28 +144,34 @@ def test_record_and_query_survive_reopening(path):
         assert len(book.subaccounts()) == 3
 
 
-def test_record_subaccount_refuses_bad_values(path):
-    with Ledger(path, FP_A).session() as book:
+def test_record_subaccount_refuses_bad_values(location):
+    with Ledger(location, FP_A).session() as book:
         for args, kwargs in [(('', 'created'), {}), (('x', 'made'), {}), (('x', 'created'), {'state': 'gone'}),
-                             (('x', 'created'), {'nolimit': 'yes'}), ((None, 'created'), {})]:
+                             (('x', 'created'), {'nolimit': 'yes'}), ((None, 'created'), {}),
+                             (('x', 'adopted'), {'baseline': -1}), (('x', 'adopted'), {'baseline': 1.5}),
+                             (('x', 'adopted'), {'baseline': True}), (('x', 'adopted'), {'baseline': '10'})]:
             with pytest.raises(LedgerError):
                 book.record_subaccount(*args, **kwargs)
         assert book.subaccounts() == {}
 
 
-def test_identical_upsert_writes_nothing(path):
-    ledger = Ledger(path, FP_A)
+def test_identical_upsert_writes_nothing(location, probe):
+    ledger = Ledger(location, FP_A)
     with ledger.session() as book:
         book.record_subaccount('a', 'created', nolimit=False)
-    before = read_bytes(path)
+        book.record_subaccount('b', 'adopted', baseline=70)
+    before = probe.stored()
     with ledger.session() as book:
         book.record_subaccount('a', 'created', nolimit=False)
-        assert read_bytes(path + '.journal') == b''
-    assert read_bytes(path) == before
+        book.record_subaccount('b', 'adopted')  # the known baseline is kept, so nothing changes
+        book.record_subaccount('b', 'adopted', baseline=70)
+        if probe.kind == 'file':
+            assert read_bytes(location + '.journal') == b''
+    assert probe.stored() == before
 
 
-def test_allocated_sums_only_applied_transfers(path):
-    with Ledger(path, FP_A).session() as book:
+def test_allocated_sums_only_applied_transfers(location):
+    with Ledger(location, FP_A).session() as book:
         for amount, state in [(100, 'applied'), (50, 'applied'), (-30, 'applied'), (1000, 'rejected'), (7, 'unknown')]:
             tx = book.begin_transfer('shop', amount)
             book.settle_transfer(tx['id'], state)
@@ -177,8 +187,8 @@ def test_allocated_sums_only_applied_transfers(path):
         assert [tx['subaccount'] for tx in book.transfers()] == ['shop'] * 6 + ['other']
 
 
-def test_transfer_lifecycle_and_illegal_transitions(path):
-    ledger = Ledger(path, FP_A)
+def test_transfer_lifecycle_and_illegal_transitions(location):
+    ledger = Ledger(location, FP_A)
     with ledger.session() as book:
         tx = book.begin_transfer('shop', 100, transfer_id='order-1')
         assert tx['id'].startswith('tx-') and len(tx['id']) == 15 and int(tx['id'][3:], 16) >= 0
@@ -198,7 +208,7 @@ def test_transfer_lifecycle_and_illegal_transitions(path):
         for state in TRANSFER_STATES:
             with pytest.raises(LedgerError) as info:
                 book.settle_transfer(tx['id'], state)
-            assert path in str(info.value)
+            assert book.path in str(info.value)
         rejected = book.begin_transfer('shop', -5)
         book.settle_transfer(rejected['id'], 'rejected', detail='ERREUR')
         for state in TRANSFER_STATES:
@@ -223,8 +233,8 @@ def test_transfer_lifecycle_and_illegal_transitions(path):
         assert [t['id'] for t in book.transfers()] == [tx['id'], rejected['id'], second['id']]
 
 
-def test_sessions_cannot_nest_and_mutations_need_a_session(path):
-    ledger = Ledger(path, FP_A)
+def test_sessions_cannot_nest_and_mutations_need_a_session(location):
+    ledger = Ledger(location, FP_A)
     with pytest.raises(LedgerError):
         ledger.begin_transfer('shop', 1)
     with ledger.session() as book:
@@ -243,12 +253,12 @@ def test_sessions_cannot_nest_and_mutations_need_a_session(path):
 
 def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
     synced = []
-    real_sync = ledger_mod._fdatasync
+    real_sync = file_store_mod._fdatasync
 
     def recording_sync(fd):
         real_sync(fd)
         synced.append(read_bytes(path + '.journal'))
-    monkeypatch.setattr(ledger_mod, '_fdatasync', recording_sync)
+    monkeypatch.setattr(file_store_mod, '_fdatasync', recording_sync)
     with Ledger(path, FP_A).session() as book:
         tx = book.begin_transfer('shop', 10)
         assert synced and tx['id'].encode() in synced[-1] and b'"pending"' in synced[-1]
@@ -260,7 +270,7 @@ def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
         assert len(synced) > count and b'"shop"' in synced[-1]
 
 
-def test_crash_after_begin_transfer_reads_as_unknown(path):
+def test_crash_after_begin_transfer_reads_as_unknown(location, probe):
     child = run_child('''
         import os, sys
         from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger
@@ -271,21 +281,22 @@ def test_crash_after_begin_transfer_reads_as_unknown(path):
             tx = book.begin_transfer('shop', 100, transfer_id='t-1')
             print(tx['id'])
             sys.stdout.flush()
-            os._exit(1)  # killed before the answer: no session exit, no snapshot
-    ''', path, FP_A)
+            os._exit(1)  # killed before the answer: no session exit, no snapshot, no clean disconnection
+    ''', location, FP_A)
     assert child.returncode == 1, child.stderr
     txid = child.stdout.strip()
-    assert not os.path.exists(path)  # only the journal holds it
-    journal = read_bytes(path + '.journal')
+    if probe.kind == 'file':
+        assert not os.path.exists(location)  # only the journal holds it
+    stored = probe.stored()
 
     # a read-only look shows it as unknown but writes nothing
-    with Ledger(path, FP_A).session(exclusive=False) as book:
+    with Ledger(location, FP_A).session(exclusive=False) as book:
         assert book.exists
         assert book.transfer(txid)['state'] == 'unknown'
         assert any(txid in warning for warning in book.warnings)
-    assert read_bytes(path + '.journal') == journal and not os.path.exists(path)
+    assert probe.stored() == stored
 
-    with Ledger(path, FP_A).session() as book:
+    with Ledger(location, FP_A).session() as book:
         tx = book.transfer(txid)
         assert tx['state'] == 'unknown' and tx['detail'] == ledger_mod.INTERRUPTED_DETAIL
         assert tx['amount'] == 100 and tx['transfer_id'] == 't-1'
@@ -293,9 +304,10 @@ def test_crash_after_begin_transfer_reads_as_unknown(path):
         assert book.allocated('shop') == 40
         assert book.subaccount('shop')['origin'] == 'created'
         assert len(book.warnings) == 1 and txid in book.warnings[0] and 'resolve' in book.warnings[0]
-    assert [t['state'] for t in snapshot_of(path)['transfers']] == ['applied', 'unknown']
-    assert read_bytes(path + '.journal') == b''
-    with Ledger(path, FP_A).session() as book:
+    if probe.kind == 'file':
+        assert [t['state'] for t in snapshot_of(location)['transfers']] == ['applied', 'unknown']
+        assert read_bytes(location + '.journal') == b''
+    with Ledger(location, FP_A).session() as book:
         assert book.warnings == []  # reported once, now recorded as unknown
         book.settle_transfer(txid, 'rejected', detail='resolved by operator')
         assert book.unsettled() == []
@@ -312,7 +324,7 @@ def test_replay_after_crash_between_snapshot_and_truncation(path, monkeypatch):
         other = book.begin_transfer('shop', -20)
         book.settle_transfer(other['id'], 'rejected', detail='ERREUR')
         # the crash: the snapshot is written, the journal is never emptied
-        monkeypatch.setattr(ledger_mod.os, 'ftruncate', lambda fd, size: None)
+        monkeypatch.setattr(file_store_mod.os, 'ftruncate', lambda fd, size: None)
     monkeypatch.undo()
     assert read_bytes(path + '.journal').count(b'\n') == 5
     assert len(snapshot_of(path)['transfers']) == 2
@@ -391,7 +403,7 @@ def test_crash_mid_write_then_next_run_appends_cleanly(path):
         from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger
         with Ledger(sys.argv[1], sys.argv[2]).session() as book:
             tx = book.begin_transfer('shop', 10)
-            os.write(book._journal_fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
+            os.write(book._store._journal_fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
             print(tx['id'])
             sys.stdout.flush()
             os._exit(1)
@@ -404,7 +416,7 @@ def test_crash_mid_write_then_next_run_appends_cleanly(path):
         assert [t['id'] for t in book.unsettled('shop')] == [txid]
         book.begin_transfer('other', 5)
         lines = read_bytes(path + '.journal').splitlines()
-        assert len(lines) == 3  # the pending one, its unknown settle, the new one
+        assert len(lines) == 4  # the key's fingerprint, the pending one, its unknown settle, the new one
         for line in lines:
             json.loads(line.decode())
     with Ledger(path, FP_A).session(exclusive=False) as book:
@@ -522,12 +534,12 @@ def test_default_path_after_a_key_rotation_warns(monkeypatch, tmp_path):
         assert book.warnings == []
 
 
-def test_shared_session_is_read_only(path):
-    ledger = Ledger(path, FP_A)
+def test_shared_session_is_read_only(location, probe):
+    ledger = Ledger(location, FP_A)
     with ledger.session() as book:
         tx = book.begin_transfer('shop', 3)
         book.record_subaccount('shop', 'created')
-    before = dict((name, read_bytes(os.path.join(os.path.dirname(path), name))) for name in files_in(os.path.dirname(path)))
+    before = probe.stored()
     with ledger.session(exclusive=False) as book:
         assert book.transfer(tx['id'])
         with pytest.raises(LedgerError):
@@ -536,24 +548,23 @@ def test_shared_session_is_read_only(path):
             book.begin_transfer('shop', 1)
         with pytest.raises(LedgerError):
             book.settle_transfer(tx['id'], 'applied')
-    after = dict((name, read_bytes(os.path.join(os.path.dirname(path), name))) for name in files_in(os.path.dirname(path)))
-    assert after == before
+    assert probe.stored() == before
 
 
 def test_write_failure_leaves_no_half_line(path, monkeypatch):
     ledger = Ledger(path, FP_A)
-    real_write_all = ledger_mod._write_all
+    real_write_all = file_store_mod._write_all
     with ledger.session() as book:
         book.begin_transfer('shop', 1)
 
         def half_then_full(fd, data):
             os.write(fd, data[:len(data) // 2])
             raise OSError(errno.ENOSPC, 'No space left on device')
-        monkeypatch.setattr(ledger_mod, '_write_all', half_then_full)
+        monkeypatch.setattr(file_store_mod, '_write_all', half_then_full)
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 2)
         assert 'space' in str(info.value)
-        monkeypatch.setattr(ledger_mod, '_write_all', real_write_all)
+        monkeypatch.setattr(file_store_mod, '_write_all', real_write_all)
         assert [t['amount'] for t in book.transfers()] == [1]
         book.begin_transfer('shop', 3)
         for line in read_bytes(path + '.journal').splitlines():
@@ -564,7 +575,7 @@ def test_write_failure_leaves_no_half_line(path, monkeypatch):
 
 # -- concurrency --
 
-def test_two_processes_recording_at_once_lose_nothing(path):
+def test_two_processes_recording_at_once_lose_nothing(location):
     code = '''
         import sys, time
         from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger
@@ -581,12 +592,12 @@ def test_two_processes_recording_at_once_lose_nothing(path):
     '''
     start = time.time() + 1.0
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), path, FP_A, who, str(start)], env=env,
+    children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), location, FP_A, who, str(start)], env=env,
                                  stderr=subprocess.PIPE, universal_newlines=True) for who in ('p1', 'p2')]
     for child in children:
         dummy, err = child.communicate(timeout=120)
         assert child.returncode == 0, err
-    with Ledger(path, FP_A).session(exclusive=False) as book:
+    with Ledger(location, FP_A).session(exclusive=False) as book:
         transfers = book.transfers()
         assert len(transfers) == 400
         assert len(set(tx['id'] for tx in transfers)) == 400
@@ -597,8 +608,8 @@ def test_two_processes_recording_at_once_lose_nothing(path):
         assert book.warnings == []
 
 
-def test_eight_threads_in_one_session(path):
-    ledger = Ledger(path, FP_A)
+def test_eight_threads_in_one_session(location, probe):
+    ledger = Ledger(location, FP_A, concurrency=8)
     errors = []
 
     def work(worker):
@@ -621,63 +632,77 @@ def test_eight_threads_in_one_session(path):
             for thread in threads:
                 thread.join()
             assert errors == []
-            journal = read_bytes(path + '.journal').splitlines()
-            assert len(journal) == 8 * 50 * 3
-            last = {}
-            for line in journal:
-                entry = json.loads(line.decode())
-                record = entry.get('transfer') or entry['subaccount']
-                last[record['id'] if 'id' in record else record['name']] = record
-            # what a crash now would replay is exactly what the session holds
-            assert last == dict(list(book.subaccounts().items()) + [(tx['id'], tx) for tx in book.transfers()])
+            held = dict(list(book.subaccounts().items()) + [(tx['id'], tx) for tx in book.transfers()])
+            if probe.kind == 'file':
+                journal = [json.loads(line.decode()) for line in read_bytes(location + '.journal').splitlines()]
+                assert [entry for entry in journal if 'account' in entry] == [{'account': dict(key_fingerprints=[FP_A], api_url=None)}]
+                journal = [entry for entry in journal if 'account' not in entry]
+                assert len(journal) == 8 * 50 * 3
+                last = {}
+                for entry in journal:
+                    record = entry.get('transfer') or entry['subaccount']
+                    last[record['id'] if 'id' in record else record['name']] = record
+                # what a crash now would replay is exactly what the session holds
+                assert last == held
+            else:
+                # what another controller would read now is exactly what the session holds
+                rows = probe.stored()
+                assert len(rows['smsbox_ledger_subaccounts']) == 400 and len(rows['smsbox_ledger_transfers']) == 400
+                assert set(row[6] for row in rows['smsbox_ledger_transfers']) == {'applied'}
     finally:
         sys.setswitchinterval(interval)
     with ledger.session(exclusive=False) as book:
+        assert dict(list(book.subaccounts().items()) + [(tx['id'], tx) for tx in book.transfers()]) == held
         assert len(book.subaccounts()) == 400
         assert len(book.transfers(states=('applied',))) == 400
         assert sum(book.allocations().values()) == 8 * sum(range(1, 51))
 
 
-def test_lock_timeout_names_the_path(path):
-    holder = Ledger(path, FP_A)
+def test_lock_timeout_names_the_path(location):
+    holder = Ledger(location, FP_A)
     with holder.session():
-        waiting = Ledger(path, FP_A, lock_timeout=0.3)
+        waiting = Ledger(location, FP_A, lock_timeout=0.3)
         started = time.monotonic()
         for exclusive in (True, False):
             with pytest.raises(LedgerError) as info:
                 with waiting.session(exclusive=exclusive):
                     pass
-            assert path in str(info.value) and 'another run' in str(info.value)
+            assert waiting.path in str(info.value) and 'another run' in str(info.value)
         assert time.monotonic() - started >= 0.6
-    with Ledger(path, FP_A, lock_timeout=0).session():
+    with Ledger(location, FP_A, lock_timeout=0).session():
         pass
 
 
-def test_readers_share_and_a_writer_waits_for_them(path):
-    with Ledger(path, FP_A).session() as book:
+def test_readers_share_and_a_writer_waits_for_them(location):
+    with Ledger(location, FP_A).session() as book:
         book.record_subaccount('a', 'created')
-    first = Ledger(path, FP_A, lock_timeout=0)
-    second = Ledger(path, FP_A, lock_timeout=0)
+    first = Ledger(location, FP_A, lock_timeout=0)
+    second = Ledger(location, FP_A, lock_timeout=0)
     with first.session(exclusive=False):
         with second.session(exclusive=False) as book:
             assert book.subaccount('a')
         with pytest.raises(LedgerError):
-            with Ledger(path, FP_A, lock_timeout=0.1).session():
+            with Ledger(location, FP_A, lock_timeout=0.1).session():
                 pass
     holding = threading.Event()
     released = threading.Event()
 
     def reader():
-        with Ledger(path, FP_A).session(exclusive=False):
+        with Ledger(location, FP_A).session(exclusive=False):
             holding.set()
             time.sleep(0.3)
             released.set()
     thread = threading.Thread(target=reader)
     thread.start()
     assert holding.wait(10)
-    with Ledger(path, FP_A, lock_timeout=10).session():
+    with Ledger(location, FP_A, lock_timeout=10).session():
         assert released.is_set()
     thread.join()
+    # and a reader waits for a writer
+    with Ledger(location, FP_A).session():
+        with pytest.raises(LedgerError):
+            with Ledger(location, FP_A, lock_timeout=0.1).session(exclusive=False):
+                pass
 
 
 # -- files --
@@ -708,20 +733,19 @@ def test_existing_directory_mode_is_left_alone(tmp_path):
     assert stat.S_IMODE(os.stat(str(directory)).st_mode) == 0o755
 
 
-def test_no_key_or_password_in_files_or_messages(path):
+def test_no_key_or_password_in_files_or_messages(location, probe):
     key = 'SECRET-api-KEY-7f3e9d'
     password = 'Hunter2-Sub-Password'
-    ledger = Ledger(path, key_fingerprint(key), api_url='https://api.example/1.1/api.php')
+    ledger = Ledger(location, key_fingerprint(key), api_url='https://api.example/1.1/api.php')
     seen = []
     with ledger.session() as book:
         book.record_subaccount('shop', 'created', nolimit=False, password_fp=password_fingerprint(key, password))
         tx = book.begin_transfer('shop', 5, transfer_id='order')
         book.settle_transfer(tx['id'], 'applied', detail='OK')
-        seen.append(read_bytes(path + '.journal'))
-    with Ledger(path, key_fingerprint('another key')).session() as book:
+        seen.append(probe.dump())
+    with Ledger(location, key_fingerprint('another key')).session() as book:
         seen.extend(warning.encode() for warning in book.warnings)
-    directory = os.path.dirname(path)
-    seen.extend(read_bytes(os.path.join(directory, name)) for name in files_in(directory))
+    seen.append(probe.dump())
     assert b'shop' in seen[0]
     for blob in seen:
         for secret in (key, password):
@@ -764,7 +788,7 @@ def test_bulk_run_writes_the_snapshot_once(path, monkeypatch):
     def counting_replace(src, dst):
         replaced.append(dst)
         return real_replace(src, dst)
-    monkeypatch.setattr(ledger_mod.os, 'replace', counting_replace)
+    monkeypatch.setattr(file_store_mod.os, 'replace', counting_replace)
     ledger = Ledger(path, FP_A)
     started = time.monotonic()
     with ledger.session() as book:
@@ -784,3 +808,147 @@ def test_bulk_run_writes_the_snapshot_once(path, monkeypatch):
     load = time.monotonic() - started
     print('\nledger: 500 sub-accounts + 500 transfers (begin+settle) in %.3f s, reload %.3f s, snapshot %d bytes'
           % (elapsed, load, os.path.getsize(path)))
+
+
+def test_baseline_counts_in_allocated_and_is_unknown_for_adopted_names(location):
+    ledger = Ledger(location, FP_A)
+    with ledger.session() as book:
+        assert book.record_subaccount('made', 'created')['baseline'] == 0
+        assert book.record_subaccount('found', 'adopted')['baseline'] is None
+        assert book.record_subaccount('told', 'adopted', baseline=300)['baseline'] == 300
+        for name in ('made', 'found', 'told'):
+            tx = book.begin_transfer(name, 10)
+            book.settle_transfer(tx['id'], 'applied')
+        assert [book.baseline(name) for name in ('made', 'found', 'told', 'nobody')] == [0, None, 300, None]
+        assert [book.baseline_known(name) for name in ('made', 'found', 'told', 'nobody')] == [True, False, True, False]
+        assert [book.allocated(name) for name in ('made', 'found', 'told', 'nobody')] == [10, 10, 310, 0]
+        assert book.allocations() == {'made': 10, 'found': 10, 'told': 310}
+        # not given: an unchanged origin keeps its baseline; another origin takes the new origin's
+        assert book.record_subaccount('told', 'adopted', state='present', nolimit=False)['baseline'] == 300
+        assert book.record_subaccount('made', 'adopted')['baseline'] is None
+        assert book.record_subaccount('found', 'adopted', baseline=None)['baseline'] is None
+        book.record_subaccount('quiet', 'adopted', baseline=25)
+    with ledger.session(exclusive=False) as book:
+        assert book.baseline('told') == 300 and book.allocated('told') == 310
+        assert book.baseline('made') is None and book.baseline_known('made') is False
+        assert book.allocations() == {'made': 10, 'found': 10, 'told': 310, 'quiet': 25}
+
+
+def test_bulk_run_figures(location, store, tmp_path, record_property):
+    """500 sub-accounts, then 500 transfers (begin + settle), from one thread, then from 8 threads on another account."""
+    def fill(ledger, threads):
+        started = time.monotonic()
+        with ledger.session() as book:
+            for n in range(500):
+                book.record_subaccount('shop-%03d' % n, 'created', nolimit=False, password_fp='%s:%s' % (FP_A, '0' * 16))
+            created = time.monotonic()
+
+            def work(first):
+                for n in range(first, 500, threads):
+                    tx = book.begin_transfer('shop-%03d' % n, 100, transfer_id='t-%d' % n)
+                    book.settle_transfer(tx['id'], 'applied', detail='OK')
+            workers = [threading.Thread(target=work, args=(first,)) for first in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            transferred = time.monotonic()
+        ended = time.monotonic()
+        with ledger.session(exclusive=False) as book:
+            assert len(book.subaccounts()) == 500 and sum(book.allocations().values()) == 50000
+            assert len(book.transfers(states='applied')) == 500
+        return created - started, transferred - created, ended - transferred, time.monotonic() - ended
+
+    one = fill(Ledger(location, FP_A), 1)
+    other = str(tmp_path / 'eight' / 'ledger.json') if store == 'file' else location
+    eight = fill(Ledger(other, FP_B, concurrency=8), 8)
+    figure = ('%-10s 500 sub-accounts %.2f s; 500 transfers (begin+settle) %.2f s with 1 thread, %.2f s with 8; '
+              'close %.2f s; reload %.2f s' % (store, one[0], one[1], eight[1], one[2], one[3]))
+    record_property('ledger_figure', figure)
+    print('\n' + figure)
+
+
+def test_format_1_file_is_read_and_upgraded_by_the_next_real_run(path):
+    os.makedirs(os.path.dirname(path))
+    created = dict(name='made', origin='created', state='present', nolimit=False, password_fp=None, recorded='2026-01-01T00:00:00Z')
+    adopted = dict(name='found', origin='adopted', state='present', nolimit=None, password_fp=None, recorded='2026-01-01T00:00:00Z')
+    tx = dict(id='tx-000000000001', subaccount='found', amount=40, transfer_id=None, state='applied', created='x', settled='y', detail='OK')
+    content = json.dumps({'format': 1, 'kind': 'smsbox.account ledger', 'key_fingerprints': [FP_A], 'api_url': None,
+                          'updated': 'x', 'subaccounts': {'found': adopted, 'made': created}, 'transfers': [tx]}).encode()
+    with open(path, 'wb') as handle:
+        handle.write(content)
+    # a format-1 journal line (no baseline) after it reads the same way
+    late = dict(created, name='late')
+    with open(path + '.journal', 'w') as handle:
+        handle.write(json.dumps({'subaccount': late}) + '\n')
+    journal = read_bytes(path + '.journal')
+    with Ledger(path, FP_A).session(exclusive=False) as book:
+        assert book.warnings == []
+        assert [book.baseline(name) for name in ('made', 'found', 'late')] == [0, None, 0]
+        assert book.allocated('found') == 40 and book.baseline_known('found') is False
+    assert read_bytes(path) == content and read_bytes(path + '.journal') == journal  # a read-only session upgrades nothing
+    with Ledger(path, FP_A).session() as book:
+        assert book.warnings == []  # nothing recorded: the upgrade alone rewrites the file
+    data = snapshot_of(path)
+    assert data['format'] == FORMAT_VERSION == 2
+    assert data['subaccounts']['made']['baseline'] == 0 and data['subaccounts']['late']['baseline'] == 0
+    assert data['subaccounts']['found']['baseline'] is None and 'baseline' in data['subaccounts']['found']
+    assert data['transfers'] == [tx] and data['key_fingerprints'] == [FP_A]
+    assert read_bytes(path + '.journal') == b''
+    with Ledger(path, FP_A).session() as book:
+        book.record_subaccount('found', 'adopted', baseline=100)
+    with Ledger(path, FP_A).session(exclusive=False) as book:
+        assert book.allocated('found') == 140
+
+
+def test_format_2_file_with_a_bad_baseline_is_an_error(path):
+    os.makedirs(os.path.dirname(path))
+    record = dict(name='a', origin='adopted', state='present', nolimit=None, password_fp=None, baseline=-5, recorded='x')
+    with open(path, 'w') as handle:
+        json.dump({'format': 2, 'kind': 'smsbox.account ledger', 'subaccounts': {'a': record}, 'transfers': []}, handle)
+    with pytest.raises(LedgerError) as info:
+        with Ledger(path, FP_A).session(exclusive=False):
+            pass
+    assert 'baseline' in str(info.value) and 'unreadable' in str(info.value)
+
+
+def test_directories_made_by_several_runs_at_once(tmp_path):
+    # Two runs that start together both find the directory missing; the one that creates it second must not fail.
+    code = '''
+        import sys, time
+        from ansible_collections.smsbox.account.plugins.module_utils.ledger_store_file import FileStore
+        root, start = sys.argv[1], float(sys.argv[2])
+        while time.time() < start:
+            pass
+        for round_ in range(40):
+            FileStore('%s/r%d/a/b/c/ledger.json' % (root, round_))._make_dirs('%s/r%d/a/b/c' % (root, round_))
+    '''
+    start = time.time() + 1.0
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), str(tmp_path), str(start)], env=env,
+                                 stderr=subprocess.PIPE, universal_newlines=True) for dummy in range(4)]
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def thread_work(worker):
+        try:
+            for round_ in range(40):
+                barrier.wait(10)
+                directory = str(tmp_path / ('t%d' % round_) / 'a' / 'b' / 'c')
+                with Ledger(os.path.join(directory, 'ledger-%d.json' % worker), FP_A, lock_timeout=10).session() as book:
+                    book.record_subaccount('w%d' % worker, 'created')
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+    threads = [threading.Thread(target=thread_work, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for child in children:
+        dummy, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    assert errors == []
+    for round_ in range(40):
+        assert os.path.isdir(str(tmp_path / ('r%d' % round_) / 'a' / 'b' / 'c'))
+        assert len(os.listdir(str(tmp_path / ('t%d' % round_) / 'a' / 'b' / 'c'))) == 8 * 3  # each ledger, journal emptied, lock
+        assert stat.S_IMODE(os.stat(str(tmp_path / ('t%d' % round_) / 'a')).st_mode) == 0o700

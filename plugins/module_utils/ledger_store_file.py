@@ -1,0 +1,553 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The file store: a ledger kept on the machine that runs the modules, with no server.
+
+One JSON snapshot ``<path>`` plus an append-only journal ``<path>.journal`` of JSON lines, guarded
+by an flock on ``<path>.lock``. Every commit appends one line and fdatasyncs it before returning, so
+a transfer is on disk before its request is sent; the snapshot is rewritten once, when an exclusive
+session that changed something ends. The format is described in docs/ledger-format.md.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import fcntl
+import json
+import os
+import threading
+import time
+
+from ansible_collections.smsbox.account.plugins.module_utils.ledger_records import (
+    FORMAT_VERSION,
+    KIND,
+    Contents,
+    LedgerError,
+    RecordError,
+    checked_fingerprints,
+    checked_subaccount,
+    checked_transfer,
+    key_fingerprint,
+    now,
+)
+from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import DEFAULT_LOCK_TIMEOUT, LedgerStore
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+_fdatasync = getattr(os, 'fdatasync', os.fsync)
+
+
+def default_ledger_path(api_key):
+    home = os.environ.get('ANSIBLE_HOME') or '~/.ansible'
+    home = os.path.abspath(os.path.expanduser(home))
+    return os.path.join(home, 'smsbox', 'ledger-%s.json' % key_fingerprint(api_key))
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(directory):
+    # Makes a rename or a new file's directory entry survive a power loss.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename itself is still atomic
+    finally:
+        os.close(fd)
+
+
+def _open_private(path, flags):
+    """Opens path, creating it with mode 0600 whatever the umask; only a file we create is chmod-ed."""
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except OSError as error:
+        if error.errno != errno.EEXIST:
+            raise
+        return os.open(path, flags), False
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except OSError:
+        pass
+    return fd, True
+
+
+def _describe(error):
+    return error.strerror or str(error)
+
+
+class FileStore(LedgerStore):
+    """The ledger of one main account in a file (and its journal and lock file) at ``path``."""
+
+    kind = 'file'
+
+    def __init__(self, path, fingerprint=None, lock_timeout=DEFAULT_LOCK_TIMEOUT):
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.location = self.path
+        self.fingerprint = fingerprint
+        self.lock_timeout = float(lock_timeout)
+        self._io_lock = threading.Lock()  # orders journal appends and guards the records below
+        self._sync_lock = threading.Lock()
+        self._lock_fd = None
+        self._journal_fd = None
+        self._exclusive = False
+        self._reset()
+
+    def _reset(self):
+        self._real = None
+        self._locked = False
+        self._exists = False
+        self._format = FORMAT_VERSION
+        self._subaccounts = {}
+        self._transfers = {}  # by id, in creation order (dicts keep insertion order)
+        self._fingerprints = []
+        self._api_url = None
+        self._warnings = []
+        self._dirty = False
+        self._broken = None
+        self._journal_size = 0
+        self._written = 0
+        self._synced = 0
+
+    # -- paths --
+
+    @property
+    def journal_path(self):
+        return self.path + '.journal'
+
+    @property
+    def lock_path(self):
+        return self.path + '.lock'
+
+    def _real_paths(self):
+        # Follows a symlinked ledger so the rename replaces the target, not the link.
+        real = os.path.realpath(self.path)
+        return real, real + '.journal', real + '.lock'
+
+    # -- lock --
+
+    def lock(self, exclusive):
+        if self._locked:
+            raise LedgerError('Ledger %s is already locked by this session.' % self.path)
+        self._reset()
+        self._exclusive = bool(exclusive)
+        try:
+            self._open_lock()
+        except Exception:
+            self._close_fds()
+            raise
+        self._locked = True
+
+    def _make_dirs(self, directory):
+        missing = []
+        current = directory
+        while not os.path.isdir(current):
+            missing.append(current)
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+        for created in reversed(missing):
+            try:
+                os.mkdir(created, DIR_MODE)
+            except OSError as error:
+                if error.errno == errno.EEXIST and os.path.isdir(created):
+                    continue  # another run made it a moment ago: that is what we wanted
+                if error.errno in (errno.EEXIST, errno.ENOTDIR):
+                    raise LedgerError('Cannot use ledger %s: %s exists and is not a directory. Point the ledger option at a path in a '
+                                      'directory.' % (self.path, created if error.errno == errno.EEXIST else os.path.dirname(created)))
+                raise LedgerError('Cannot create the directory %s for ledger %s: %s. Create it (mode 0700) or point the ledger option '
+                                  'elsewhere.' % (created, self.path, _describe(error)))
+            try:
+                os.chmod(created, DIR_MODE)  # mkdir honours the umask; the tenant list stays private
+            except OSError:
+                pass
+
+    def _open_lock(self):
+        self._real, real_journal, real_lock = self._real_paths()
+        directory = os.path.dirname(self._real)
+        if os.path.isdir(self._real):
+            raise LedgerError('Ledger path %s is a directory. Point the ledger option at a file inside it, e.g. %s.'
+                              % (self.path, os.path.join(self.path, 'ledger.json')))
+        if self._exclusive:
+            self._make_dirs(directory)
+            try:
+                self._lock_fd, created = _open_private(real_lock, os.O_RDWR)
+            except OSError as error:
+                raise LedgerError('Cannot open the lock file %s of ledger %s: %s. Check that the directory is writable by this user, '
+                                  'or point the ledger option elsewhere.' % (real_lock, self.path, _describe(error)))
+            if created:
+                _fsync_dir(directory)
+            operation = fcntl.LOCK_EX
+        else:
+            try:
+                self._lock_fd = os.open(real_lock, os.O_RDONLY)
+            except OSError as error:
+                if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                    return  # no writer ever ran here; a read-only session creates nothing
+                raise LedgerError('Cannot open the lock file %s of ledger %s: %s. Check its permissions.'
+                                  % (real_lock, self.path, _describe(error)))
+            operation = fcntl.LOCK_SH
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, operation | fcntl.LOCK_NB)
+                return
+            except OSError as error:
+                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise LedgerError('Cannot lock ledger %s (%s): %s. Put the ledger on a local filesystem that supports flock.'
+                                      % (self.path, real_lock, _describe(error)))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LedgerError('Ledger %s is locked by another run: waited %g seconds for %s. Another smsbox.account task against '
+                                  'the same main account is still running; wait for it to end and run again. The lock is released '
+                                  'when its process exits, so if none is running, look for a hung ansible process holding it '
+                                  '(fuser -v %s).' % (self.path, self.lock_timeout, real_lock, real_lock))
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.1)
+
+    # -- reading --
+
+    def _corrupt(self, where, why):
+        return LedgerError('Ledger %s is unreadable: %s %s. Nothing was changed and the file was left as it is. Restore it from a '
+                           'backup: it is the only record of the credits each sub-account received. Moving it aside starts an '
+                           'empty ledger that knows no credits; each sub-account must then be adopted with the credits it has '
+                           'already received (its baseline, read from the SMSBOX dashboard), or declarative allocations would pay '
+                           'them again (see docs/ledger-format.md, "Recovering").' % (self.path, where, why))
+
+    def read(self):
+        if not self._locked:
+            raise LedgerError('Ledger %s is not locked: lock it before reading.' % self.path)
+        self._subaccounts = {}
+        self._transfers = {}
+        self._warnings = []
+        snapshot = self._read_snapshot()
+        if snapshot is not None:
+            self._exists = True
+            self._format = snapshot['format']
+            self._fingerprints = list(snapshot['key_fingerprints'])
+            self._api_url = snapshot.get('api_url')
+            for name, record in snapshot['subaccounts'].items():
+                self._subaccounts[name] = self._checked(checked_subaccount, record, 'its sub-account %r' % name, name)
+            for index, record in enumerate(snapshot['transfers']):
+                checked = self._checked(checked_transfer, record, 'its transfer #%d' % (index + 1))
+                if checked['id'] in self._transfers:
+                    raise self._corrupt('its transfer #%d' % (index + 1), 'repeats the id %s' % checked['id'])
+                self._transfers[checked['id']] = checked
+        good_end, replayed = self._replay_journal()
+        if replayed:
+            self._exists = True
+        if self._exclusive:
+            if replayed or good_end is not None or (self._exists and self._format < FORMAT_VERSION):
+                self._dirty = True  # fold the journal into a snapshot on close; an older format is rewritten in this one
+            if good_end is not None:
+                self._open_journal()
+                try:
+                    os.ftruncate(self._journal_fd, good_end)
+                    _fdatasync(self._journal_fd)
+                except OSError as error:
+                    raise LedgerError('Cannot repair the journal %s of ledger %s: %s. Check the disk and its permissions.'
+                                      % (self._real + '.journal', self.path, _describe(error)))
+                self._journal_size = good_end
+        return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url,
+                        subaccounts=self._subaccounts, transfers=self._transfers, warnings=self._warnings)
+
+    def _checked(self, check, record, where, *args):
+        try:
+            return check(record, *args)
+        except RecordError as error:
+            raise self._corrupt(where, str(error))
+
+    def _read_snapshot(self):
+        try:
+            with open(self._real, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise LedgerError('Cannot read ledger %s: %s. Check its permissions.' % (self.path, _describe(error)))
+        try:
+            snapshot = json.loads(data.decode('utf-8'))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise self._corrupt('the file', 'is not valid JSON (%s)' % str(error)[:120])
+        if not isinstance(snapshot, dict):
+            raise self._corrupt('the file', 'holds a JSON %s, not an object' % type(snapshot).__name__)
+        kind = snapshot.get('kind', KIND)
+        if kind != KIND:
+            raise LedgerError('%s is not a smsbox.account ledger (its "kind" is %r). Nothing was changed. Point the ledger option at '
+                              'another path.' % (self.path, str(kind)[:60]))
+        version = snapshot.get('format')
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise self._corrupt('the file', 'has no valid "format" number')
+        if version > FORMAT_VERSION:
+            raise LedgerError('Ledger %s is in format %d, written by a newer release of smsbox.account; this one reads format %d '
+                              'at most. Nothing was changed. Upgrade the smsbox.account collection on this controller.'
+                              % (self.path, version, FORMAT_VERSION))
+        snapshot.setdefault('subaccounts', {})
+        snapshot.setdefault('transfers', [])
+        if not isinstance(snapshot['subaccounts'], dict):
+            raise self._corrupt('its "subaccounts"', 'is not an object')
+        if not isinstance(snapshot['transfers'], list):
+            raise self._corrupt('its "transfers"', 'is not a list')
+        snapshot['key_fingerprints'] = self._checked(checked_fingerprints, snapshot.get('key_fingerprints'), 'its "key_fingerprints"')
+        return snapshot
+
+    def _replay_journal(self):
+        """Applies the journal; returns (offset to cut a torn tail at or None, number of records replayed)."""
+        real_journal = self._real + '.journal'
+        try:
+            with open(real_journal, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None, 0
+            raise LedgerError('Cannot read the journal %s of ledger %s: %s. Check its permissions.'
+                              % (real_journal, self.path, _describe(error)))
+        self._journal_size = len(data)
+        lines = data.split(b'\n')
+        tail = lines.pop()  # b'' when the journal ends with a newline
+        offset = 0
+        replayed = 0
+        torn_at = None
+        for number, line in enumerate(lines, 1):
+            start = offset
+            offset += len(line) + 1
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line.decode('utf-8'))
+            except (ValueError, UnicodeDecodeError):
+                if number == len(lines) and not tail:
+                    torn_at = start  # a last line that never fully reached the disk
+                    break
+                raise self._corrupt('its journal %s' % real_journal, 'has an invalid record on line %d, before the end' % number)
+            self._apply_entry(entry, '%s line %d' % (real_journal, number))
+            replayed += 1
+        if tail and torn_at is None:
+            torn_at = offset
+        if torn_at is None:
+            return None, replayed
+        self._warnings.append('The journal %s of ledger %s ended with an incomplete record (%d bytes), left by a run interrupted while '
+                              'writing it; it was ignored. Its write never completed, so the request it announced was not sent.'
+                              % (real_journal, self.path, len(data) - torn_at))
+        return torn_at, replayed
+
+    def _apply_entry(self, entry, where):
+        where = 'the journal record at %s' % where
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise self._corrupt(where, 'is not an object with one record')
+        kind, record = next(iter(entry.items()))
+        if kind == 'subaccount':
+            checked = self._checked(checked_subaccount, record, where)
+            self._subaccounts[checked['name']] = checked
+        elif kind == 'transfer':
+            checked = self._checked(checked_transfer, record, where)
+            self._transfers[checked['id']] = checked
+        elif kind == 'account' and isinstance(record, dict):
+            self._fingerprints = self._checked(checked_fingerprints, record.get('key_fingerprints'), where)
+            self._api_url = record.get('api_url')
+        else:
+            raise self._corrupt(where, 'has an unknown type %r (written by a newer release?)' % str(kind)[:40])
+
+    # -- journal --
+
+    def _open_journal(self):
+        if self._journal_fd is None:
+            real_journal = self._real + '.journal'
+            try:
+                self._journal_fd, created = _open_private(real_journal, os.O_WRONLY | os.O_APPEND)
+            except OSError as error:
+                raise LedgerError('Cannot open the journal %s of ledger %s: %s. Check that the directory is writable by this user.'
+                                  % (real_journal, self.path, _describe(error)))
+            if created:
+                _fsync_dir(os.path.dirname(real_journal))
+        return self._journal_fd
+
+    def _check_writable(self):
+        if not self._locked or not self._exclusive:
+            raise LedgerError('Ledger %s is not locked for writing: it cannot record changes.' % self.path)
+        if self._broken:
+            raise LedgerError('Ledger %s refuses further records in this run because %s. Check the disk, then run again.'
+                              % (self.path, self._broken))
+
+    def _append(self, entry):
+        """Writes one journal line; the caller holds _io_lock and calls _sync(seq) after releasing it."""
+        data = (json.dumps(entry, separators=(',', ':')) + '\n').encode('utf-8')
+        fd = self._open_journal()
+        try:
+            _write_all(fd, data)
+        except OSError as error:
+            try:
+                os.ftruncate(fd, self._journal_size)  # never leave half a line for the next append to follow
+            except OSError:
+                self._broken = 'a journal write failed and could not be undone'
+            raise LedgerError('Cannot write to the journal of ledger %s: %s. This record was not saved (a transfer not yet recorded '
+                              'is not sent; one already sent stays unsettled and is reported next run). Free disk space and run again.'
+                              % (self.path, _describe(error)))
+        self._journal_size += len(data)
+        self._written += 1
+        self._dirty = True
+        self._exists = True
+        return self._written
+
+    def _sync(self, seq):
+        # Group commit: one fdatasync covers every line written before it, so concurrent threads share it.
+        with self._sync_lock:
+            if self._synced >= seq:
+                return
+            target = self._written
+            try:
+                _fdatasync(self._journal_fd)
+            except OSError as error:
+                self._broken = 'the journal could not be flushed to disk'
+                raise LedgerError('Cannot flush the journal of ledger %s to disk: %s. Do not trust this run\'s records: check the '
+                                  'disk, then run again; any transfer it lists as unknown must be checked in the SMSBOX dashboard.'
+                                  % (self.path, _describe(error)))
+            self._synced = target
+
+    # -- commits --
+
+    def commit_subaccount(self, record):
+        self._check_writable()
+        with self._io_lock:
+            seq = self._append({'subaccount': record})
+            self._subaccounts[record['name']] = record
+        self._sync(seq)
+
+    def commit_transfer(self, record, previous_state=None):
+        self._check_writable()
+        with self._io_lock:
+            current = self._transfers.get(record['id'])
+            if previous_state is None and current is not None:
+                raise LedgerError('Ledger %s already holds a transfer %s.' % (self.path, record['id']))
+            if previous_state is not None and (current is None or current['state'] != previous_state):
+                raise LedgerError('Ledger %s cannot settle transfer %s: it is no longer %s.' % (self.path, record['id'], previous_state))
+            seq = self._append({'transfer': record})
+            self._transfers[record['id']] = record
+        self._sync(seq)
+
+    def commit_account(self, fingerprints, api_url):
+        self._check_writable()
+        with self._io_lock:
+            seq = self._append({'account': dict(key_fingerprints=list(fingerprints), api_url=api_url)})
+            self._fingerprints = list(fingerprints)
+            self._api_url = api_url
+        self._sync(seq)
+
+    def replace_all(self, contents):
+        self._check_writable()
+        with self._io_lock:
+            if self._subaccounts or self._transfers:
+                raise LedgerError('Ledger %s already holds records: nothing was written to it.' % self.path)
+            problem = self._write_snapshot(contents.fingerprints, contents.api_url, contents.subaccounts, contents.transfers.values())
+            if problem:
+                raise LedgerError('Cannot write ledger %s: %s. Nothing was written to it.' % (self.path, problem))
+            self._fingerprints = list(contents.fingerprints)
+            self._api_url = contents.api_url
+            self._subaccounts = dict(contents.subaccounts)
+            self._transfers = dict(contents.transfers)
+            self._exists = True
+            self._format = FORMAT_VERSION
+            self._truncate_journal()
+            self._dirty = False
+
+    # -- snapshot --
+
+    def _write_snapshot(self, fingerprints, api_url, subaccounts, transfers):
+        """Writes a snapshot atomically; returns None, or what went wrong."""
+        real = self._real
+        temp = real + '.tmp'  # fixed name: only the holder of the exclusive lock writes it
+        snapshot = dict(
+            format=FORMAT_VERSION,
+            kind=KIND,
+            key_fingerprints=list(fingerprints),
+            api_url=api_url,
+            updated=now(),
+            subaccounts=dict((name, subaccounts[name]) for name in sorted(subaccounts)),
+            transfers=list(transfers),
+        )
+        data = (json.dumps(snapshot, indent=1, ensure_ascii=False) + '\n').encode('utf-8')
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            try:
+                os.fchmod(fd, FILE_MODE)
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, real)
+            _fsync_dir(os.path.dirname(real))
+        except OSError as error:
+            return _describe(error)
+        return None
+
+    def _truncate_journal(self):
+        try:
+            fd = self._journal_fd
+            if fd is None:
+                if not os.path.exists(self._real + '.journal'):
+                    return
+                fd = self._open_journal()
+            os.ftruncate(fd, 0)
+            _fdatasync(fd)
+            self._journal_size = 0
+        except (OSError, LedgerError):
+            pass  # the journal only repeats what the snapshot now holds
+
+    def _compact(self):
+        """Writes the snapshot, then empties the journal (a crash in between is harmless: replay is idempotent)."""
+        problem = self._write_snapshot(self._fingerprints, self._api_url, self._subaccounts, self._transfers.values())
+        if problem:
+            # Every record is already durable in the journal; the next exclusive session folds it in.
+            return ['Could not rewrite ledger %s (%s); its records are safe in %s and will be folded in by the next run.'
+                    % (self.path, problem, self._real + '.journal')]
+        self._dirty = False
+        self._truncate_journal()
+        return []
+
+    # -- the rest of the interface --
+
+    def rotated_key_notice(self):
+        # A rotated key changes the default file name: say so before the account looks brand new.
+        directory, base = os.path.split(self._real or os.path.realpath(self.path))
+        if self._exists or not self.fingerprint or base != 'ledger-%s.json' % self.fingerprint:
+            return None
+        try:
+            others = sorted(name for name in os.listdir(directory)
+                            if name != base and name.startswith('ledger-') and name.endswith('.json') and len(name) == len(base))
+        except OSError:
+            return None
+        if not others:
+            return None
+        return (directory, others, 'rename its old ledger (and its .journal) to %s' % base)
+
+    def _close_fds(self):
+        for name in ('_journal_fd', '_lock_fd'):
+            fd = getattr(self, name)
+            if fd is not None:
+                setattr(self, name, None)
+                try:
+                    os.close(fd)  # closing the lock fd releases the flock
+                except OSError:
+                    pass
+
+    def close(self):
+        warnings = []
+        try:
+            # Also after an error in the session: every record is already durable, this only folds the journal in.
+            if self._locked and self._exclusive and self._dirty and self._broken is None:
+                warnings = self._compact()
+        finally:
+            self._close_fds()
+            self._locked = False
+        return warnings

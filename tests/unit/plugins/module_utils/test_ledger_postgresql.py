@@ -1,0 +1,406 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What only the PostgreSQL store does: its lock, its guard against a lost lock, its tables, its secrets.
+
+Against the real server of tests/unit/postgresql.py, each test in a fresh schema; nothing is mocked.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from ansible_collections.smsbox.account.plugins.module_utils import ledger_store_postgresql as pg_store_mod
+from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import mask_text, mask_uri, printable_location, uri_passwords
+from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
+
+FP_A = key_fingerprint('key-of-account-A-0123456789')
+FP_B = key_fingerprint('key-of-account-B-9876543210')
+
+
+def child_env():
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+
+
+def start_child(code, *args):
+    return subprocess.Popen([sys.executable, '-c', textwrap.dedent(code)] + [str(a) for a in args], env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+
+def secrets_of(uri):
+    return [secret for secret in uri_passwords(uri) if secret]
+
+
+def assert_no_secret(texts, uri):
+    for text in texts:
+        for secret in secrets_of(uri):
+            assert secret not in text, 'the password appears in: %s' % text
+
+
+# -- locations and masking (no server needed) --
+
+@pytest.mark.parametrize('uri, printed', [
+    ('postgresql://u:s3cr%40t@db.example:5432/ledger', 'postgresql://u:********@db.example:5432/ledger'),
+    ('postgres://u:p@ss@db/x?sslmode=require', 'postgres://u:********@db/x?sslmode=require'),
+    ('postgresql://u@db/x?password=qwerty&application_name=a', 'postgresql://u@db/x?password=********&application_name=a'),
+    ('postgresql://db/x?sslpassword=abc&user=u', 'postgresql://db/x?sslpassword=********&user=u'),
+    ('postgresql://u:pw@h1:5432,h2:5433/x?target_session_attrs=read-write', 'postgresql://u:********@h1:5432,h2:5433/x?target_session_attrs=read-write'),
+    ('postgresql:///x?service=ledger', 'postgresql:///x?service=ledger'),
+    ('postgresql://u@db/x', 'postgresql://u@db/x'),
+])
+def test_printable_location_masks_every_password(uri, printed):
+    assert printable_location(uri) == printed == mask_uri(uri)
+    for secret in uri_passwords(uri):
+        assert secret not in printed
+
+
+def test_mask_text_hides_known_secrets_and_password_shapes():
+    text = 'failed: password=hunter2 host=db; dsn postgresql://me:tiger@db/x; PW is s3cret'
+    masked = mask_text(text, ['s3cret'])
+    assert 'hunter2' not in masked and 'tiger' not in masked and 's3cret' not in masked
+    assert 'host=db' in masked and 'postgresql://me:********@db/x' in masked
+    assert printable_location('/srv/ledger.json') == '/srv/ledger.json'
+
+
+def test_module_utils_import_without_psycopg(tmp_path):
+    # module_utils run on targets where psycopg may be missing: only a PostgreSQL ledger needs it.
+    child = subprocess.run([sys.executable, '-c', textwrap.dedent('''
+        import sys
+        sys.modules['psycopg'] = None  # import psycopg raises ImportError
+        from ansible_collections.smsbox.account.plugins.module_utils import connection, ledger, ledger_copy, ledger_store_postgresql
+        from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, LedgerDependencyError
+        with Ledger(sys.argv[1], 'abcdef012345').session() as book:
+            book.record_subaccount('a', 'created')
+        try:
+            Ledger('postgresql://u:pw@db/x', 'abcdef012345')
+        except LedgerDependencyError as error:
+            assert error.library == 'psycopg[binary]' and ':pw@' not in str(error) and error.traceback
+            print('refused: %s' % error)
+    '''), str(tmp_path / 'ledger.json')], env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=60, check=False)
+    assert child.returncode == 0, child.stderr
+    assert 'refused: ' in child.stdout and 'psycopg' in child.stdout
+
+
+# -- tables --
+
+def test_tables_are_created_once_by_first_runs_racing(pg_location):
+    code = '''
+        import sys, time
+        from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger
+        location, fingerprint, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+        while time.time() < start:
+            pass
+        with Ledger(location, fingerprint, lock_timeout=30).session() as book:
+            book.record_subaccount('shop-' + fingerprint, 'created')
+    '''
+    start = time.time() + 1.5
+    children = [start_child(code, pg_location, '%012x' % n, start) for n in range(6)]
+    for child in children:
+        dummy, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    rows = table_rows(pg_location)
+    assert rows['smsbox_ledger_schema'] == [('1', rows['smsbox_ledger_schema'][0][1])]
+    assert len(rows['smsbox_ledger_accounts']) == 6 and len(rows['smsbox_ledger_subaccounts']) == 6
+
+
+def test_tables_of_a_newer_release_are_refused(pg_location):
+    with Ledger(pg_location, FP_A).session() as book:
+        book.record_subaccount('a', 'created')
+    with connect(pg_location) as conn:
+        conn.execute('UPDATE smsbox_ledger_schema SET version = 99')
+    before = table_rows(pg_location)
+    for exclusive in (True, False):
+        with pytest.raises(LedgerError) as info:
+            with Ledger(pg_location, FP_A).session(exclusive=exclusive):
+                pass
+        assert 'newer' in str(info.value) and 'Upgrade' in str(info.value) and '99' in str(info.value)
+    assert table_rows(pg_location) == before
+
+
+def test_a_search_path_without_an_existing_schema_is_a_sentence():
+    uri = database_uri() + ('&' if '?' in database_uri() else '?') + 'options=-csearch_path%3Dno_such_schema_here'
+    with pytest.raises(LedgerError) as info:
+        with Ledger(uri, FP_A).session():
+            pass
+    assert 'search_path' in str(info.value) and 'schema' in str(info.value)
+    assert_no_secret([str(info.value)], uri)
+
+
+def test_records_are_committed_as_they_happen(pg_location):
+    def stored_transfers():
+        with connect(pg_location) as conn:
+            return conn.execute('SELECT id, state, detail FROM smsbox_ledger_transfers ORDER BY seq').fetchall()
+    with Ledger(pg_location, FP_A, api_url='https://api.example/1.1/api.php').session() as book:
+        tx = book.begin_transfer('shop', 10)
+        # seen by another connection while the session is still open: committed, not waiting for the end
+        assert stored_transfers() == [(tx['id'], 'pending', None)]
+        book.settle_transfer(tx['id'], 'applied', detail='OK')
+        assert stored_transfers() == [(tx['id'], 'applied', 'OK')]
+        book.record_subaccount('shop', 'adopted', baseline=12)
+        with connect(pg_location) as conn:
+            assert conn.execute('SELECT name, origin, baseline FROM smsbox_ledger_subaccounts').fetchall() == [('shop', 'adopted', 12)]
+            assert conn.execute('SELECT account, key_fingerprints, api_url FROM smsbox_ledger_accounts').fetchall() == [
+                (FP_A, [FP_A], 'https://api.example/1.1/api.php')]
+
+
+def test_accounts_share_a_database_apart_and_a_new_key_is_pointed_at_the_others(pg_location):
+    with Ledger(pg_location, FP_A).session() as book:
+        book.record_subaccount('a-shop', 'created')
+        tx = book.begin_transfer('a-shop', 50)
+        book.settle_transfer(tx['id'], 'applied')
+        # another main account is not blocked by this one's lock
+        with Ledger(pg_location, FP_B, lock_timeout=0).session(exclusive=False) as other:
+            assert other.subaccounts() == {} and other.allocations() == {}
+            assert len(other.warnings) == 1
+            warning = other.warnings[0]
+            assert 'fingerprint %s' % FP_A in warning and 'rotated' in warning and 'smsbox_ledger_copy' in warning
+            assert 'source_fingerprint' in warning
+    with Ledger(pg_location, FP_B).session() as book:
+        assert len(book.warnings) == 1
+        book.record_subaccount('b-shop', 'created')
+    with Ledger(pg_location, FP_B).session(exclusive=False) as book:
+        assert book.warnings == [] and list(book.subaccounts()) == ['b-shop']
+    with Ledger(pg_location, FP_A).session(exclusive=False) as book:
+        assert book.warnings == [] and list(book.subaccounts()) == ['a-shop'] and book.allocated('a-shop') == 50
+
+
+# -- the lock --
+
+def test_a_second_run_waits_then_names_the_holder(pg_location):
+    holder = Ledger(pg_location, FP_A)
+    with holder.session():
+        for exclusive in (True, False):
+            started = time.monotonic()
+            with pytest.raises(LedgerError) as info:
+                with Ledger(pg_location, FP_A, lock_timeout=0.5).session(exclusive=exclusive):
+                    pass
+            assert time.monotonic() - started >= 0.5
+            message = str(info.value)
+            assert 'locked by another run' in message and 'held by' in message
+            assert "'smsbox.account %d on " % os.getpid() in message and 'writing' in message and 'since 20' in message
+            assert 'from 127.0.0.1' in message and 'pg_terminate_backend' in message
+            assert printable_location(pg_location) in message
+            assert_no_secret([message], pg_location)
+    with Ledger(pg_location, FP_A, lock_timeout=0).session(exclusive=False):
+        with pytest.raises(LedgerError) as info:
+            with Ledger(pg_location, FP_A, lock_timeout=0.2).session():
+                pass
+        assert 'reading' in str(info.value)
+
+
+def test_a_killed_run_frees_the_lock_at_once(pg_location):
+    child = start_child('''
+        import sys, time
+        from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger
+        with Ledger(sys.argv[1], sys.argv[2]).session() as book:
+            tx = book.begin_transfer('shop', 30)
+            print(tx['id'], flush=True)
+            time.sleep(600)
+    ''', pg_location, FP_A)
+    try:
+        txid = child.stdout.readline().strip()
+        assert txid.startswith('tx-'), child.stderr.read() if child.poll() is not None else txid
+        with pytest.raises(LedgerError):
+            with Ledger(pg_location, FP_A, lock_timeout=0.2).session():
+                pass
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        child.stdout.close()
+        child.stderr.close()
+    started = time.monotonic()
+    with Ledger(pg_location, FP_A, lock_timeout=30).session() as book:
+        waited = time.monotonic() - started
+        assert book.transfer(txid)['state'] == 'unknown'
+        assert any(txid in warning and 'interrupted' in warning for warning in book.warnings)
+    assert waited < 3, 'the lock of a killed run was held %.1f s' % waited
+
+
+def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
+    ledger = Ledger(pg_location, FP_A)
+    with ledger.session() as book:
+        sent = book.begin_transfer('shop', 10)
+        # the lock connection is ended (a network cut, a pooler restart, a DBA): the lock is gone with it
+        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        before = table_rows(pg_location)['smsbox_ledger_transfers']
+        with pytest.raises(LedgerError) as info:
+            book.begin_transfer('shop', 20)
+        assert 'no longer holds the lock' in str(info.value) and 'not sent' in str(info.value)
+        assert_no_secret([str(info.value)], pg_location)
+        assert table_rows(pg_location)['smsbox_ledger_transfers'] == before
+        assert [tx['id'] for tx in book.transfers()] == [sent['id']]
+        # another run can take the ledger now; it finds the first transfer pending and counts it unknown
+        with Ledger(pg_location, FP_A, lock_timeout=2).session() as other:
+            assert other.transfer(sent['id'])['state'] == 'unknown'
+        # the outcome of the request already sent cannot overwrite what that run recorded
+        with pytest.raises(LedgerError) as info:
+            book.settle_transfer(sent['id'], 'applied', detail='OK')
+        assert 'another run changed it' in str(info.value)
+    with ledger.session(exclusive=False) as book:
+        assert [(tx['amount'], tx['state']) for tx in book.transfers()] == [(10, 'unknown')]
+
+
+def test_a_lost_lock_still_records_the_outcome_of_a_sent_transfer(pg_location):
+    ledger = Ledger(pg_location, FP_A)
+    with ledger.session() as book:
+        sent = book.begin_transfer('shop', 10)
+        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        assert book.settle_transfer(sent['id'], 'applied', detail='OK')['state'] == 'applied'
+        book.record_subaccount('shop', 'created')
+    with ledger.session(exclusive=False) as book:
+        assert book.allocated('shop') == 10 and book.warnings == []
+
+
+def test_a_lost_writer_connection_sends_nothing_and_a_settlement_is_retried(pg_location):
+    def end_writers(book):
+        pids = [conn.info.backend_pid for conn in book._store._idle]
+        assert pids
+        for pid in pids:
+            terminate(pg_location, pid)
+    with Ledger(pg_location, FP_A, concurrency=2).session() as book:
+        sent = book.begin_transfer('shop', 10)
+        end_writers(book)
+        # the settlement reconnects and records the outcome
+        assert book.settle_transfer(sent['id'], 'applied', detail='OK')['state'] == 'applied'
+        end_writers(book)
+        with pytest.raises(LedgerError) as info:
+            book.begin_transfer('shop', 20)
+        assert 'connection to the database was lost' in str(info.value)
+        assert_no_secret([str(info.value)], pg_location)
+        # the lock is still held: the next one goes through a new connection
+        later = book.begin_transfer('shop', 30)
+        book.settle_transfer(later['id'], 'applied', detail='OK')
+    with Ledger(pg_location, FP_A).session(exclusive=False) as book:
+        assert [(tx['amount'], tx['state']) for tx in book.transfers()] == [(10, 'applied'), (30, 'applied')]
+
+
+def test_serialization_failures_and_deadlocks_are_retried(pg_location):
+    import psycopg
+    ledger = Ledger(pg_location, FP_A)
+    with ledger.session():
+        store = ledger._store
+        failures = [psycopg.errors.SerializationFailure('could not serialize access'), psycopg.errors.DeadlockDetected('deadlock')]
+        attempts = []
+
+        def flaky(conn):
+            attempts.append(conn.execute('SELECT 1').fetchone()[0])  # a real statement on a real connection
+            if failures:
+                raise failures.pop(0)
+            return 'done'
+        assert store._execute('a test', flaky) == 'done' and len(attempts) == 3
+
+        def always(conn):
+            raise psycopg.errors.SerializationFailure('could not serialize access')
+        with pytest.raises(LedgerError) as info:
+            store._execute('a test', always)
+        assert 'serialize' in str(info.value)
+    # and a server whose transactions are serializable by default works as any other
+    serializable = pg_location + '%20-cdefault_transaction_isolation%3Dserializable'
+    errors = []
+    with Ledger(serializable, FP_B, concurrency=8).session() as book:
+        def work(worker):
+            try:
+                for n in range(25):
+                    book.record_subaccount('w%d-%d' % (worker, n), 'created')
+                    tx = book.begin_transfer('w%d-%d' % (worker, n), 1)
+                    book.settle_transfer(tx['id'], 'applied')
+            except Exception as error:  # pragma: no cover - reported below
+                errors.append(error)
+        threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    with Ledger(serializable, FP_B).session(exclusive=False) as book:
+        assert sum(book.allocations().values()) == 200
+
+
+# -- secrets --
+
+def test_the_password_appears_in_no_location_message_or_warning(pg_location, tmp_path, monkeypatch):
+    password = password_of(pg_location)
+    assert password and '$' in password  # scripts/postgresql.sh gives the test role a password a shell would expand
+    raw = pg_location.split('://', 1)[1].split('@', 1)[0].split(':', 1)[1]  # as written in the URI, percent-encoded
+    texts = []
+    ledger = Ledger(pg_location, FP_A, api_url='https://api.example/1.1/api.php')
+    texts.append(ledger.path)
+    with ledger.session() as book:
+        book.record_subaccount('shop', 'created')
+        book.begin_transfer('shop', 5)  # left pending: the next session warns
+        try:
+            with Ledger(pg_location, FP_A, lock_timeout=0.1).session():
+                pass
+        except LedgerError as error:
+            texts.append(str(error))
+    with Ledger(pg_location, FP_B).session(exclusive=False) as book:
+        texts.extend(book.warnings)  # another key: the rotation warning
+    with Ledger(pg_location, FP_A).session() as book:
+        texts.extend(book.warnings)  # the interrupted transfer
+        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        try:
+            book.begin_transfer('shop', 1)
+        except LedgerError as error:
+            texts.append(str(error))
+    # a wrong database, a wrong password, a refused port, a bad URI
+    wrong = [pg_location.replace('/smsbox_test?', '/no_such_database?'), pg_location.replace(':' + raw + '@', ':wrong-' + password[:4] + '@'),
+             pg_location.rsplit(':', 1)[0].replace('@127.0.0.1', '@127.0.0.1:1') + '/smsbox_test',
+             pg_location + '&no_such_parameter=1']
+    for uri in wrong:
+        texts.append(printable_location(uri))
+        try:
+            with Ledger(uri, FP_A, lock_timeout=1).session():
+                pass
+        except LedgerError as error:
+            texts.append(str(error))
+        else:  # pragma: no cover
+            pytest.fail('%s was accepted' % printable_location(uri))
+    # the password as a query parameter, and from PGPASSWORD or a password file instead of the URI
+    user_only = pg_location.replace(':' + raw + '@', '@')
+    assert password not in user_only and raw not in user_only
+    as_parameter = user_only + '&password=' + raw
+    passfile = tmp_path / 'pgpass'
+    host_port = user_only.split('@', 1)[1].split('/', 1)[0]
+    passfile.write_text('%s:%s:*:*:%s\n' % (host_port.split(':')[0], host_port.split(':')[1], password.replace('\\', '\\\\').replace(':', '\\:')))
+    os.chmod(str(passfile), 0o600)
+    with_passfile = user_only + '&passfile=' + str(passfile)
+    for uri in (as_parameter, with_passfile):
+        with Ledger(uri, FP_A).session(exclusive=False) as book:
+            assert book.subaccount('shop')
+            texts.append(book.path)
+        try:
+            with Ledger(uri.replace('/smsbox_test?', '/no_such_database?'), FP_A).session():
+                pass
+        except LedgerError as error:
+            texts.append(str(error))
+    monkeypatch.setenv('PGPASSWORD', password)
+    with Ledger(user_only, FP_A).session(exclusive=False) as book:
+        assert book.subaccount('shop')
+    try:
+        with Ledger(user_only.replace('/smsbox_test?', '/no_such_database?'), FP_A).session():
+            pass
+    except LedgerError as error:
+        texts.append(str(error))
+    assert len(texts) == 18 and sum('no_such_database' in text for text in texts) == 5
+    for text in texts:
+        assert password not in text and raw not in text, text
+
+
+def test_psycopg_missing_is_a_dependency_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'psycopg', None)
+    with pytest.raises(LedgerDependencyError) as info:
+        Ledger('postgresql://u:topsecret@db/x', FP_A)
+    assert info.value.library == 'psycopg[binary]' and 'topsecret' not in str(info.value)
+    assert 'postgresql://u:********@db/x' in str(info.value)
+    assert pg_store_mod.SCHEMA_VERSION == 1
