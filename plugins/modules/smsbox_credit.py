@@ -50,9 +50,10 @@ options:
   allocated:
     description:
       - Total of credits the sub-account should have received from this main account, 0 or more (an integer).
-      - Needs a sub-account the ledger knows. On any other name a real run refuses before sending anything, since the
-        credits it already received are unknown and a fresh controller would pay the whole allocation again; check mode
-        predicts it with a warning, since an earlier task of the same play may create it.
+      - Needs a sub-account the ledger knows with its baseline: created through it, or adopted with
+        O(smsbox.account.smsbox_subaccount#module:baseline). On any other name a real run refuses before sending anything,
+        since the credits it already received are unknown and a fresh controller would pay the whole allocation again;
+        check mode predicts it with a warning, since an earlier task of the same play may record it.
       - Mutually exclusive with O(amount).
     type: raw
   amount:
@@ -371,17 +372,22 @@ class Converger:
         return added
 
     def unknown_to_ledger(self, item):
-        """An error when allocated names a sub-account the ledger never recorded: what it received already is unknown."""
-        if item['allocated'] is None or self.ledger.subaccount(item['name']) is not None:
+        """An error when allocated names a sub-account whose credits so far are unknown: never recorded, or adopted blind."""
+        if item['allocated'] is None or self.ledger.baseline_known(item['name']):
             return None
         if self.module.check_mode:
             self.unknown_names.append(item['name'])
             return None
+        if self.ledger.subaccount(item['name']) is not None:
+            return ('%s: nothing was sent, because it was adopted without the credits it had already received (its baseline), so '
+                    'allocated: %d could pay them again. Read them in the SMSBOX dashboard and record them with '
+                    'smsbox.account.smsbox_subaccount, adopt: true and baseline: <credits>; amount with transfer_id moves credits '
+                    'meanwhile.' % (item['where'], item['allocated']))
         return ('%s: nothing was sent, because the ledger does not know this sub-account (it was not created or adopted through '
                 '%s), so the credits it already received are unknown and allocated: %d could pay them again, as a fresh controller '
                 'or a lost ledger would. If it is new, create it first with smsbox.account.smsbox_subaccount; if it exists, point '
-                'ledger at the ledger of this main account, or adopt it with smsbox.account.smsbox_subaccount and adopt: true. '
-                'amount with transfer_id moves credits without a ledger record.'
+                'ledger at the ledger of this main account, or adopt it with smsbox.account.smsbox_subaccount, adopt: true and '
+                'baseline: the credits it has already received. amount with transfer_id moves credits without a ledger record.'
                 % (item['where'], self.module.ledger_path, item['allocated']))
 
     def reused_transfer_id(self, item):
@@ -450,8 +456,8 @@ def converge(module, client, items, concurrency):
         converger = Converger(module, client, book)
         steps = [converger.plan(item) for item in items]
         if converger.unknown_names:
-            module.warn('Predicted from an empty record: the ledger does not know %s, so a real run refuses allocated on %s unless '
-                        'an earlier task creates or adopts %s first.' % (
+            module.warn('Predicted from an empty record: the ledger does not know the credits %s already received (not created, or '
+                        'adopted without a baseline), so a real run refuses allocated on %s unless an earlier task records %s first.' % (
                             names_text(converger.unknown_names), 'them' if len(converger.unknown_names) > 1 else 'it',
                             'them' if len(converger.unknown_names) > 1 else 'it'))
         needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]

@@ -19,6 +19,9 @@ description:
     made elsewhere; without it the task fails and says so.
   - The password and O(nolimit) can only be set at creation through the API. When the task asks for other values
     than the ledger recorded at creation, the module warns and changes nothing; change them in the SMSBOX dashboard.
+  - An adopted sub-account's credits are unknown to the ledger until O(baseline) records what it had already received;
+    until then M(smsbox.account.smsbox_credit) refuses O(smsbox.account.smsbox_credit#module:allocated) on it, so
+    losing a ledger and adopting again never pays twice.
   - Before any create, the main balance is read once, so a refused key fails the task before anything is sent.
 extends_documentation_fragment:
   - smsbox.account.connection
@@ -56,6 +59,14 @@ options:
       - In the bulk form, the default for items that do not set it.
     type: bool
     default: false
+  baseline:
+    description:
+      - For an adopted sub-account, the credits it has already received from this main account, as the SMSBOX dashboard
+        shows them (an integer, 0 or more). Recorded at adoption, or later on a sub-account adopted without it; a
+        different value for a baseline already recorded only warns.
+      - Declarative allocations (O(smsbox.account.smsbox_credit#module:allocated)) count from it.
+      - Ignored, with a warning, for a sub-account this collection created (its baseline is 0).
+    type: raw
   state:
     description:
       - Only C(present) exists; the API cannot delete a sub-account.
@@ -82,6 +93,9 @@ options:
       adopt:
         description: Record the name as existing when SMSBOX refuses to create it. Defaults to O(adopt).
         type: bool
+      baseline:
+        description: Credits it had already received, for an adopted sub-account; see O(baseline).
+        type: raw
   concurrency:
     description:
       - How many creates may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
@@ -114,11 +128,13 @@ EXAMPLES = r'''
   run_once: true
   register: created
 
-- name: Record sub-accounts made in the SMSBOX dashboard, so credits can be managed here
+- name: Record sub-accounts made in the SMSBOX dashboard, with the credits each already received
   smsbox.account.smsbox_subaccount:
     subaccounts:
       - name: hq-marketing
+        baseline: 1200
       - name: hq-support
+        baseline: 0
     adopt: true
   delegate_to: localhost
   run_once: true
@@ -138,7 +154,8 @@ action:
 subaccounts:
   description:
     - One entry per item, in input order, with C(name), C(action), C(changed), and C(error) when it failed.
-    - C(action) is C(created), C(adopted), C(unchanged) or C(failed); in check mode, the action a real run would take.
+    - C(action) is C(created), C(adopted) (also when it records the baseline of a sub-account adopted without one),
+      C(unchanged) or C(failed); in check mode, the action a real run would take.
   returned: always
   type: list
   elements: dict
@@ -192,6 +209,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger import key_f
 from ansible_collections.smsbox.account.plugins.module_utils.validation import (
     MAX_SUBACCOUNTS,
     check_bulk_size,
+    check_count,
     check_name,
     check_password,
     check_unique,
@@ -203,16 +221,17 @@ ITEM_OPTIONS = dict(
     password=dict(type='str', no_log=True),
     nolimit=dict(type='bool'),
     adopt=dict(type='bool'),
+    baseline=dict(type='raw'),
 )
 
-REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it), the main account may have '
-                  'reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
+REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it, with baseline: the credits it has '
+                  'already received), the main account may have reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
 
 
 def read_items(params):
     """The validated items, whichever form was used."""
     form = 'subaccounts' if params['subaccounts'] is not None else None
-    raw = params['subaccounts'] if form else [dict(name=params['name'], password=params['password'])]
+    raw = params['subaccounts'] if form else [dict(name=params['name'], password=params['password'], baseline=params['baseline'])]
     check_bulk_size(raw, form)
     items = []
     for index, item in enumerate(raw):
@@ -223,6 +242,7 @@ def read_items(params):
             password=check_password(item.get('password'), where),
             nolimit=params['nolimit'] if item.get('nolimit') is None else item['nolimit'],
             adopt=params['adopt'] if item.get('adopt') is None else item['adopt'],
+            baseline=None if item.get('baseline') is None else check_count(item['baseline'], where, 'baseline', True, False),
         ))
     check_unique([item['name'] for item in items], form or 'name')
     return items
@@ -249,6 +269,11 @@ class Converger:
         view = dict(nolimit=item['nolimit'], state='present')
         if record and record['state'] == 'present':
             self.warn_differences(item, record)
+            if item['baseline'] is not None and record['origin'] == 'adopted' and record['baseline'] is None:
+                # Completes an adoption made without it: from now on allocated counts from what it had received.
+                result.update(action='adopted', changed=True)
+                return Step(result, write=self.record_baseline(item, record), before={name: dict(baseline=None)},
+                            after={name: dict(baseline=item['baseline'])})
             result['action'] = 'unchanged'
             return Step(result)
         before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
@@ -258,7 +283,7 @@ class Converger:
                               % (item['where'], 'settle' if record else 'create'))
                 return Step(result)
             result.update(action='adopted', changed=True)
-            view.update(origin='adopted', nolimit=None)
+            view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
             return Step(result, write=self.adopt_without_create(item), before=before, after={name: view})
         result.update(action='created', changed=True)
         view['origin'] = 'created'
@@ -270,6 +295,10 @@ class Converger:
             self.module.warn('Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: '
                              'change it in the SMSBOX dashboard (User Management). Nothing was changed.'
                              % (name, record['nolimit'], item['nolimit']))
+        if item['baseline'] is not None and record['baseline'] is not None and record['baseline'] != item['baseline']:
+            self.module.warn('Sub-account %r has a recorded baseline of %d credits (%s); the task gives %d. A baseline is recorded '
+                             'once: nothing was changed.' % (name, record['baseline'], 'created by this collection'
+                                                             if record['origin'] == 'created' else 'given at adoption', item['baseline']))
         stored = record.get('password_fp')
         if item['password'] is not None and stored and stored.split(':')[0] == self.key_fp \
                 and stored != self.password_fp(item['password']):
@@ -278,7 +307,13 @@ class Converger:
 
     def adopt_without_create(self, item):
         def write(step):
-            self.ledger.record_subaccount(item['name'], origin='adopted', state='present')
+            self.ledger.record_subaccount(item['name'], origin='adopted', state='present', baseline=item['baseline'])
+        return write
+
+    def record_baseline(self, item, record):
+        def write(step):
+            self.ledger.record_subaccount(item['name'], origin='adopted', state='present', nolimit=record['nolimit'],
+                                          password_fp=record['password_fp'], baseline=item['baseline'])
         return write
 
     def create(self, item, settling):
@@ -293,7 +328,7 @@ class Converger:
                     self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
                     step.result['note'] = 'an earlier create whose answer was lost had made it'
                 elif item['adopt']:
-                    self.ledger.record_subaccount(name, origin='adopted', state='present')
+                    self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
                     step.result['action'] = 'adopted'
                 else:
                     step.result.update(action='failed', changed=False,
@@ -307,6 +342,8 @@ class Converger:
                     step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
             else:
                 self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                if item['baseline']:
+                    step.result['note'] = 'baseline ignored: this collection created it, so it had received nothing before'
         return write
 
 
@@ -317,11 +354,12 @@ def main():
             password=dict(type='str', no_log=True),
             nolimit=dict(type='bool', default=False),
             adopt=dict(type='bool', default=False),
+            baseline=dict(type='raw'),
             state=dict(type='str', default='present', choices=['present']),
             subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
             concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
         ),
-        mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts')],
+        mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts'), ('baseline', 'subaccounts')],
         required_one_of=[('name', 'subaccounts')],
         supports_check_mode=True,
     )

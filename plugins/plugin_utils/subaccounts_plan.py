@@ -105,8 +105,9 @@ class Plan:
             try:
                 check_name(entry['name'], where)
                 check_password(entry.get('password'), where)
-                if entry.get('credit') is not None:
-                    check_count(entry['credit'], where, 'credit', allow_zero=True, allow_negative=False)
+                for count in ('credit', 'baseline'):
+                    if entry.get(count) is not None:
+                        check_count(entry[count], where, count, allow_zero=True, allow_negative=False)
             except InputError as error:
                 self.errors.append(str(error))
                 continue
@@ -197,7 +198,8 @@ class Plan:
             accounts.append(dict(
                 dict((setting, account[setting]) for _variable, setting in ACCOUNT_SETTINGS),
                 api_url=account['api_url'], api_key=account['api_key'], hosts=account['hosts'],
-                subaccounts=[dict(name=entry['name'], password=entry.get('password'), nolimit=bool(entry.get('nolimit')))
+                subaccounts=[dict(dict(name=entry['name'], password=entry.get('password'), nolimit=bool(entry.get('nolimit'))),
+                                  **({'baseline': entry['baseline']} if entry.get('baseline') is not None else {}))
                              for entry in entries],
                 allocations=[dict(subaccount=entry['name'], allocated=entry['credit'])
                              for entry in entries if entry.get('credit') is not None],

@@ -203,6 +203,29 @@ expect "creates made by the serial play" "$(( $(emulator eu "len(a['creates'])")
 expect "batch credits" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items() if n.startswith('batch-'))")" \
     "[('batch-1', 1), ('batch-2', 2), ('batch-3', 3), ('batch-4', 4), ('batch-5', 5)]"
 
+echo "=== A lost ledger, then adopt: nothing is paid; with the baselines, only the real differences"
+rm -f "$SMSBOX_LEDGER_DIR"/serial.json*
+transfers_before=$(emulator eu "len(a['transfers'])")
+rc=0
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
+    -e smsbox_adopt=true > "$WORK_DIR/adopt.out" || rc=$?
+expect "rc when credits wait for baselines" "$rc" 2
+says "$WORK_DIR/adopt.out" 'serial: 0 created, 5 adopted'
+says "$WORK_DIR/adopt.out" 'adopted without the credits it had already received (its baseline)'
+expect "transfers after adopting without baselines" "$(emulator eu "len(a['transfers'])")" "$transfers_before"
+for index in 1 2 3 4 5; do
+    credit=$index
+    [[ $index == 5 ]] && credit=9   # the one real difference
+    sed -i "s/{name: batch-$index, password: \(.*\), credit: $index}/{name: batch-$index, password: \1, credit: $credit, baseline: $index}/" \
+        "$WORK_DIR/serial-inventory"
+done
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
+    -e smsbox_adopt=true > "$WORK_DIR/baselines.out"
+says "$WORK_DIR/baselines.out" 'serial: 0 created, 5 adopted, 0 unchanged; +4 credits moved in 1 transfers'
+expect "batch credits after the baselines" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items() if n.startswith('batch-'))")" \
+    "[('batch-1', 1), ('batch-2', 2), ('batch-3', 3), ('batch-4', 4), ('batch-5', 9)]"
+expect "transfers after the baselines" "$(( $(emulator eu "len(a['transfers'])") - transfers_before ))" 1
+
 echo "=== A ledger under {{ playbook_dir }} of the installed collection is refused"
 (cd "$COLLECTION_ROOT" && ansible-galaxy collection build --force --output-path "$WORK_DIR/build" > /dev/null)
 ansible-galaxy collection install --force -p "$WORK_DIR/installed" "$WORK_DIR"/build/smsbox-account-*.tar.gz > /dev/null 2>&1
