@@ -44,8 +44,8 @@ stage_molecule() {
 
 ensure_venv
 stage_collection
-if [[ " ${STAGES[*]} " == *" units "* ]]; then
-    # The ledger tests run against a real PostgreSQL too; it is stopped and removed when this script exits.
+if [[ " ${STAGES[*]} " == *" units "* || " ${STAGES[*]} " == *" integration "* ]]; then
+    # The ledger and write-module tests run against a real PostgreSQL too; it is stopped and removed when this script exits.
     say "A throwaway PostgreSQL for the ledger tests"
     postgresql_start "$STAGED/tests/output/.postgresql-uri" \
         || echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"

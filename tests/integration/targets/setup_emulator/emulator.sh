@@ -33,6 +33,53 @@ stop_emulators() {
 }
 trap stop_emulators EXIT
 
+# postgresql_ledger NAME: a ledger URI in a new schema of the test PostgreSQL (scripts/test.sh starts it and
+# writes its URI to tests/output/.postgresql-uri); prints nothing and returns 1 when there is none.
+POSTGRESQL_URI_FILE="$COLLECTION_ROOT/tests/output/.postgresql-uri"
+postgresql_ledger() {
+    local uri
+    uri=$(cat "$POSTGRESQL_URI_FILE" 2>/dev/null) || return 1
+    [[ -n $uri && $uri != skip ]] || return 1
+    "$PYTHON" - "$uri" "itest_$1_$$" <<'PY'
+import sys
+import psycopg
+uri, schema = sys.argv[1], sys.argv[2]
+with psycopg.connect(uri, autocommit=True) as conn:
+    conn.execute('DROP SCHEMA IF EXISTS %s CASCADE' % schema)
+    conn.execute('CREATE SCHEMA %s' % schema)
+print(uri + ('&' if '?' in uri else '?') + 'options=-csearch_path%3D' + schema)
+PY
+}
+
+# postgresql_password: the test database's password, to look for in every output (prints nothing without one).
+postgresql_password() {
+    local uri
+    uri=$(cat "$POSTGRESQL_URI_FILE" 2>/dev/null) || return 0
+    "$PYTHON" -c 'import sys; from urllib.parse import urlsplit, unquote; p = urlsplit(sys.argv[1]).password; print(unquote(p) if p else "")' "$uri"
+}
+
+# postgresql_dump URI: every row of the ledger tables in the URI's schema, as text (to scan for secrets).
+postgresql_dump() {
+    "$PYTHON" - "$1" <<'PY'
+import sys
+import psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
+    for table in tables:
+        for row in conn.execute('SELECT * FROM %s' % table):
+            print(table, row)
+PY
+}
+
+# ledger_stores: the stores the write targets run against; PostgreSQL unless SMSBOX_TEST_POSTGRESQL=skip made the file "skip".
+ledger_stores() {
+    if [[ $(cat "$POSTGRESQL_URI_FILE" 2>/dev/null) == skip ]]; then
+        echo file
+    else
+        echo file postgresql
+    fi
+}
+
 # Every ledger of a target lives in its work dir, never in the user's ~/.ansible.
 export SMSBOX_LEDGER_DIR="$WORK_DIR/ledgers"
 mkdir -p "$SMSBOX_LEDGER_DIR"

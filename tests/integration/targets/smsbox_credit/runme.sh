@@ -16,8 +16,24 @@ cat > "$WORK_DIR/accounts.json" <<JSON
 {"$SMSBOX_ITEST_KEY": {"balance": 5000, "subaccounts": {
     "ext-made": {"credits": 0, "password": "ext-$SECRET_MARK-made"}}}}
 JSON
+# Once per ledger store, each on a fresh emulator: the same play, the same assertions.
 # A little latency makes the concurrent transfers of the bulk form overlap for real.
-start_emulator main --accounts-file "$WORK_DIR/accounts.json" --latency 0.02
-
-run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" -- \
-    ansible-playbook -i "$INVENTORY" -vvvv test.yml "$@"
+DB_PASSWORD=$(postgresql_password)
+for store in $(ledger_stores); do
+    echo "=== ledger store: $store"
+    start_emulator "main_$store" --accounts-file "$WORK_DIR/accounts.json" --latency 0.02
+    ready=SMSBOX_EMULATOR_MAIN_${store^^}
+    export SMSBOX_EMULATOR_MAIN=${!ready}
+    if [[ $store == postgresql ]]; then
+        SMSBOX_ITEST_LEDGER_MAIN=$(postgresql_ledger main) || { echo "FAIL: no test PostgreSQL (run scripts/test.sh integration)" >&2; exit 1; }
+        export SMSBOX_ITEST_LEDGER_MAIN
+    fi
+    run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- \
+        ansible-playbook -i "$INVENTORY" -vvvv test.yml "$@"
+    if [[ $store == postgresql ]]; then
+        # The database is a ledger too: it must hold no key and no password either.
+        postgresql_dump "$SMSBOX_ITEST_LEDGER_MAIN" > "$SMSBOX_LEDGER_DIR/postgresql-rows.txt"
+        [[ -s $SMSBOX_LEDGER_DIR/postgresql-rows.txt ]] || { echo "FAIL: the PostgreSQL ledger is empty" >&2; exit 1; }
+        run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- true
+    fi
+done
