@@ -168,11 +168,14 @@ class Ledger:
         try:
             self._open_lock()
             self._load()
+            completed = False
             try:
                 yield self
+                completed = True
             finally:
                 # Also after an error in the block: every record is already durable, this only folds the journal in.
-                if self._exclusive and self._dirty and self._broken is None:
+                # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
+                if self._exclusive and self._broken is None and (self._dirty or (self._new_fingerprint and completed)):
                     self._compact()
         finally:
             self._close()
@@ -188,6 +191,7 @@ class Ledger:
         self._fingerprints = []
         self._stored_api_url = None
         self._dirty = False
+        self._new_fingerprint = False
         self._broken = None
         self._journal_size = 0
         self._written = 0
@@ -434,7 +438,7 @@ class Ledger:
             self._fingerprints.append(self.fingerprint)
             del self._fingerprints[:-MAX_FINGERPRINT_HISTORY]
             if self.exists:
-                self._dirty = True  # a new ledger gets it with its first record, not as an empty file
+                self._new_fingerprint = True  # a new ledger gets it with its first record, not as an empty file
 
     def _check_rotated_default(self):
         # A rotated key changes the default file name: say so before the account looks brand new.
