@@ -100,6 +100,8 @@ ENTRIES = [
     module('Amounts and lists', 'allocated-negative', CREDIT, dict(subaccount='shop-a', allocated=-5), "'shop-a': allocated is -5; it must be 0 or more"),
     module('Amounts and lists', 'allocated-huge-text', CREDIT, dict(subaccount='shop-a', allocated='99999999999'),
            "'shop-a': allocated is 99999999999; at most 1000000000 credits can be moved or allocated at once"),
+    module('Amounts and lists', 'allocated-5000-digits', CREDIT, dict(subaccount='shop-a', allocated='9' * 5000),
+           "'shop-a': allocated is %s... (5000 characters); at most 1000000000 credits can be moved or allocated at once" % ('9' * 20)),
     module('Amounts and lists', 'allocated-and-amount', CREDIT, dict(subaccount='shop-a', allocated=5, amount=5),
            "'shop-a': give allocated (a total) or amount (one transfer), not both"),
     module('Amounts and lists', 'nothing-to-do', CREDIT, dict(allocations=[dict(subaccount='shop-a')]),
