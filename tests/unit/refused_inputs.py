@@ -220,7 +220,7 @@ ENTRIES = [
               us1=dict(shop('us-a'), smsbox_account_label='us', smsbox_ledger='/srv/smsbox/one.json', smsbox_api_key='other-key-0001')),
          'main accounts eu (hosts eu1) and us (hosts us1) share one ledger (smsbox_ledger /srv/smsbox/one.json): each main account needs '
          'its own smsbox_ledger'),
-    role('Role variables', 'role-501-subaccounts', dict(web1=dict(smsbox_account_label='eu', smsbox_subaccounts=[
-        dict(name='s%d' % index) for index in range(501)])),
+    role('Role variables', 'role-501-subaccounts',
+         dict(web1=dict(smsbox_account_label='eu', smsbox_subaccounts=[dict(name='s%d' % index) for index in range(501)])),
          'main account eu is given 501 sub-accounts; SMSBOX allows 500'),
 ]
