@@ -12,12 +12,12 @@ export SMSBOX_ITEST_WRONG_KEY=itest-credit-wrong-key-6f0c1a
 SECRET_MARK=Kx4pW9
 
 # ext-made exists at SMSBOX under this main account, made outside this collection.
-cat > "$WORK_DIR/accounts.json" <<JSON
+cat > "$INPUT_DIR/accounts.json" <<JSON
 {"$SMSBOX_ITEST_KEY": {"balance": 5000, "subaccounts": {
     "ext-made": {"credits": 0, "password": "ext-$SECRET_MARK-made"}}}}
 JSON
 # A little latency makes the concurrent transfers of the bulk form overlap for real.
-start_emulator main --accounts-file "$WORK_DIR/accounts.json" --latency 0.02
+start_emulator main --accounts-file "$INPUT_DIR/accounts.json" --latency 0.02
 
 run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" -- \
     ansible-playbook -i "$INVENTORY" -vvvv test.yml "$@"
