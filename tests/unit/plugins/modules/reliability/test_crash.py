@@ -190,8 +190,10 @@ def cuts(lines):
             ('at a line end', ends[3]), ('mid line 3', ends[1] + len(lines[2]) // 3), ('one byte', 1), ('empty', 0)]
 
 
-@pytest.mark.parametrize('cut', range(7), ids=['whole', 'final-newline-lost', 'mid-last-line', 'at-a-line-end', 'mid-line-3',
-                                              'one-byte', 'empty'])
+CUT_IDS = ['whole', 'final-newline-lost', 'mid-last-line', 'at-a-line-end', 'mid-line-3', 'one-byte', 'empty']
+
+
+@pytest.mark.parametrize('cut', range(7), ids=CUT_IDS)
 def test_a_torn_journal_loses_nothing_that_was_flushed(run_module, fresh_emulator, file_ledger, cut):
     lines = journal_of_a_killed_run(file_ledger.location)
     name, offset = cuts(lines)[cut]
