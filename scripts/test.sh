@@ -31,6 +31,10 @@ stage_lint() {
 }
 
 stage_units() {
+    # ansible-test passes no variable of ours to pytest: the hypothesis profile goes through a file (docs/testing.md).
+    if [[ -n ${SMSBOX_HYPOTHESIS_PROFILE:-} ]]; then
+        echo "$SMSBOX_HYPOTHESIS_PROFILE" > "$STAGED/tests/unit/hypothesis-profile"
+    fi
     (cd "$STAGED" && ansible-test units --local --python 3.11 --color no)
 }
 
@@ -65,6 +69,11 @@ for stage in "${STAGES[@]}"; do
         echo "--- $stage FAILED after $((SECONDS - stage_started)) s"
     fi
 done
+# What the reliability suites covered (written by tests/unit/conftest.py and the integration targets).
+if compgen -G "$STAGED/tests/output/smsbox-counts-*.txt" > /dev/null; then
+    say "counts"
+    cat "$STAGED"/tests/output/smsbox-counts-*.txt
+fi
 say "passed: ${passed[*]:-none}; failed: ${failed[*]:-none}; $((SECONDS - started)) s"
 echo "stages: ${#passed[@]} passed, ${#failed[@]} failed"
 [[ ${#failed[@]} -eq 0 ]]

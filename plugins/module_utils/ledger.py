@@ -86,6 +86,9 @@ class Ledger:
             self._store.lock(self._exclusive)
             self._load(self._store.read())
             yield self
+            if self._exclusive and self._account_due and self.exists:
+                # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
+                self._commit_account()
         finally:
             try:
                 self.warnings.extend(self._store.close())
@@ -135,9 +138,7 @@ class Ledger:
         if not self._fingerprints or self._fingerprints[-1] != self.fingerprint:
             self._fingerprints.append(self.fingerprint)
             del self._fingerprints[:-MAX_FINGERPRINT_HISTORY]
-            self._account_due = True
-            if self.exists:
-                self._commit_account()  # an existing ledger records the new key now; a new one with its first record
+            self._account_due = True  # recorded with the first record, or at the end of a run that completed
 
     def _check_rotated_key(self):
         # A rotated key starts from an empty ledger: say so before the account looks brand new.
@@ -163,7 +164,8 @@ class Ledger:
         self.warnings.append(
             'Ledger %s holds %d transfer(s) left pending by an interrupted run, which may or may not have reached SMSBOX: %s. They '
             'count as unknown, and no further transfer is made to those sub-accounts until each is settled: check the sub-account '
-            'in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with resolve: applied or resolve: rejected.'
+            'in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with resolve: {<id>: applied} (the credits arrived) or '
+            '{<id>: rejected} (they did not).'
             % (self.path, len(pending), listed))
         for tx in pending:
             settled = dict(tx, state='unknown', settled=now(), detail=INTERRUPTED_DETAIL)

@@ -88,16 +88,29 @@ def check_count(value, where, what, allow_zero, allow_negative):
     elif isinstance(value, str):
         if not re.match(r'^\s*[+-]?\d+\s*$', value):
             raise InputError('%s: %s must be an integer, got %r' % (where, what, value))
+        if len(value.strip().lstrip('+-').lstrip('0')) > len(str(MAX_CREDITS)):
+            # Also keeps int() from refusing (with a traceback) a string of more than 4300 digits.
+            raise InputError('%s: %s is %s; at most %d credits can be moved or allocated at once'
+                             % (where, what, _shown_count(value.strip()), MAX_CREDITS))
         value = int(value)
     elif not isinstance(value, int):
         raise InputError('%s: %s must be an integer, got a %s' % (where, what, type(value).__name__))
     if abs(value) > MAX_CREDITS:
-        raise InputError('%s: %s is %d; at most %d credits can be moved or allocated at once' % (where, what, value, MAX_CREDITS))
+        raise InputError('%s: %s is %s; at most %d credits can be moved or allocated at once' % (where, what, _shown_count(value), MAX_CREDITS))
     if value == 0 and not allow_zero:
         raise InputError('%s: %s is 0; a transfer of 0 credits does nothing (leave the item out)' % (where, what))
     if value < 0 and not allow_negative:
         raise InputError('%s: %s is %d; it must be 0 or more' % (where, what, value))
     return value
+
+
+def _shown_count(value):
+    """A huge count as messages show it: whole up to 30 digits, then its start (str() of a 5000-digit int raises)."""
+    if isinstance(value, int):
+        if value.bit_length() > 99:
+            return 'a number of more than 30 digits'
+        value = str(value)
+    return value if len(value) <= 30 else '%s... (%d characters)' % (value[:20], len(value))
 
 
 def check_unique(names, form):

@@ -84,6 +84,10 @@ class Plan:
 
     def read_host(self, host, hostvars):
         provided = dict((name, _native(hostvars[name])) for name in self.spec if name in hostvars)
+        shape = self.shape_problem(provided)
+        if shape:
+            self.errors.append('host %s: %s' % (host, shape))
+            return
         result = self.validator.validate(provided)
         if result.error_messages:
             secrets = list(result._no_log_values) + [provided.get('smsbox_api_key')]
@@ -112,6 +116,16 @@ class Plan:
                 self.errors.append(str(error))
                 continue
             self.add_entry(account, host, entry)
+
+    @staticmethod
+    def shape_problem(provided):
+        """The argument spec validator raises (TypeError) on a sub-account that is not a mapping, e.g. smsbox_subaccount: false."""
+        single, several = provided.get('smsbox_subaccount'), provided.get('smsbox_subaccounts')
+        if single is not None and not isinstance(single, dict):
+            return 'smsbox_subaccount must be a mapping with a name (and password, nolimit, credit), got %s' % type(single).__name__
+        if several is not None and isinstance(several, list) and not all(isinstance(item, dict) for item in several):
+            return 'smsbox_subaccounts must be a list of mappings, each with a name (and password, nolimit, credit)'
+        return None
 
     @staticmethod
     def account_problem(values):

@@ -12,14 +12,14 @@ SECRETS=("$SMSBOX_ITEST_KEY_EU" "$SMSBOX_ITEST_KEY_US" "$SECRET_MARK")
 
 # eu: plain http; us: TLS with its own CA, which only the us hosts name (smsbox_ca_path).
 # Each holds one sub-account made elsewhere; only eu sets smsbox_adopt.
-cat > "$WORK_DIR/eu.json" <<JSON
+cat > "$INPUT_DIR/eu.json" <<JSON
 {"$SMSBOX_ITEST_KEY_EU": {"balance": 10000, "subaccounts": {"eu-legacy": {"password": "legacy-$SECRET_MARK"}}}}
 JSON
-cat > "$WORK_DIR/us.json" <<JSON
+cat > "$INPUT_DIR/us.json" <<JSON
 {"$SMSBOX_ITEST_KEY_US": {"balance": 10000, "subaccounts": {"us-legacy": {"password": "legacy-$SECRET_MARK"}}}}
 JSON
-start_emulator eu --accounts-file "$WORK_DIR/eu.json"
-start_emulator us --tls --accounts-file "$WORK_DIR/us.json"
+start_emulator eu --accounts-file "$INPUT_DIR/eu.json"
+start_emulator us --tls --accounts-file "$INPUT_DIR/us.json"
 url() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "${2:-url}"; }
 EU_URL=$(url "$SMSBOX_EMULATOR_EU")
 US_URL=$(url "$SMSBOX_EMULATOR_US")
@@ -50,7 +50,7 @@ playbook() {  # playbook NAME ARGS...: runs $WORK_DIR/NAME.yml, its output check
     local name=$1
     shift
     local rc=0
-    run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/inventory" "$WORK_DIR/$name.yml" "$@" > "$WORK_DIR/$name.out" || rc=$?
+    run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/inventory" "$WORK_DIR/$name.yml" "$@" > "$WORK_DIR/$name.out" || rc=$?
     return "$rc"
 }
 write_playbook() {  # write_playbook NAME [play keywords...]
@@ -71,7 +71,7 @@ write_playbook() {  # write_playbook NAME [play keywords...]
 
 # us hosts first: the first host of the play is in us, whose settings must not leak to eu.
 write_inventory() {  # write_inventory [extra host line for eu-paris]
-    cat > "$WORK_DIR/inventory" <<YML
+    cat > "$INPUT_DIR/inventory" <<YML
 all:
   vars:
     ansible_connection: local
@@ -112,7 +112,7 @@ expect "us requests after a refused plan" "$(emulator us "len(s['requests'])")" 
 
 echo "=== Two main accounts on one ledger are refused before any request"
 write_inventory
-sed -i "s|$SMSBOX_LEDGER_DIR/us.json|$SMSBOX_LEDGER_DIR/eu.json|" "$WORK_DIR/inventory"
+sed -i "s|$SMSBOX_LEDGER_DIR/us.json|$SMSBOX_LEDGER_DIR/eu.json|" "$INPUT_DIR/inventory"
 if playbook provision; then echo "FAIL: the play should have failed" >&2; exit 1; fi
 says "$WORK_DIR/provision.out" 'main accounts us (hosts us-nyc, us-sfo) and eu (hosts eu-paris, eu-lyon, eu-old) share one ledger'
 expect "requests after a shared ledger" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" 0/0
@@ -156,12 +156,12 @@ says "$WORK_DIR/provision.out" 'changed=0 ' -E
 expect "POSTs after the re-run" "$(posts eu)/$(posts us)" "4/4"
 
 echo "=== Failures speak the role's vocabulary"
-cp "$WORK_DIR/inventory" "$WORK_DIR/inventory.saved"
-sed -i "s|^        us-sfo: .*|&\n        us-dup: {smsbox_subaccount: {name: us-legacy, password: \"dup-$SECRET_MARK\"}}|" "$WORK_DIR/inventory"
+cp "$INPUT_DIR/inventory" "$INPUT_DIR/inventory.saved"
+sed -i "s|^        us-sfo: .*|&\n        us-dup: {smsbox_subaccount: {name: us-legacy, password: \"dup-$SECRET_MARK\"}}|" "$INPUT_DIR/inventory"
 if playbook provision --tags smsbox_subaccounts; then echo "FAIL: creating an existing name should fail" >&2; exit 1; fi
 says "$WORK_DIR/provision.out" 'set smsbox_adopt: true to record it'
 if grep -Eq '[^_]adopt: true' "$WORK_DIR/provision.out"; then echo "FAIL: a message names the module option adopt" >&2; exit 1; fi
-mv "$WORK_DIR/inventory.saved" "$WORK_DIR/inventory"
+mv "$INPUT_DIR/inventory.saved" "$INPUT_DIR/inventory"
 
 echo "=== A lost transfer answer is unsettled with its id; a refused transfer is not"
 cat > "$WORK_DIR/faults.py" <<'PY'
@@ -172,7 +172,7 @@ urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeo
 PY
 "$PYTHON" "$WORK_DIR/faults.py" "$SMSBOX_EMULATOR_EU" \
     '[{"operation": "transfer", "fault": "lost_answer", "match": {"to": "eu-paris"}}, {"operation": "transfer", "fault": "erreur", "match": {"to": "eu-lyon"}}]'
-sed -i 's/credit: 10}/credit: 15}/; s/credit: 20}/credit: 25}/' "$WORK_DIR/inventory"
+sed -i 's/credit: 10}/credit: 15}/; s/credit: 20}/credit: 25}/' "$INPUT_DIR/inventory"
 if playbook provision; then echo "FAIL: a lost answer should fail the play" >&2; exit 1; fi
 says "$WORK_DIR/provision.out" 'unsettled: eu-paris \(tx-[0-9a-f]{12}\)"' -E
 if grep -q 'eu-lyon (tx-' "$WORK_DIR/provision.out"; then echo "FAIL: a refused transfer is listed as unsettled" >&2; exit 1; fi
@@ -180,7 +180,7 @@ expect "eu credits after the faults" "$(emulator eu "sorted((n, int(x['credits']
     "[('eu-legacy', 0), ('eu-lyon', 20), ('eu-paris', 15)]"
 
 echo "=== serial: each batch converges its own hosts, once"
-cat > "$WORK_DIR/serial-inventory" <<YML
+cat > "$INPUT_DIR/serial-inventory" <<YML
 all:
   vars:
     ansible_connection: local
@@ -192,11 +192,11 @@ all:
   hosts:
 YML
 for index in 1 2 3 4 5; do
-    echo "    batch-$index: {smsbox_subaccount: {name: batch-$index, password: \"b$index-$SECRET_MARK\", credit: $index}}" >> "$WORK_DIR/serial-inventory"
+    echo "    batch-$index: {smsbox_subaccount: {name: batch-$index, password: \"b$index-$SECRET_MARK\", credit: $index}}" >> "$INPUT_DIR/serial-inventory"
 done
 write_playbook serial "serial: 2"
 creates_before=$(emulator eu "len(a['creates'])")
-run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/serial-inventory" "$WORK_DIR/serial.yml" > "$WORK_DIR/serial.out"
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/serial-inventory" "$WORK_DIR/serial.yml" > "$WORK_DIR/serial.out"
 expect "summaries, one per batch" "$(grep -Ec 'serial: [0-9] created' "$WORK_DIR/serial.out")" 3
 expect "created per batch" "$(grep -Eo 'serial: [0-9] created' "$WORK_DIR/serial.out" | tr '\n' ' ')" "serial: 2 created serial: 2 created serial: 1 created "
 expect "creates made by the serial play" "$(( $(emulator eu "len(a['creates'])") - creates_before ))" 5
@@ -232,7 +232,7 @@ ansible-galaxy collection install --force -p "$WORK_DIR/installed" "$WORK_DIR"/b
 requests_before=$(emulator eu "len(s['requests'])")
 rc=0
 ANSIBLE_COLLECTIONS_PATH="$WORK_DIR/installed" run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook smsbox.account.provision \
-    -i "$WORK_DIR/serial-inventory" -e 'smsbox_ledger={{ playbook_dir }}/ledgers/main.json' > "$WORK_DIR/installed.out" || rc=$?
+    -i "$INPUT_DIR/serial-inventory" -e 'smsbox_ledger={{ playbook_dir }}/ledgers/main.json' > "$WORK_DIR/installed.out" || rc=$?
 says "$WORK_DIR/installed.out" 'is inside the installed collection smsbox.account'
 says "$WORK_DIR/installed.out" '{{ inventory_dir }}'
 expect "rc with a ledger inside the installed collection" "$rc" 2

@@ -6,7 +6,12 @@ COLLECTION_ROOT="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/smsbox/acco
 PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
 EMULATOR_SCRIPT="$COLLECTION_ROOT/tests/emulator/smsbox_emulator.py"
 WORK_DIR=$(mktemp -d "${OUTPUT_DIR:-/tmp}/smsbox-itest-XXXXXX")
+# What a target gives Ansible and the emulator (accounts with passwords, inventories, vault passwords) goes to
+# INPUT_DIR; everything Ansible and the collection write goes to WORK_DIR, whose every file is scanned for secrets.
+INPUT_DIR=$(mktemp -d "${OUTPUT_DIR:-/tmp}/smsbox-itest-inputs-XXXXXX")
+SETUP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INVENTORY="$WORK_DIR/inventory.ini"
+export ANSIBLE_LOCAL_TEMP="$WORK_DIR/ansible-local-tmp"
 EMULATORS=()
 
 # Playbooks read the emulator state through a filter that drops keys and passwords.
@@ -29,7 +34,7 @@ stop_emulators() {
     for ready in "${EMULATORS[@]}"; do
         "$PYTHON" "$EMULATOR_SCRIPT" stop --ready-file "$ready" || true
     done
-    rm -rf "$WORK_DIR"
+    rm -rf "$WORK_DIR" "$INPUT_DIR"
 }
 trap stop_emulators EXIT
 
@@ -84,25 +89,36 @@ ledger_stores() {
 export SMSBOX_LEDGER_DIR="$WORK_DIR/ledgers"
 mkdir -p "$SMSBOX_LEDGER_DIR"
 
-# run_and_check_secrets SECRET... -- COMMAND...: runs COMMAND with its output kept in $WORK_DIR/output.log,
-# then fails the target if any SECRET shows in that output or in a ledger file; returns the COMMAND's exit code.
+# run_and_check_secrets SECRET... -- COMMAND...: runs COMMAND with its output kept in $WORK_DIR/output.log, then
+# fails the target if any SECRET shows, in plain, URL-encoded (quote and quote_plus, upper and lower hex) or base64
+# form (secret_forms.py), in that output or in any file under $WORK_DIR (ledgers, outputs, Ansible's temporary
+# files); returns the COMMAND's exit code. Secrets counted in $INPUT_DIR/secrets-checked for the summary.
 run_and_check_secrets() {
-    local secrets=() log="$WORK_DIR/output.log"
-    while [[ $1 != -- ]]; do secrets+=(-e "$1"); shift; done
+    local secrets=() log="$WORK_DIR/output.log" forms="$INPUT_DIR/secret-forms.txt"
+    while [[ $1 != -- ]]; do secrets+=("$1"); shift; done
     shift
+    "$PYTHON" "$SETUP_DIR/secret_forms.py" "${secrets[@]}" > "$forms"
     local rc
     set +e
     "$@" 2>&1 | tee -a "$log"
     rc=${PIPESTATUS[0]}
     set -e
-    if grep -n "${secrets[@]}" "$log"; then
-        echo "FAIL: an API key or a password appears in the output above" >&2
+    if grep -nF -f "$forms" "$log"; then
+        echo "FAIL: an API key or a password (or an encoded form of one) appears in the output above" >&2
         exit 1
     fi
-    if grep -rn "${secrets[@]}" "$SMSBOX_LEDGER_DIR"; then
-        echo "FAIL: a ledger holds an API key or a password" >&2
+    if grep -rlaF -f "$forms" "$WORK_DIR"; then
+        echo "FAIL: the files above, under the work dir, hold an API key or a password (or an encoded form of one)" >&2
         exit 1
     fi
-    echo "No key or password in $(wc -l < "$log") lines of output, nor in the ledgers."
+    echo "No key or password, in any of $(wc -l < "$forms") forms, in $(wc -l < "$log") lines of output nor in $(find "$WORK_DIR" -type f | wc -l) files of the work dir."
     return "$rc"
+}
+
+# report_count NAME NUMBER: prints the count into the output, and keeps it for the summary of scripts/test.sh.
+report_count() {
+    echo "smsbox.account counts: $1: $2"
+    if [[ -n ${OUTPUT_DIR:-} && -d $OUTPUT_DIR/../.. ]]; then
+        echo "$1: $2" >> "$OUTPUT_DIR/../../smsbox-counts-integration.txt"
+    fi
 }

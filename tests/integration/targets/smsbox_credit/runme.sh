@@ -12,7 +12,7 @@ export SMSBOX_ITEST_WRONG_KEY=itest-credit-wrong-key-6f0c1a
 SECRET_MARK=Kx4pW9
 
 # ext-made exists at SMSBOX under this main account, made outside this collection.
-cat > "$WORK_DIR/accounts.json" <<JSON
+cat > "$INPUT_DIR/accounts.json" <<JSON
 {"$SMSBOX_ITEST_KEY": {"balance": 5000, "subaccounts": {
     "ext-made": {"credits": 0, "password": "ext-$SECRET_MARK-made"}}}}
 JSON
@@ -21,7 +21,7 @@ JSON
 DB_PASSWORD=$(postgresql_password)
 for store in $(ledger_stores); do
     echo "=== ledger store: $store"
-    start_emulator "main_$store" --accounts-file "$WORK_DIR/accounts.json" --latency 0.02
+    start_emulator "main_$store" --accounts-file "$INPUT_DIR/accounts.json" --latency 0.02
     ready=SMSBOX_EMULATOR_MAIN_${store^^}
     export SMSBOX_EMULATOR_MAIN=${!ready}
     if [[ $store == postgresql ]]; then

@@ -11,7 +11,7 @@ export SMSBOX_ITEST_WRONG_KEY=itest-sub-wrong-key-19ad0e
 SECRET_MARK=Zq8vK3
 
 # legacy-* exist at SMSBOX already, made outside this collection (the dashboard, another tool).
-cat > "$WORK_DIR/accounts.json" <<JSON
+cat > "$INPUT_DIR/accounts.json" <<JSON
 {"$SMSBOX_ITEST_KEY": {"balance": 1000, "subaccounts": {
     "legacy-hq": {"password": "legacy-$SECRET_MARK-hq"},
     "legacy-ops": {"password": "legacy-$SECRET_MARK-ops"},
@@ -22,7 +22,7 @@ JSON
 DB_PASSWORD=$(postgresql_password)
 for store in $(ledger_stores); do
     echo "=== ledger store: $store"
-    start_emulator "main_$store" --accounts-file "$WORK_DIR/accounts.json" --latency 0.02
+    start_emulator "main_$store" --accounts-file "$INPUT_DIR/accounts.json" --latency 0.02
     ready=SMSBOX_EMULATOR_MAIN_${store^^}
     export SMSBOX_EMULATOR_MAIN=${!ready}
     if [[ $store == postgresql ]]; then
@@ -45,14 +45,14 @@ done
 # file, so that the -a text names the variable only. A success and a failure, at -vvv: Ansible prints
 # the arguments of a failed ad hoc task, which must then hold no secret.
 URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_MAIN")
-echo "vault-pass-$SECRET_MARK" > "$WORK_DIR/vault-pass"
-printf 'vault_adhoc_password: adhoc-%s-pw\n' "$SECRET_MARK" > "$WORK_DIR/vault.yml"
-ansible-vault encrypt --vault-password-file "$WORK_DIR/vault-pass" "$WORK_DIR/vault.yml" > /dev/null
+echo "vault-pass-$SECRET_MARK" > "$INPUT_DIR/vault-pass"
+printf 'vault_adhoc_password: adhoc-%s-pw\n' "$SECRET_MARK" > "$INPUT_DIR/vault.yml"
+ansible-vault encrypt --vault-password-file "$INPUT_DIR/vault-pass" "$INPUT_DIR/vault.yml" > /dev/null
 adhoc() {
     SMSBOX_API_KEY=$SMSBOX_ITEST_KEY SMSBOX_API_URL=$URL SMSBOX_LEDGER="$SMSBOX_LEDGER_DIR/adhoc.json" \
         run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" "vault-pass-" -- \
         ansible localhost -i "$INVENTORY" -vvv -m smsbox.account.smsbox_subaccount \
-        -e @"$WORK_DIR/vault.yml" --vault-password-file "$WORK_DIR/vault-pass" -a "$1"
+        -e @"$INPUT_DIR/vault.yml" --vault-password-file "$INPUT_DIR/vault-pass" -a "$1"
 }
 adhoc 'name=adhoc-vaulted password={{ vault_adhoc_password }}'
 grep -q '"created": \[' "$WORK_DIR/output.log"

@@ -519,6 +519,25 @@ def test_fingerprint_mismatch_warns_and_keeps_history(path):
     assert snapshot_of(path)['key_fingerprints'] == [FP_A, FP_B, FP_A]
 
 
+def test_a_run_that_fails_with_another_key_records_no_fingerprint(path):
+    """A key SMSBOX refuses (the module fails at the balance read) must not become the ledger's newest key."""
+    with Ledger(path, FP_A).session() as book:
+        book.record_subaccount('a', 'created')
+    before = read_bytes(path)
+    with pytest.raises(SystemExit):
+        with Ledger(path, FP_B).session() as book:
+            assert len(book.warnings) == 1
+            raise SystemExit(1)  # what fail_json does when the balance read is refused
+    assert read_bytes(path) == before
+    with Ledger(path, FP_A).session() as book:
+        assert book.warnings == []  # no "last used with another API key" for the right key
+    with pytest.raises(SystemExit):
+        with Ledger(path, FP_B).session() as book:
+            book.record_subaccount('b', 'created')  # a run that recorded something records its key too
+            raise SystemExit(1)
+    assert snapshot_of(path)['key_fingerprints'] == [FP_A, FP_B]
+
+
 def test_default_path_after_a_key_rotation_warns(monkeypatch, tmp_path):
     monkeypatch.setenv('ANSIBLE_HOME', str(tmp_path))
     with Ledger(default_ledger_path(KEY_A), FP_A).session() as book:
