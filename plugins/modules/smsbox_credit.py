@@ -50,7 +50,7 @@ options:
   allocated:
     description:
       - Total of credits the sub-account should have received from this main account, 0 or more (an integer).
-      - Needs a sub-account the ledger knows with its baseline: created through it, or adopted with
+      - Needs a sub-account the ledger knows with its baseline, that is created through it, or adopted with
         O(smsbox.account.smsbox_subaccount#module:baseline). On any other name a real run refuses before sending anything,
         since the credits it already received are unknown and a fresh controller would pay the whole allocation again;
         check mode predicts it with a warning, since an earlier task of the same play may record it.

@@ -27,6 +27,8 @@ def _suite_counts(request):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if hasattr(terminalreporter.config, 'workerinput'):
+        return  # an xdist worker: its tests are counted by the controller, which gets every report
     totals = {}
     seen = set()
     for reports in terminalreporter.stats.values():

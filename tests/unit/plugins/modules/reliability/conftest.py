@@ -5,21 +5,23 @@
 
 Every suite here names its ledger through the ``ledger_store`` fixture: its ``location`` is the
 value of the modules' ``ledger`` option, and ``read()`` reads the ledger back through the
-collection's own ``Ledger(...).session(exclusive=False)``. Only the file store exists today; the
-PostgreSQL store will add one entry to ``STORES`` (a factory that creates a throwaway database and
-returns its ``postgresql://`` URI), and every parametrized suite then runs against both.
+collection's own ``Ledger(...).session(exclusive=False)``. ``STORES`` lists the stores: the file store
+and the PostgreSQL store (a fresh schema of the test cluster per test); every parametrized suite runs
+against both.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import contextlib
 
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.postgresql import fresh_schema
 
 LedgerView = collections.namedtuple('LedgerView', 'subaccounts transfers')
 
@@ -56,26 +58,37 @@ class LedgerStore:
         return '<%s ledger %s>' % (self.name, self.location)
 
 
+@contextlib.contextmanager
 def file_store(tmp_path):
-    return LedgerStore('file', str(tmp_path / 'ledgers' / 'main.json'))
+    yield LedgerStore('file', str(tmp_path / 'ledgers' / 'main.json'))
 
 
-# The stores every parametrized suite runs against: name -> factory(tmp_path). Add PostgreSQL here.
+@contextlib.contextmanager
+def postgresql_store(_tmp_path):
+    """A new schema of the test PostgreSQL (tests/unit/postgresql.py), dropped afterwards."""
+    with fresh_schema() as uri:
+        yield LedgerStore('postgresql', uri)
+
+
+# The stores every parametrized suite runs against: name -> context manager factory(tmp_path).
 STORES = collections.OrderedDict([
     ('file', file_store),
+    ('postgresql', postgresql_store),
 ])
 
 
 @pytest.fixture(params=list(STORES))
 def ledger_store(request, tmp_path):
     """A fresh, empty ledger in each store of STORES (the test id names the store)."""
-    yield STORES[request.param](tmp_path)
+    with STORES[request.param](tmp_path) as store:
+        yield store
 
 
 @pytest.fixture
 def file_ledger(tmp_path):
     """A file-store ledger, for the tests of the file store itself (torn journals, damaged snapshots)."""
-    return file_store(tmp_path)
+    with file_store(tmp_path) as store:
+        yield store
 
 
 @pytest.fixture

@@ -40,13 +40,15 @@ def machine_class(run_module, store_factory, tmp_path_factory):
         def __init__(self):
             super(Ledgered, self).__init__()
             self.emulator = Emulator(accounts={KEY: START}).start()
-            self.store = store_factory(tmp_path_factory.mktemp('stateful'))
+            self._store_scope = store_factory(tmp_path_factory.mktemp('stateful'))
+            self.store = self._store_scope.__enter__()  # pylint: disable=unnecessary-dunder-call  # left in teardown
             self.base = dict(api_key=KEY, api_url=self.emulator.url, ledger=self.store.location, timeout=5)
             self.truth = {}  # unknown transfer id -> 'applied' | 'rejected'
             count('hypothesis examples')
 
         def teardown(self):
             self.emulator.stop()
+            self._store_scope.__exit__(None, None, None)
 
         def run(self, module, **args):
             count('stateful steps')
