@@ -51,7 +51,7 @@ cases=$((cases + 1))
 
 echo "=== Two playbooks at once on one file ledger: both succeed (one waits for the lock), nothing written twice"
 for side in left right; do
-    cat > "$WORK_DIR/$side.yml" <<YML
+    cat > "$INPUT_DIR/$side.yml" <<YML
 - name: The $side team
   hosts: localhost
   gather_facts: false
@@ -73,9 +73,9 @@ for side in left right; do
 YML
 done
 rc_left=0 rc_right=0
-run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$WORK_DIR/left.yml" > "$WORK_DIR/left.out" &
+run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$INPUT_DIR/left.yml" > "$WORK_DIR/left.out" &
 left=$!
-run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$WORK_DIR/right.yml" > "$WORK_DIR/right.out" &
+run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$INPUT_DIR/right.yml" > "$WORK_DIR/right.out" &
 right=$!
 wait "$left" || rc_left=$?
 wait "$right" || rc_right=$?

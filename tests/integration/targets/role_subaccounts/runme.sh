@@ -207,19 +207,19 @@ echo "=== A lost ledger, then adopt: nothing is paid; with the baselines, only t
 rm -f "$SMSBOX_LEDGER_DIR"/serial.json*
 transfers_before=$(emulator eu "len(a['transfers'])")
 rc=0
-run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
     -e smsbox_adopt=true > "$WORK_DIR/adopt.out" || rc=$?
-expect "rc when credits wait for baselines" "$rc" 2
 says "$WORK_DIR/adopt.out" 'serial: 0 created, 5 adopted'
 says "$WORK_DIR/adopt.out" 'adopted without the credits it had already received (its baseline)'
+expect "rc when credits wait for baselines" "$rc" 2
 expect "transfers after adopting without baselines" "$(emulator eu "len(a['transfers'])")" "$transfers_before"
 for index in 1 2 3 4 5; do
     credit=$index
     [[ $index == 5 ]] && credit=9   # the one real difference
     sed -i "s/{name: batch-$index, password: \(.*\), credit: $index}/{name: batch-$index, password: \1, credit: $credit, baseline: $index}/" \
-        "$WORK_DIR/serial-inventory"
+        "$INPUT_DIR/serial-inventory"
 done
-run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$WORK_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
     -e smsbox_adopt=true > "$WORK_DIR/baselines.out"
 says "$WORK_DIR/baselines.out" 'serial: 0 created, 5 adopted, 0 unchanged; +4 credits moved in 1 transfers'
 expect "batch credits after the baselines" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items() if n.startswith('batch-'))")" \
@@ -227,11 +227,11 @@ expect "batch credits after the baselines" "$(emulator eu "sorted((n, int(x['cre
 expect "transfers after the baselines" "$(( $(emulator eu "len(a['transfers'])") - transfers_before ))" 1
 
 echo "=== A ledger under {{ playbook_dir }} of the installed collection is refused"
-(cd "$COLLECTION_ROOT" && ansible-galaxy collection build --force --output-path "$WORK_DIR/build" > /dev/null)
-ansible-galaxy collection install --force -p "$WORK_DIR/installed" "$WORK_DIR"/build/smsbox-account-*.tar.gz > /dev/null 2>&1
+(cd "$COLLECTION_ROOT" && ansible-galaxy collection build --force --output-path "$INPUT_DIR/build" > /dev/null)
+ansible-galaxy collection install --force -p "$INPUT_DIR/installed" "$INPUT_DIR"/build/smsbox-account-*.tar.gz > /dev/null 2>&1
 requests_before=$(emulator eu "len(s['requests'])")
 rc=0
-ANSIBLE_COLLECTIONS_PATH="$WORK_DIR/installed" run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook smsbox.account.provision \
+ANSIBLE_COLLECTIONS_PATH="$INPUT_DIR/installed" run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook smsbox.account.provision \
     -i "$INPUT_DIR/serial-inventory" -e 'smsbox_ledger={{ playbook_dir }}/ledgers/main.json' > "$WORK_DIR/installed.out" || rc=$?
 says "$WORK_DIR/installed.out" 'is inside the installed collection smsbox.account'
 says "$WORK_DIR/installed.out" '{{ inventory_dir }}'
