@@ -55,6 +55,19 @@ with psycopg.connect(uri, autocommit=True) as conn:
 print(uri + ('&' if '?' in uri else '?') + 'options=-csearch_path%3D' + schema)
 PY
 }
+# postgresql_ledger_uris: the URIs of every schema postgresql_ledger made in this target.
+postgresql_ledger_uris() {
+    local uri
+    uri=$(cat "$POSTGRESQL_URI_FILE" 2>/dev/null) || return 0
+    "$PYTHON" - "$uri" "itest_" <<'PY'
+import sys
+import psycopg
+uri, prefix = sys.argv[1], sys.argv[2]
+with psycopg.connect(uri, autocommit=True) as conn:
+    for (schema,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (prefix + '%',)):
+        print(uri + ('&' if '?' in uri else '?') + 'options=-csearch_path%3D' + schema)
+PY
+}
 
 # postgresql_password: the test database's password, to look for in every output (prints nothing without one).
 postgresql_password() {
