@@ -4,9 +4,11 @@
 # makes the same requests one task iteration at a time.
 # Usage: scripts/bench.sh [N] [URI_SAMPLE]   (the uri loop runs URI_SAMPLE items, default 40, and is extrapolated)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+EMULATOR=$ROOT/tests/emulator/smsbox_emulator.py
 N=${1:-500}
 SAMPLE=${2:-40}
 ensure_venv
+use_core
 stage_collection
 
 WORK=$(mktemp -d)
