@@ -157,9 +157,11 @@ run_job() {
         if [[ $stage == sanity ]]; then
             # One line's sanity cache, used by one run at a time (another clone may be testing too).
             export HOME=$SANITY_CACHE/$line
-            mkdir -p "$HOME"
+            mkdir -p "$HOME/.cache"
             exec 8> "$HOME.lock"
             flock 8
+            # ansible-test passes HOME, not PIP_CACHE_DIR, to the pip that fills its venvs.
+            [[ -L $HOME/.cache/pip ]] || { rm -rf "$HOME/.cache/pip"; ln -s "$PIP_CACHE_DIR" "$HOME/.cache/pip"; }
         else
             export HOME=$HOME_ROOT/$line-$stage
             mkdir -p "$HOME"
