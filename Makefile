@@ -1,13 +1,14 @@
 # The two commands of the quick start, and the pieces of the second one.
-.PHONY: demo test sanity lint units integration molecule bench clean
+# One stage on some lines: make units CORE=2.19   (CORE="2.16 2.21", JOBS=2: see scripts/test.sh)
+.PHONY: demo test sanity units integration doc lint molecule changelog docsite galaxy ee bench clean
 
 demo:  ## provision the example inventories on the local SMSBOX emulator (no account, no network)
 	bash scripts/demo.sh
 
-test:  ## every test: sanity, lint, unit, integration, molecule
+test:  ## every test: the ansible-core matrix (sanity, units, integration, doc), then lint, molecule, release checks
 	bash scripts/test.sh
 
-sanity lint units integration molecule:
+sanity units integration doc lint molecule changelog docsite galaxy ee:
 	bash scripts/test.sh $@
 
 bench:  ## speed and memory figures

@@ -7,10 +7,12 @@
 # ledgers go to a throwaway cluster (scripts/postgresql.sh), or to SMSBOX_TEST_POSTGRESQL_URI when set.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
+EMULATOR=$ROOT/tests/emulator/smsbox_emulator.py
 N=${1:-500}
 SAMPLE=${2:-40}
 read -r -a BENCH_STORES <<< "${SMSBOX_BENCH_STORES:-file}"
 ensure_venv
+use_core
 stage_collection
 
 WORK=$(mktemp -d)

@@ -9,6 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 DEMO=$BUILD/demo
+EMULATOR=$ROOT/tests/emulator/smsbox_emulator.py
 READY=$DEMO/emulator.json
 LOG=$DEMO/output.log
 EXAMPLES=$ROOT/examples
@@ -26,6 +27,7 @@ provision() {
 }
 
 ensure_venv
+use_core
 stage_collection
 
 trap stop_emulator EXIT

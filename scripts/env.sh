@@ -1,36 +1,93 @@
 # shellcheck shell=bash
-# Sourced by the scripts in this folder: one virtualenv with pinned packages, and the collection
+# Sourced by the scripts in this folder: the ansible-core lines the collection is tested on, one
+# virtualenv per line with pinned packages (tests/requirements/core-<line>.txt), and the collection
 # staged as ansible_collections/smsbox/account, which ansible-test and ansible-playbook expect.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${SMSBOX_VENV:-$ROOT/.venv}
+VENVS=${SMSBOX_VENVS:-$ROOT/.venv}
 BUILD=${SMSBOX_BUILD:-$ROOT/.build}
-COLLECTIONS=$BUILD/collections
-STAGED=$COLLECTIONS/ansible_collections/smsbox/account
-PYTHON=${PYTHON:-python3}
-EMULATOR=$ROOT/tests/emulator/smsbox_emulator.py
-export PATH=$VENV/bin:$PATH
+
+# The matrix: each ansible-core line with the Python it runs on (oldest first; the last is the newest).
+CORE_MATRIX=(2.16:3.11 2.18:3.12 2.19:3.11 2.20:3.12 2.21:3.13)
+# make demo and make bench run on this line (the bench figures in the README were measured on it).
+DEFAULT_CORE=2.19
+
+# core_python LINE: the Python version that line runs on.
+core_python() {
+    local entry
+    for entry in "${CORE_MATRIX[@]}"; do
+        [[ ${entry%%:*} != "$1" ]] || { echo "${entry#*:}"; return 0; }
+    done
+    echo "unknown ansible-core line: $1" >&2
+    return 1
+}
 
 say() { printf '\n=== %s\n' "$*"; }
 
-ensure_venv() {
-    local stamp=$VENV/.requirements.sha256 want
-    want=$(sha256sum "$ROOT/tests/requirements.txt" | cut -d' ' -f1)
-    if [[ ! -x $VENV/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-        say "Installing the pinned test tools into $VENV"
-        "$PYTHON" -m venv "$VENV"
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt" 2>&1 \
-            | { grep -v "^WARNING: Location 'file:" || true; }
-        echo "$want" > "$stamp"
-    fi
+# find_python X.Y: prints the path of a working Python X.Y with venv, or fails. A pyenv shim on PATH may
+# exist yet refuse to run (that version not selected), so each candidate is run before it is chosen.
+find_python() {
+    local want=$1 override candidate found
+    override=SMSBOX_PYTHON_${want//./_}
+    local candidates=("${!override:-}")
+    candidate=$(command -v "python$want" 2>/dev/null) && candidates+=("$candidate")
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want".*/bin/"python$want" \
+        "$HOME"/.pyenv/versions/"$want".*/bin/"python$want" /usr/local/bin/"python$want" /usr/bin/"python$want"; do
+        candidates+=("$candidate")
+    done
+    for candidate in "${candidates[@]}"; do
+        [[ -n $candidate && -x $candidate ]] || continue
+        found=$("$candidate" -c 'import sys, venv, ensurepip; print("%d.%d %s" % (sys.version_info[0], sys.version_info[1], sys.executable))' 2>/dev/null) || continue
+        if [[ ${found%% *} == "$want" ]]; then
+            echo "${found#* }"
+            return 0
+        fi
+    done
+    return 1
 }
 
+# ensure_venv [LINE]: $VENVS/core-LINE holds exactly tests/requirements/core-LINE.txt. Parallel jobs of
+# one line wait for each other here (flock), so the venv is built once.
+ensure_venv() {
+    local line=${1:-$DEFAULT_CORE} version python venv requirements stamp want
+    venv=$VENVS/core-$line
+    requirements=$ROOT/tests/requirements/core-$line.txt
+    version=$(core_python "$line")
+    python=$(find_python "$version") || {
+        echo "no Python $version for ansible-core $line" >&2
+        return 1
+    }
+    stamp=$venv/.requirements.sha256
+    want="$(sha256sum "$requirements" | cut -d' ' -f1) $python"
+    mkdir -p "$VENVS"
+    (
+        flock 9
+        if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+            echo "Installing tests/requirements/core-$line.txt into $venv ($python)"
+            rm -f "$stamp"
+            "$python" -m venv --clear "$venv"
+            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" 2>&1 \
+                | { grep -v "^WARNING: Location 'file:" || true; }
+            echo "$want" > "$stamp"
+        fi
+    ) 9> "$VENVS/core-$line.lock"
+}
+
+# use_core [LINE]: that line's tools first on PATH.
+use_core() {
+    VENV=$VENVS/core-${1:-$DEFAULT_CORE}
+    export PATH=$VENV/bin:$PATH
+}
+
+# stage_collection [DIR]: copies the working tree to DIR/ansible_collections/smsbox/account (STAGED).
 stage_collection() {
+    COLLECTIONS=${1:-$BUILD/collections}
+    STAGED=$COLLECTIONS/ansible_collections/smsbox/account
     rm -rf "$STAGED"
     mkdir -p "$STAGED"
     tar -C "$ROOT" --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
-        --exclude='__pycache__' --exclude=./.pytest_cache -cf - . | tar -C "$STAGED" -xf -
+        --exclude='__pycache__' --exclude=./.pytest_cache --exclude='./*.tar.gz' -cf - . | tar -C "$STAGED" -xf -
     # ansible-test lists a collection's files with git; the staged copy must be its own repository.
     git -C "$STAGED" init --quiet
     git -C "$STAGED" add --all

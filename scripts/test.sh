@@ -1,79 +1,342 @@
 #!/usr/bin/env bash
-# Runs every test of the collection: sanity, lint, unit, integration, molecule.
-# Installs what it needs itself (.venv with pinned packages, a staged collection tree).
-# Usage: scripts/test.sh [sanity|lint|units|integration|molecule ...]   (default: all)
-# The unit stage starts a throwaway PostgreSQL (scripts/postgresql.sh; installed with apt-get when missing);
-# SMSBOX_TEST_POSTGRESQL_URI=<uri> uses another server, SMSBOX_TEST_POSTGRESQL=skip skips those tests.
+# Runs the tests of the collection: the matrix stages on every ansible-core line, the others once, on
+# the newest line. Every job (line, stage) runs even when another fails, in its own staged copy of the
+# collection with its own HOME (ansible-test keeps its venvs and caches under ~/.ansible/test), a few at
+# a time; each job's log is kept under .build/jobs/, and a failing job's log tail is printed.
+#
+# Usage: scripts/test.sh [STAGE...]              (default: every stage)
+#   matrix stages (each ansible-core line): sanity units integration doc
+#   once, on the newest line:               lint molecule changelog docsite galaxy ee
+# Environment:
+#   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them)
+#   JOBS=3             jobs side by side (default 3)
+#   SMSBOX_PYTHON_3_11=/path/to/python3.11   the interpreter for a Python version, when not found by itself
+#   SMSBOX_HYPOTHESIS_PROFILE=long             longer property tests (docs/testing.md)
+#   SMSBOX_TEST_POSTGRESQL_URI=postgresql://…  a PostgreSQL to test the ledger store on, instead of a throwaway
+#                                              cluster (SMSBOX_TEST_POSTGRESQL=skip: none; its tests then skip)
+# Examples: scripts/test.sh units; CORE=2.19 scripts/test.sh units integration; make test
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 
-STAGES=("$@")
-[[ ${#STAGES[@]} -gt 0 ]] || STAGES=(sanity lint units integration molecule)
+CORE_LINES=("${CORE_MATRIX[@]%%:*}")
+NEWEST_CORE=${CORE_LINES[-1]}
+
+MATRIX_STAGES=(sanity units integration doc)
+ONCE_STAGES=(lint molecule changelog docsite galaxy ee)
+JOBS=${JOBS:-3}
+JOB_ROOT=$BUILD/jobs
+HOME_ROOT=$BUILD/home
+# ansible-test's sanity venvs take minutes to build: kept between runs (and clones), one HOME per line.
+SANITY_CACHE=${SMSBOX_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smsbox-account}/ansible-test
+# pip's download cache is safe to share between jobs; the per-job HOME would otherwise start it empty.
+export PIP_CACHE_DIR=${PIP_CACHE_DIR:-$HOME/.cache/pip}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# --- the stages: each runs inside its job, in $STAGED, with its line's venv first on PATH -----------
 
 install_offline_get_pip() {
-    # ansible-test bootstraps pip in its venvs with a script it downloads from a host we cannot reach.
-    local version cache
-    version=$("$VENV/bin/python" -c 'import re, ansible_test._internal.python_requirements as r, inspect; print(re.search(r"pip=.([0-9.]+)", inspect.getsource(r.get_venv_packages)).group(1))')
-    cache=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
-    mkdir -p "$(dirname "$cache")"
-    if [[ ! -f $cache ]] || grep -q SMSBOX-OFFLINE-GET-PIP "$cache"; then
-        cp "$ROOT/scripts/get_pip_offline.py" "$cache"
-    fi
+    # ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host we cannot
+    # reach, cached as ~/.ansible/test/cache/get_pip_<pip version>.py: put the stand-in under every
+    # name this ansible-test may ask for.
+    local versions version cache
+    versions=$(python -c 'import inspect, re, ansible_test._internal.python_requirements as r
+print(" ".join(sorted(set(re.findall(r"pip=.([0-9.]+)", inspect.getsource(r))))))')
+    for version in $versions; do
+        cache=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
+        mkdir -p "$(dirname "$cache")"
+        if [[ ! -f $cache ]] || grep -q SMSBOX-OFFLINE-GET-PIP "$cache"; then
+            cp "$ROOT/scripts/get_pip_offline.py" "$cache"
+        fi
+    done
 }
 
 stage_sanity() {
     install_offline_get_pip
-    (cd "$STAGED" && ansible-test sanity --venv --python 3.11 --color no)
-}
-
-stage_lint() {
-    (cd "$STAGED" && ansible-lint --profile production --offline)
+    shellcheck --version | sed -n 2p
+    ansible-test sanity --venv --python "$PYTHON_VERSION" --color no 2>&1 | tee "$JOB_DIR/sanity.out"
+    # A sanity test whose tool is missing is skipped with a warning, and would pass unnoticed.
+    if grep -E 'WARNING: (Skipping sanity test|Required program)' "$JOB_DIR/sanity.out"; then
+        echo "FAIL: a sanity test was skipped (above)"
+        return 1
+    fi
 }
 
 stage_units() {
-    # ansible-test passes no variable of ours to pytest: the hypothesis profile goes through a file (docs/testing.md).
-    if [[ -n ${SMSBOX_HYPOTHESIS_PROFILE:-} ]]; then
-        echo "$SMSBOX_HYPOTHESIS_PROFILE" > "$STAGED/tests/unit/hypothesis-profile"
-    fi
-    (cd "$STAGED" && ansible-test units --local --python 3.11 --color no)
+    ansible-test units --local --python "$PYTHON_VERSION" --color no
 }
 
 stage_integration() {
-    (cd "$STAGED" && ansible-test integration --local --python 3.11 --color no)
+    if [[ $LINE == "$NEWEST_CORE" ]]; then
+        ansible-test integration --local --python "$PYTHON_VERSION" --color no
+    else
+        # The targets that prove the ledger and the concurrency (aliases: newest_line_only) do not depend on
+        # ansible-core: they run on the newest line; the write targets run on the file store here.
+        echo file > tests/output/.integration-ledger-stores
+        ansible-test integration --local --python "$PYTHON_VERSION" --color no --exclude newest_line_only
+    fi
+}
+
+stage_doc() {
+    # Every plugin and the role show with ansible-doc; every filter function is documented.
+    python "$ROOT/scripts/check_docs.py" .
+}
+
+stage_lint() {
+    ansible-lint --profile production --offline
 }
 
 stage_molecule() {
-    (cd "$STAGED" && molecule test --all)
+    molecule test --all
 }
 
-ensure_venv
-stage_collection
-if [[ " ${STAGES[*]} " == *" units "* || " ${STAGES[*]} " == *" integration "* ]]; then
-    # The ledger and write-module tests run against a real PostgreSQL too; it is stopped and removed when this script exits.
-    say "A throwaway PostgreSQL for the ledger tests"
-    postgresql_start "$STAGED/tests/output/.postgresql-uri" \
-        || echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"
-fi
-started=$SECONDS
-passed=()
-failed=()
-for stage in "${STAGES[@]}"; do
-    say "$stage"
-    stage_started=$SECONDS
-    # Every stage runs even when one fails, so one run shows everything that needs fixing.
-    if ("stage_$stage"); then
-        passed+=("$stage")
-        echo "--- $stage passed in $((SECONDS - stage_started)) s"
+stage_changelog() {
+    antsibull-changelog lint
+    antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+    # CHANGELOG.rst is what antsibull-changelog generates from changelogs/changelog.yaml.
+    antsibull-changelog generate
+    if ! git diff --exit-code -- CHANGELOG.rst changelogs/changelog.yaml; then
+        echo "FAIL: CHANGELOG.rst is not what 'antsibull-changelog generate' makes (diff above); run it and commit"
+        return 1
+    fi
+}
+
+stage_docsite() {
+    # The plugin docs as the docsite renders them, and the guides of docs/docsite/ with their references.
+    antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --validate-collection-refs all .
+}
+
+stage_galaxy() {
+    # galaxy-importer, as Galaxy and Automation Hub run it on upload, without a container: see its config.
+    local out=$JOB_DIR/dist findings
+    mkdir -p "$out"
+    ansible-galaxy collection build --force --output-path "$out"
+    GALAXY_IMPORTER_CONFIG=$ROOT/tests/galaxy-importer.cfg \
+        python -m galaxy_importer.main "$out"/smsbox-account-*.tar.gz > "$JOB_DIR/importer.out" 2>&1 \
+        || { cat "$JOB_DIR/importer.out"; return 1; }
+    cat "$JOB_DIR/importer.out"
+    # Each check ran: flake8 on the plugins, ansible-lint on the collection.
+    grep -q 'via flake8' "$JOB_DIR/importer.out" && grep -q 'via ansible-lint' "$JOB_DIR/importer.out"
+    # The importer logs what Galaxy would flag as WARNING/ERROR lines and still succeeds. One kind is not
+    # about this collection: it runs flake8 on the file ansible-doc names as a plugin's documentation,
+    # which for the filters documented in YAML (plugins/filter/*.yml) is YAML, hence E999 SyntaxError.
+    findings=$(grep -E '^(WARNING|ERROR)' "$JOB_DIR/importer.out" \
+        | grep -Ev '^WARNING: plugins/filter/[a-z_]+\.yml:[0-9]+:[0-9]+: E999 SyntaxError' || true)
+    if [[ -n $findings ]]; then
+        printf 'FAIL: galaxy-importer reported:\n%s\n' "$findings"
+        return 1
+    fi
+    # What Galaxy would list: every module, filter, the role and the playbook, and requires_ansible.
+    python - importer_result.json <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+found = set((item['content_type'], item['name']) for item in result['contents'])
+want = set([('module', 'smsbox_balance_info'), ('module', 'smsbox_credit'), ('module', 'smsbox_subaccount'),
+            ('filter', 'subaccount_plan'), ('filter', 'subaccount_failures'), ('filter', 'subaccount_summary'),
+            ('role', 'subaccounts'), ('playbook', 'provision.yml')])
+missing = sorted(want - found)
+print('galaxy-importer contents: %d; requires_ansible %s' % (len(found), result['requires_ansible']))
+sys.exit('FAIL: not in the import: %s' % missing if missing else 0)
+PY
+}
+
+stage_ee() {
+    python "$ROOT/scripts/check_ee.py" . "$JOB_DIR/ee"
+}
+
+# --- the jobs ---------------------------------------------------------------------------------------
+
+is_in() {
+    local item=$1
+    shift
+    [[ " $* " == *" $item "* ]]
+}
+
+# run_job LINE STAGE: the job's output goes to its log; its outcome to JOB_DIR/result ("rc seconds").
+run_job() {
+    local line=$1 stage=$2 started=$SECONDS rc=0
+    JOB_DIR=$JOB_ROOT/$line-$stage
+    rm -rf "$JOB_DIR"
+    mkdir -p "$JOB_DIR"
+    (
+        set -euo pipefail
+        echo "job: ansible-core $line, $stage; $(date -u +%FT%TZ)"
+        ensure_venv "$line"
+        use_core "$line"
+        python -c 'import sys; from ansible.release import __version__; print("ansible-core", __version__, "on Python", sys.version.split()[0])'
+        PYTHON_VERSION=$(core_python "$line")
+        # ansible-test keeps venvs and caches under ~/.ansible/test; jobs side by side must not share them.
+        if [[ $stage == sanity ]]; then
+            # One line's sanity cache, used by one run at a time (another clone may be testing too).
+            export HOME=$SANITY_CACHE/$line
+            mkdir -p "$HOME/.cache"
+            exec 8> "$HOME.lock"
+            flock 8
+            # ansible-test passes HOME, not PIP_CACHE_DIR, to the pip that fills its venvs.
+            [[ -L $HOME/.cache/pip ]] || { rm -rf "$HOME/.cache/pip"; ln -s "$PIP_CACHE_DIR" "$HOME/.cache/pip"; }
+        else
+            export HOME=$HOME_ROOT/$line-$stage
+            mkdir -p "$HOME"
+        fi
+        stage_collection "$JOB_DIR/collections"
+        cd "$STAGED"
+        # ansible-test gives the tests it runs no variable of ours: what they need goes through files.
+        mkdir -p tests/output
+        [[ -z $PG_URI_FILE ]] || cp "$PG_URI_FILE" tests/output/.postgresql-uri
+        [[ -z ${SMSBOX_HYPOTHESIS_PROFILE:-} ]] || echo "$SMSBOX_HYPOTHESIS_PROFILE" > tests/unit/hypothesis-profile
+        LINE=$line
+        "stage_$stage"
+    ) > "$JOB_DIR/log" 2>&1 &
+    wait $! || rc=$?
+    echo "$rc $((SECONDS - started))" > "$JOB_DIR/result"
+}
+
+# Which jobs: the stages asked for (default all), matrix stages on the lines in CORE (default all).
+REQUESTED_STAGES=("$@")
+[[ ${#REQUESTED_STAGES[@]} -gt 0 ]] || REQUESTED_STAGES=("${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}")
+CORE=${CORE:-}
+read -ra LINES <<< "${CORE//,/ }"
+[[ ${#LINES[@]} -gt 0 ]] || LINES=("${CORE_LINES[@]}")
+for stage in "${REQUESTED_STAGES[@]}"; do
+    is_in "$stage" "${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}" || { echo "unknown stage: $stage (see $0)" >&2; exit 2; }
+done
+for line in "${LINES[@]}"; do
+    is_in "$line" "${CORE_LINES[@]}" || { echo "unknown ansible-core line: $line (one of: ${CORE_LINES[*]})" >&2; exit 2; }
+done
+
+# Each line's Python, found once here (SMSBOX_PYTHON_X_Y, PATH, pyenv); a line without it is skipped.
+declare -A SKIP_REASON=()
+for line in "${CORE_LINES[@]}"; do
+    version=$(core_python "$line")
+    if python=$(find_python "$version"); then
+        export "SMSBOX_PYTHON_${version//./_}=$python"
     else
-        failed+=("$stage")
-        echo "--- $stage FAILED after $((SECONDS - stage_started)) s"
+        SKIP_REASON[$line]="no Python $version found (looked at SMSBOX_PYTHON_${version//./_}, PATH, pyenv's versions, /usr/bin)"
     fi
 done
-# What the reliability suites covered (written by tests/unit/conftest.py and the integration targets).
-if compgen -G "$STAGED/tests/output/smsbox-counts-*.txt" > /dev/null; then
-    say "counts"
-    cat "$STAGED"/tests/output/smsbox-counts-*.txt
+
+# Longest first, so the parallel slots stay full to the end.
+ORDER=(molecule integration sanity galaxy lint units docsite doc ee changelog)
+QUEUE=()
+for stage in "${ORDER[@]}"; do
+    is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
+    if is_in "$stage" "${MATRIX_STAGES[@]}"; then
+        for line in "${LINES[@]}"; do QUEUE+=("$line $stage"); done
+    else
+        QUEUE+=("$NEWEST_CORE $stage")
+    fi
+done
+
+# One throwaway PostgreSQL for the jobs that test the ledger store (each test makes a schema of its own);
+# stopped and removed when this script exits.
+PG_URI_FILE=""
+if is_in units "${REQUESTED_STAGES[@]}" || is_in integration "${REQUESTED_STAGES[@]}"; then
+    say "A throwaway PostgreSQL for the tests of the PostgreSQL ledger store"
+    ensure_venv "$NEWEST_CORE"
+    PYTHON=$VENVS/core-$NEWEST_CORE/bin/python
+    PG_URI_FILE=$BUILD/postgresql-uri
+    postgresql_start "$PG_URI_FILE" \
+        || { echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"; PG_URI_FILE=""; }
 fi
-say "passed: ${passed[*]:-none}; failed: ${failed[*]:-none}; $((SECONDS - started)) s"
-echo "stages: ${#passed[@]} passed, ${#failed[@]} failed"
-[[ ${#failed[@]} -eq 0 ]]
+
+# Nothing a job started may outlive the run: an emulator left behind by a killed target is stopped here
+# (a running emulator has a ready file with its pid and control_url; it removes the file when it stops).
+stop_left_emulators() {
+    local ready
+    while IFS= read -r ready; do
+        echo "stopping an emulator a job left running: $ready"
+        "$VENVS/core-$NEWEST_CORE/bin/python" "$ROOT/tests/emulator/smsbox_emulator.py" stop --ready-file "$ready" || true
+    done < <(grep -rl --include='emulator*.json' '"control_url"' "$JOB_ROOT" "$HOME_ROOT" 2>/dev/null)
+}
+
+kill_tree() {
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$child"; done
+    kill -TERM "$1" 2>/dev/null || true
+}
+
+declare -A PIDS=()
+interrupted() {
+    local pid
+    echo "interrupted: stopping the running jobs" >&2
+    for pid in "${PIDS[@]}"; do kill_tree "$pid"; done
+    wait || true
+    stop_left_emulators
+    postgresql_stop
+    exit "$1"
+}
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+
+say "Jobs (ansible-core line, stage), $JOBS at a time; logs in $JOB_ROOT/<line>-<stage>/log"
+started=$SECONDS
+report_done() {
+    local job line stage rc seconds
+    for job in "${!PIDS[@]}"; do
+        read -r line stage <<< "$job"
+        [[ -f $JOB_ROOT/$line-$stage/result ]] || continue
+        wait "${PIDS[$job]}" 2>/dev/null || true
+        unset "PIDS[$job]"
+        read -r rc seconds < "$JOB_ROOT/$line-$stage/result"
+        printf '%-6s %-12s %s in %4d s\n' "$line" "$stage" "$([[ $rc == 0 ]] && echo passed || echo FAILED)" "$seconds"
+    done
+}
+for job in "${QUEUE[@]}"; do
+    read -r line stage <<< "$job"
+    [[ -z ${SKIP_REASON[$line]:-} ]] || continue
+    while [[ ${#PIDS[@]} -ge $JOBS ]]; do
+        wait -n 2>/dev/null || true
+        report_done
+    done
+    rm -f "$JOB_ROOT/$line-$stage/result"
+    run_job "$line" "$stage" &
+    PIDS[$job]=$!
+done
+while [[ ${#PIDS[@]} -gt 0 ]]; do
+    wait -n 2>/dev/null || true
+    report_done
+done
+stop_left_emulators
+
+say "Results ($((SECONDS - started)) s in all)"
+passed=0
+failed=0
+skipped=0
+for job in "${QUEUE[@]}"; do
+    read -r line stage <<< "$job"
+    if [[ -n ${SKIP_REASON[$line]:-} ]]; then
+        printf '%-6s %-12s skipped: %s\n' "$line" "$stage" "${SKIP_REASON[$line]}"
+        skipped=$((skipped + 1))
+        continue
+    fi
+    rc=missing
+    seconds=0
+    [[ ! -f $JOB_ROOT/$line-$stage/result ]] || read -r rc seconds < "$JOB_ROOT/$line-$stage/result"
+    if [[ $rc == 0 ]]; then
+        printf '%-6s %-12s passed  %4d s\n' "$line" "$stage" "$seconds"
+        passed=$((passed + 1))
+    else
+        printf '%-6s %-12s FAILED  %4d s  (log: %s)\n' "$line" "$stage" "$seconds" "$JOB_ROOT/$line-$stage/log"
+        failed=$((failed + 1))
+    fi
+done
+for job in "${QUEUE[@]}"; do
+    read -r line stage <<< "$job"
+    [[ -z ${SKIP_REASON[$line]:-} ]] || continue
+    rc=missing
+    [[ ! -f $JOB_ROOT/$line-$stage/result ]] || read -r rc _ < "$JOB_ROOT/$line-$stage/result"
+    [[ $rc != 0 ]] || continue
+    say "FAILED: ansible-core $line, $stage: last lines of $JOB_ROOT/$line-$stage/log"
+    tail -n 60 "$JOB_ROOT/$line-$stage/log"
+done
+# What the reliability suites covered: tests/unit/conftest.py and the integration targets write their counts.
+if compgen -G "$JOB_ROOT/*/collections/ansible_collections/smsbox/account/tests/output/smsbox-counts-*.txt" > /dev/null; then
+    say "Counts (reliability suites)"
+    for counts in "$JOB_ROOT"/*/collections/ansible_collections/smsbox/account/tests/output/smsbox-counts-*.txt; do
+        job=${counts#"$JOB_ROOT"/}
+        sed "s|^|${job%%/*}: |" "$counts"
+    done
+fi
+echo
+echo "total wall time: $SECONDS s (from the start of scripts/test.sh, installs included)"
+echo "stages: $passed passed, $failed failed$([[ $skipped -eq 0 ]] || echo ", $skipped skipped")"
+[[ $failed -eq 0 ]]

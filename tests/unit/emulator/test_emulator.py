@@ -33,9 +33,9 @@ def new_session(verify=True):
     return session
 
 
-def call(emu, action='credit', data=None, key='key-a', method='POST', session=None, params=None, headers=None, **kwargs):
+def call(emu, action='credit', data=None, *, key='key-a', method='POST', session=None, params=None, headers=None, **kwargs):
     """One API call; returns the requests response."""
-    # pylint: disable=too-many-arguments,too-many-positional-arguments
+    # pylint: disable=too-many-arguments
     session = session or new_session(emu.ca_cert or True)
     query = {} if action is None else {'action': action}
     query.update(params or {})

@@ -89,12 +89,13 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
 PY
 }
 
-# ledger_stores: the stores the write targets run against; PostgreSQL unless SMSBOX_TEST_POSTGRESQL=skip made the file "skip".
+# ledger_stores: the stores the write targets run against: both, unless SMSBOX_TEST_POSTGRESQL=skip made the URI
+# file "skip", or scripts/test.sh chose the file store alone for this job (tests/output/.integration-ledger-stores).
 ledger_stores() {
     if [[ $(cat "$POSTGRESQL_URI_FILE" 2>/dev/null) == skip ]]; then
         echo file
     else
-        echo file postgresql
+        cat "$COLLECTION_ROOT/tests/output/.integration-ledger-stores" 2>/dev/null || echo file postgresql
     fi
 }
 

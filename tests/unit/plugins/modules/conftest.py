@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared fixtures for the module tests.
 
-Each module runs in-process: its arguments are injected with ansible-core's ``patch_module_args``,
-its ``main()`` is called, and the JSON it prints is parsed. It talks real HTTP over loopback to an
+Each module runs in-process: its arguments are injected with ``module_args`` (below, the same on every
+ansible-core line from 2.16), its ``main()`` is called, and the JSON it prints is parsed. It talks real HTTP over loopback to an
 in-process SMSBOX emulator, so the tests assert on what the emulator applied and logged, and on the
 ledger (a file under ``tmp_path``, never ``~/.ansible``).
 """
@@ -12,14 +12,19 @@ ledger (a file under ``tmp_path``, never ``~/.ansible``).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 
 import pytest
 
-from ansible.module_utils import _internal as ansible_module_internal
+from ansible.module_utils import basic as ansible_basic
 from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils import _internal as ansible_module_internal  # 2.18+
+except ImportError:
+    ansible_module_internal = None
 
 from ansible_collections.smsbox.account.plugins.module_utils.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
@@ -28,6 +33,27 @@ KEY = 'k3y-MAIN-7f3a9c2e11d0'
 OTHER_KEY = 'k3y-OTHER-0b1d22c4'
 BAD_KEY = 'k3y-WRONG-55aa01ee'
 START_BALANCE = 10000
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """Expose ``args`` to the AnsibleModule created in this context, as the module's stdin would.
+
+    Works on every ansible-core line: AnsibleModule reads basic._ANSIBLE_ARGS before stdin. From 2.19 it also
+    reads basic._ANSIBLE_PROFILE, the serialization profile of those bytes; 'legacy' is plain JSON and what
+    2.19's own ansible.module_utils.testing.patch_module_args sets.
+    """
+    patches = {'_ANSIBLE_ARGS': json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8')}
+    if hasattr(ansible_basic, '_ANSIBLE_PROFILE'):
+        patches['_ANSIBLE_PROFILE'] = 'legacy'
+    saved = dict((name, getattr(ansible_basic, name)) for name in patches)
+    for name, value in patches.items():
+        setattr(ansible_basic, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ansible_basic, name, value)
 
 
 def _clear_ansible_globals():
@@ -45,8 +71,10 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv('ANSIBLE_HOME', str(tmp_path / 'ansible-home'))
     # Once any controller code is imported in this process (the filter tests import ansible.errors), module_utils
     # believes it runs on the controller and sends AnsibleModule.warn() to Display instead of the module result.
-    # A module always runs as a target process: say so, whatever ran before.
-    monkeypatch.setattr(ansible_module_internal, 'is_controller', False)
+    # A module always runs as a target process: say so, whatever ran before. (Before 2.19 there is no such
+    # switch: module_utils always reports into the module result.)
+    if hasattr(ansible_module_internal, 'is_controller'):
+        monkeypatch.setattr(ansible_module_internal, 'is_controller', False)
     _clear_ansible_globals()
     yield
     _clear_ansible_globals()
@@ -116,7 +144,7 @@ def run_module(capsys):
         capsys.readouterr()  # drop anything printed earlier
         _clear_ansible_globals()
         rc = None
-        with patch_module_args(args):
+        with module_args(args):
             try:
                 module.main()
             except SystemExit as exit_:
