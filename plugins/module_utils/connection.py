@@ -59,9 +59,9 @@ class SmsboxModule(AnsibleModule):
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         # Every connection option is checked before any request, whatever the URL.
-        problem = (check_api_key(self.params['api_key']) or check_api_url(self.params['api_url'])
-                   or check_timeout(self.params['timeout']) or check_ca_path(self.params['ca_path'])
-                   or check_ledger_location(self.params['ledger']))
+        problem = (check_api_key(self.params['api_key']) or check_api_url(self.params['api_url']) or
+                   check_timeout(self.params['timeout']) or check_ca_path(self.params['ca_path']) or
+                   check_ledger_location(self.params['ledger']))
         if problem:
             self.fail_json(msg=problem)
         if is_postgresql(self.params['ledger']):

@@ -38,7 +38,12 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger_records impo
     now,
     password_fingerprint,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import DEFAULT_LOCK_TIMEOUT, open_store, printable_location  # noqa: F401 pylint: disable=unused-import
+# printable_location and default_ledger_path are part of what callers import from here.
+from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_LOCK_TIMEOUT,
+    open_store,
+    printable_location,
+)
 from ansible_collections.smsbox.account.plugins.module_utils.ledger_store_file import default_ledger_path  # noqa: F401 pylint: disable=unused-import
 
 _KEEP = object()  # record_subaccount's baseline when not given

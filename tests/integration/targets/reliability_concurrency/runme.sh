@@ -72,16 +72,17 @@ for side in left right; do
         allocations: "{{ names | map('regex_replace', '^(.*)$', '{\"subaccount\": \"\\\\1\", \"allocated\": 25}') | map('from_json') | list }}"
 YML
 done
-rc_left=0 rc_right=0
-run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$INPUT_DIR/left.yml" > "$WORK_DIR/left.out" &
-left=$!
-run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$INPUT_DIR/right.yml" > "$WORK_DIR/right.out" &
-right=$!
-wait "$left" || rc_left=$?
-wait "$right" || rc_right=$?
+declare -A pid_of=() rc_of=()
 for side in left right; do
-    rc=rc_$side
-    if [[ ${!rc} != 0 ]] && ! grep -q 'is locked by another run' "$WORK_DIR/$side.out"; then
+    run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SECRET_MARK" -- ansible-playbook -i "$INVENTORY" "$INPUT_DIR/$side.yml" > "$WORK_DIR/$side.out" &
+    pid_of[$side]=$!
+done
+for side in left right; do
+    rc_of[$side]=0
+    wait "${pid_of[$side]}" || rc_of[$side]=$?
+done
+for side in left right; do
+    if [[ ${rc_of[$side]} != 0 ]] && ! grep -q 'is locked by another run' "$WORK_DIR/$side.out"; then
         tail -30 "$WORK_DIR/$side.out"; echo "FAIL: the $side playbook failed, and not on the lock" >&2; exit 1
     fi
 done
