@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 
 import yaml
 
-from ansible_collections.smsbox.account.plugins.plugin_utils.subaccounts_plan import plan_hosts
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
 
 ROLE_SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'roles', 'subaccounts', 'meta', 'argument_specs.yml')
 # Under these strategies run_once runs on every host, so every host would converge every main account.

@@ -59,7 +59,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smsbox.account.plugins.plugin_utils.subaccounts_plan import plan_hosts
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
 
 
 def subaccount_plan(hosts, hostvars, spec):

@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.smsbox.account.plugins.plugin_utils.subaccounts_plan import in_role_vocabulary
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import in_role_vocabulary
 
 
 def _account_results(results):

@@ -106,7 +106,7 @@ ledger:
       sample: [{"id": "tx-4be1c2a09d3f", "subaccount": "shop-lyon", "amount": 100, "state": "unknown"}]
 '''
 
-from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
 
 
 def ledger_summary(ledger):

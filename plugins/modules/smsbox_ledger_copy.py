@@ -106,10 +106,10 @@ dest:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_copy import copy_ledger
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import is_postgresql, printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_copy import copy_ledger
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, printable_location, resolve_location, uri_passwords
 
 
 def main():

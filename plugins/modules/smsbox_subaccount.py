@@ -196,17 +196,17 @@ ledger_path:
   sample: /home/ops/.ansible/smsbox/ledger-3f2a9c01b7de.json
 '''
 
-from ansible_collections.smsbox.account.plugins.module_utils.connection import SmsboxModule
-from ansible_collections.smsbox.account.plugins.module_utils.engine import (
+from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils._engine import (
     DEFAULT_CONCURRENCY,
     Step,
     check_concurrency,
     finish,
     run_writes,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.errors import UNKNOWN, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import key_fingerprint, password_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+from ansible_collections.smsbox.account.plugins.module_utils._errors import UNKNOWN, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._ledger import key_fingerprint, password_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     MAX_SUBACCOUNTS,
     check_bulk_size,
     check_count,

@@ -9,8 +9,8 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.smsbox.account.plugins.module_utils.client import USER_AGENT
-from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.smsbox.account.plugins.module_utils._client import USER_AGENT
+from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
 
 # tests/unit -> tests -> the collection root
 GALAXY_YML = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'galaxy.yml')

@@ -4,7 +4,7 @@
 """Prints, one a line, every form of each secret given: plain, URL-encoded (quote, quote_plus, upper and lower hex), base64.
 
 Used by run_and_check_secrets (emulator.sh) as a grep -F pattern file. Written independently of the
-collection's own masking (plugins/module_utils/validation.py), so it checks that code, not itself.
+collection's own masking (plugins/module_utils/_inputs.py), so it checks that code, not itself.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -27,9 +27,9 @@ from requests.adapters import BaseAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from ansible_collections.smsbox.account.plugins.module_utils import client as client_module
-from ansible_collections.smsbox.account.plugins.module_utils.client import SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils.errors import (
+from ansible_collections.smsbox.account.plugins.module_utils import _client as client_module
+from ansible_collections.smsbox.account.plugins.module_utils._client import SmsboxClient
+from ansible_collections.smsbox.account.plugins.module_utils._errors import (
     SmsboxAnswerError,
     SmsboxApiError,
     SmsboxAuthError,
@@ -37,8 +37,8 @@ from ansible_collections.smsbox.account.plugins.module_utils.errors import (
     SmsboxRefused,
     SmsboxTransportError,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.validation import DEFAULT_API_URL, check_api_key, check_api_url
-from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_API_URL, check_api_key, check_api_url
+from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
 
 KEY = 'Zk8-q4SECRETKEY-77f1a9'
 PASSWORD = 'Pa55-w0rd!SECRET'

@@ -19,8 +19,8 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import default_ledger_path, key_fingerprint, printable_location
-from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger import default_ledger_path, key_fingerprint, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,
     InputError,

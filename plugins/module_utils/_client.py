@@ -37,10 +37,10 @@ except ImportError:
 # A failed certificate check ends the TLS handshake, before any byte of the request is sent.
 CERTIFICATE_ERRORS = (ssl.CertificateError, _Urllib3CertificateError)
 
-from ansible_collections.smsbox.account.plugins.module_utils.answers import read_answer
-from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxError, SmsboxTransportError
-from ansible_collections.smsbox.account.plugins.module_utils.validation import is_loopback
-from ansible_collections.smsbox.account.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.smsbox.account.plugins.module_utils._answers import read_answer
+from ansible_collections.smsbox.account.plugins.module_utils._errors import SmsboxError, SmsboxTransportError
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import is_loopback
+from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
 
 USER_AGENT = 'smsbox.account/%s (Ansible collection)' % COLLECTION_VERSION
 CONNECT_TIMEOUT_CAP = 3.0

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_records import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
     FORMAT_VERSION,
     KIND,
     Contents,
@@ -31,7 +31,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger_records impo
     key_fingerprint,
     now,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import DEFAULT_LOCK_TIMEOUT, LedgerStore
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import DEFAULT_LOCK_TIMEOUT, LedgerStore
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.smsbox.account.plugins.module_utils.client import REQUESTS_IMPORT_ERROR, SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils.ledger import (
+from ansible_collections.smsbox.account.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, SmsboxClient
+from ansible_collections.smsbox.account.plugins.module_utils._errors import SmsboxAuthError, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._ledger import (
     Ledger,
     LedgerDependencyError,
     LedgerError,
@@ -24,8 +24,8 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger import (
     key_fingerprint,
     printable_location,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import is_postgresql, resolve_location, uri_passwords
-from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     InputError,
     check_api_key,

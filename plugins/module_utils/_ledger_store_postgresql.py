@@ -26,7 +26,7 @@ import time
 import traceback
 from contextlib import contextmanager
 
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_records import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
     SUBACCOUNT_FIELDS,
     TRANSFER_FIELDS,
     Contents,
@@ -37,7 +37,7 @@ from ansible_collections.smsbox.account.plugins.module_utils.ledger_records impo
     checked_subaccount,
     checked_transfer,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.ledger_store import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import (
     DEFAULT_LOCK_TIMEOUT,
     LedgerStore,
     mask_text,

@@ -15,7 +15,7 @@ __metaclass__ = type
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.smsbox.account.plugins.module_utils import validation
+from ansible_collections.smsbox.account.plugins.module_utils import _inputs
 
 DEFAULT_CONCURRENCY = 4
 FAILURES_SHOWN = 10
@@ -41,7 +41,7 @@ class Step:
 
 
 def check_concurrency(module):
-    problem = validation.check_concurrency(module.params['concurrency'])
+    problem = _inputs.check_concurrency(module.params['concurrency'])
     if problem:
         module.fail_json(msg=problem)
     return module.params['concurrency']

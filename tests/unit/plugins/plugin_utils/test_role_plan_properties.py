@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.smsbox.account.plugins.plugin_utils.subaccounts_plan import plan_hosts
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count, examples
 
 hypothesis = pytest.importorskip('hypothesis')

@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils.validation import (
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     MASK,
     MAX_CREDITS,
     MAX_NAME,

@@ -13,14 +13,14 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.smsbox.account.plugins.module_utils.errors import (
+from ansible_collections.smsbox.account.plugins.module_utils._errors import (
     API_ERROR_MEANINGS,
     SmsboxAnswerError,
     SmsboxApiError,
     SmsboxAuthError,
     SmsboxRefused,
 )
-from ansible_collections.smsbox.account.plugins.module_utils.validation import mask
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import mask
 
 OK = 'OK'
 ERREUR = 'ERREUR'
