@@ -110,6 +110,18 @@ class Run:
             raise ModuleFailure('Could not read the main balance from %s: %s' % (self.params['api_url'], error), **returned)
 
     @contextmanager
+    def main_account(self, returned, balance_key, exclusive=None):
+        """(client, ledger) of the main account, its balance read into ``returned`` under the ledger's lock (the read
+        also checks the key before anything is written); the client is closed on the way out."""
+        client = self.client(pool_size=self.params.get('concurrency') or 1)
+        try:
+            with self.ledger_session(exclusive=exclusive, **returned) as book:
+                returned[balance_key] = self.read_balance(client, **returned)
+                yield client, book
+        finally:
+            client.close()
+
+    @contextmanager
     def ledger_session(self, exclusive=None, **returned):
         """The main account's ledger for this run: exclusive, read-only in check mode; its warnings passed on."""
         returned['api_url'] = self.params['api_url']

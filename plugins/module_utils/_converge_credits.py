@@ -21,30 +21,25 @@ def converge_credits(run):
     """smsbox_credit: the items checked before any request, planned from the ledger and the balance, then sent."""
     _form, items = read_credit_items(run.params)
     returned = dict(ledger_path=run.ledger_path)
-    client = run.client(pool_size=run.params['concurrency'])
-    try:
-        with run.ledger_session(**returned) as book:
-            # Read under the ledger lock, so a run that waited for another sees the balance that run left.
-            balance = returned['balance_before'] = run.read_balance(client, **returned)
-            converger = CreditConverger(run, client, book)
-            steps = [converger.plan(item) for item in items]
-            if converger.unknown_names:
-                several = len(converger.unknown_names) > 1
-                run.warn('Predicted from an empty record: the ledger does not know the credits %s already received (not created, or '
-                         'adopted without a baseline), so a real run refuses allocated on %s unless an earlier task records %s first.'
-                         % (names_text(converger.unknown_names), 'them' if several else 'it', 'them' if several else 'it'))
-            needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
-            total = sum(result['amount'] for result in needed)
-            if total > balance:
-                raise ModuleFailure('Nothing was sent: the main balance is %s credits and the transfers need %d (%s)' % (
-                    balance, total, ', '.join('%s %+d' % (result['subaccount'], result['amount']) for result in needed[:20])),
-                    **returned)
-            # Taking back first frees credits for the transfers that give.
-            run_writes([step for step in steps if step.result['amount'] < 0], run.params['concurrency'])
-            run_writes([step for step in steps if step.result['amount'] > 0], run.params['concurrency'])
+    # The balance is read under the ledger lock, so a run that waited for another sees the balance that run left.
+    with run.main_account(returned, 'balance_before') as (client, book):
+        balance = returned['balance_before']
+        converger = CreditConverger(run, client, book)
+        steps = [converger.plan(item) for item in items]
+        if converger.unknown_names:
+            several = len(converger.unknown_names) > 1
+            run.warn('Predicted from an empty record: the ledger does not know the credits %s already received (not created, or '
+                     'adopted without a baseline), so a real run refuses allocated on %s unless an earlier task records %s first.'
+                     % (names_text(converger.unknown_names), 'them' if several else 'it', 'them' if several else 'it'))
+        needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
+        total = sum(result['amount'] for result in needed)
+        if total > balance:
+            raise ModuleFailure('Nothing was sent: the main balance is %s credits and the transfers need %d (%s)' % (
+                balance, total, ', '.join('%s %+d' % (result['subaccount'], result['amount']) for result in needed[:20])), **returned)
+        # Taking back first frees credits for the transfers that give.
+        run_writes([step for step in steps if step.result['amount'] < 0], run.params['concurrency'])
+        run_writes([step for step in steps if step.result['amount'] > 0], run.params['concurrency'])
         returned.update(balance_after(run, client, converger, balance))
-    finally:
-        client.close()
     return result_of(run, steps, 'allocations', 'allocations', 'subaccount', **returned)
 
 

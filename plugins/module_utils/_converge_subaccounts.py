@@ -24,22 +24,16 @@ def converge_subaccounts(run):
     """smsbox_subaccount: the items checked before any request, then planned from the ledger and created."""
     _form, items = read_subaccount_items(run.params)
     returned = dict(ledger_path=run.ledger_path)
-    client = run.client(pool_size=run.params['concurrency'])
-    try:
-        with run.ledger_session(**returned) as book:
-            # Read under the ledger lock: it also checks the key before any create.
-            returned['balance'] = run.read_balance(client, **returned)
-            converger = SubaccountConverger(run, client, book)
-            steps = [converger.plan(item) for item in items]
-            new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
-            known = sum(1 for record in book.subaccounts().values() if record['state'] == 'present')
-            if new and known + new > MAX_SUBACCOUNTS:
-                raise ModuleFailure('Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
-                                    'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS), **returned)
-            if not run.check_mode:
-                run_writes(steps, run.params['concurrency'])
-    finally:
-        client.close()
+    with run.main_account(returned, 'balance') as (client, book):
+        converger = SubaccountConverger(run, client, book)
+        steps = [converger.plan(item) for item in items]
+        new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
+        known = sum(1 for record in book.subaccounts().values() if record['state'] == 'present')
+        if new and known + new > MAX_SUBACCOUNTS:
+            raise ModuleFailure('Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
+                                'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS), **returned)
+        if not run.check_mode:
+            run_writes(steps, run.params['concurrency'])
     for action, listed in (('created', 'created'), ('adopted', 'adopted'), ('unchanged', 'unchanged'), ('failed', 'failed_names')):
         returned[listed] = [step.result['name'] for step in steps if step.result['action'] == action]
     return result_of(run, steps, 'subaccounts', 'sub-accounts', 'name', **returned)

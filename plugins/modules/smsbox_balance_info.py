@@ -121,13 +121,9 @@ def ledger_summary(ledger):
 
 
 def balance_and_ledger(run):
-    client = run.client()
-    try:
-        balance = run.read_balance(client)
-        with run.ledger_session(exclusive=False) as ledger:
-            return dict(changed=False, balance=balance, api_url=run.params['api_url'], ledger=ledger_summary(ledger))
-    finally:
-        client.close()
+    returned = dict(changed=False, api_url=run.params['api_url'])
+    with run.main_account(returned, 'balance', exclusive=False) as (_client, ledger):
+        return dict(returned, ledger=ledger_summary(ledger))
 
 
 def main():

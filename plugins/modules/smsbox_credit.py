@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - smsbox.account.connection
   - smsbox.account.connection.attributes
+  - smsbox.account.connection.bulk
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -97,17 +98,11 @@ options:
       resolve:
         description: Transfers of this sub-account to settle first, by id, each C(applied) or C(rejected); see O(resolve).
         type: raw
-  concurrency:
-    description:
-      - How many transfers may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
-    type: int
-    default: 4
 notes:
   - Do not wrap this module in C(until)/C(retries). A transfer whose answer was lost may have been applied, and the
     module already stops rather than pay twice; settle it with O(resolve) instead.
 seealso:
   - module: smsbox.account.smsbox_subaccount
-  - module: smsbox.account.smsbox_balance_info
 author:
   - smsbox.account contributors (@smsbox-account)
 '''

@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - smsbox.account.connection
   - smsbox.account.connection.attributes
+  - smsbox.account.connection.bulk
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -96,14 +97,8 @@ options:
       baseline:
         description: Credits it had already received, for an adopted sub-account; see O(baseline).
         type: raw
-  concurrency:
-    description:
-      - How many creates may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
-    type: int
-    default: 4
 seealso:
   - module: smsbox.account.smsbox_credit
-  - module: smsbox.account.smsbox_balance_info
 author:
   - smsbox.account contributors (@smsbox-account)
 '''
