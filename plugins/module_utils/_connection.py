@@ -151,18 +151,22 @@ class SmsboxModule(AnsibleModule):
                 self.no_log_values.update(uri_passwords(self.params[option]))
 
     def run(self, converge):
-        """``converge(run)`` returns the result or raises; the one place a run ends in exit_json or fail_json."""
+        """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""
         run = Run(self.params, check_mode=self.check_mode, diff=self._diff)
-        try:
-            run.check()
-            result = converge(run)
-        except ModuleFailure as failure:
-            self._end(run, self.fail_json, msg=str(failure), **failure.result)
-        except (InputError, LedgerError, SmsboxError) as error:
-            self._end(run, self.fail_json, msg=str(error))
-        self._end(run, self.exit_json, **result)
-
-    def _end(self, run, end, **result):
+        result = run_result(run, converge)
         for warning in run.warnings:
             self.warn(warning)
-        end(**result)
+        if result.pop('failed', False):
+            self.fail_json(**result)
+        self.exit_json(**result)
+
+
+def run_result(run, converge):
+    """The one failure path: ``converge(run)``'s result, or, when it raised, the result so far with failed and msg."""
+    try:
+        run.check()
+        return converge(run)
+    except ModuleFailure as failure:
+        return dict(failure.result, failed=True, msg=str(failure))
+    except (InputError, LedgerError, SmsboxError) as error:
+        return dict(failed=True, msg=str(error))

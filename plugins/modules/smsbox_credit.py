@@ -213,19 +213,17 @@ ITEM_OPTIONS = dict(
     resolve=dict(type='raw'),
 )
 
+# The single form takes the item's options at the top; the role's converge action reads this spec too.
+ARGUMENT_SPEC = dict(
+    allocations=dict(type='list', elements='dict', options=ITEM_OPTIONS),
+    concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+    **dict(ITEM_OPTIONS, subaccount=dict(type='str'))
+)
+RULES = dict(mutually_exclusive=[('subaccount', 'allocations')], required_one_of=[('subaccount', 'allocations')])
+
 
 def main():
-    module = SmsboxModule(
-        argument_spec=dict(
-            allocations=dict(type='list', elements='dict', options=ITEM_OPTIONS),
-            concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
-            **dict(ITEM_OPTIONS, subaccount=dict(type='str'))
-        ),
-        mutually_exclusive=[('subaccount', 'allocations')],
-        required_one_of=[('subaccount', 'allocations')],
-        supports_check_mode=True,
-    )
-    module.run(converge_credits)
+    SmsboxModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **RULES).run(converge_credits)
 
 
 if __name__ == '__main__':

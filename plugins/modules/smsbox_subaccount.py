@@ -203,24 +203,23 @@ ITEM_OPTIONS = dict(
     baseline=dict(type='raw'),
 )
 
+# The role's converge action reads this spec too.
+ARGUMENT_SPEC = dict(
+    name=dict(type='str'),
+    password=dict(type='str', no_log=True),
+    nolimit=dict(type='bool', default=False),
+    adopt=dict(type='bool', default=False),
+    baseline=dict(type='raw'),
+    state=dict(type='str', default='present', choices=['present']),
+    subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
+    concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+)
+RULES = dict(mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts'), ('baseline', 'subaccounts')],
+             required_one_of=[('name', 'subaccounts')])
+
 
 def main():
-    module = SmsboxModule(
-        argument_spec=dict(
-            name=dict(type='str'),
-            password=dict(type='str', no_log=True),
-            nolimit=dict(type='bool', default=False),
-            adopt=dict(type='bool', default=False),
-            baseline=dict(type='raw'),
-            state=dict(type='str', default='present', choices=['present']),
-            subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
-            concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
-        ),
-        mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts'), ('baseline', 'subaccounts')],
-        required_one_of=[('name', 'subaccounts')],
-        supports_check_mode=True,
-    )
-    module.run(converge_subaccounts)
+    SmsboxModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **RULES).run(converge_subaccounts)
 
 
 if __name__ == '__main__':
