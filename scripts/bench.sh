@@ -98,7 +98,7 @@ inventories() {  # inventories EMULATOR PREFIX REGIONS PER_REGION [--ledger-uri 
         --regions "$regions" --per-region "$per_region" "$@")
 }
 
-measure() {  # measure LABEL EMULATOR [--pss] -- COMMAND...: one measured run; a failure stops the bench with its log
+measure() {  # measure LABEL EMULATOR [--pss]: one measured run of COMMAND (an array); a failure stops the bench with its log
     local label=$1 emulator=$2 file
     shift 2
     file=${label//[^A-Za-z0-9#.-]/_}
@@ -234,8 +234,19 @@ rc=0
 "$PYTHON" "$HELPER" table "$RESULTS" --config "$CONFIG" || rc=$?
 if [[ ${BENCH_PROFILE:-0} == 1 ]]; then
     echo
-    echo "Where the time goes (seconds, wall / CPU): start-up (interpreter, CLI, inventory), each task, exit"
+    echo "Where the time goes in each run, seconds wall / CPU (CPU: ansible-playbook and all its descendants):"
+    echo "start-up (interpreter, CLI, inventory) until the first task, each task [its loop items, wall], exit after the recap"
     echo
     "$PYTHON" "$HELPER" profile "$RESULTS"
+    # Inside the modules: one more re-run of rows 1-2 that keeps the modules as Ansible ran them, each then run again
+    # alone (a re-run has nothing to write: running them again changes nothing).
+    INV=("${MAIN_INV[@]}")
+    provision
+    ANSIBLE_KEEP_REMOTE_FILES=1 ANSIBLE_REMOTE_TEMP=$WORK/kept measure profile-rerun plain
+    echo
+    echo "Inside the modules of a re-run (one main account each, $((N / 2)) sub-accounts):"
+    echo
+    mapfile -t KEPT < <(find "$WORK/kept" -name 'AnsiballZ_*.py' | sort)
+    "$PYTHON" "$ROOT/scripts/bench_module_profile.py" "${KEPT[@]}" || rc=1
 fi
 exit $rc
