@@ -193,7 +193,7 @@ cat > "$WORK/uri.yml" <<YML
         return_content: true
       loop: "{{ range($SAMPLE) | list }}"
 YML
-COMMAND=(ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$PYTHON" "$WORK/uri.yml")
+COMMAND=(ansible-playbook -i "localhost," -c local -e "ansible_python_interpreter=$PYTHON" "$WORK/uri.yml")
 measure uri plain
 
 # 3: the scale points, 500 sub-accounts per main account, one inventory each; the last one with PSS too.
@@ -249,4 +249,6 @@ if [[ ${BENCH_PROFILE:-0} == 1 ]]; then
     mapfile -t KEPT < <(find "$WORK/kept" -name 'AnsiballZ_*.py' | sort)
     "$PYTHON" "$ROOT/scripts/bench_module_profile.py" "${KEPT[@]}" || rc=1
 fi
+trap - EXIT
+cleanup
 exit $rc

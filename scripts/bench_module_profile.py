@@ -24,16 +24,17 @@ import time
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-# (phase, file name ending, function name): the first match in the profile counts.
+# (phase, file name endings, function name): the largest cumulative time of a match counts (the code may move
+# between these files: the module, or the module_utils it runs).
 PHASES = (
     ('module start-up: unzip, imports, until main()', None, None),
-    ('argument handling (AnsibleModule init: the spec, no_log values)', '_connection.py', '__init__'),
-    ('ledger open, lock and load (and its close)', '_connection.py', 'ledger_session'),
-    ('balance read (one GET)', '_connection.py', 'read_balance'),
-    ('plan of every item from the ledger', 'smsbox_subaccount.py', 'plan'),
-    ('plan of every item from the ledger', 'smsbox_credit.py', 'plan'),
-    ('writes (requests and ledger records)', '_engine.py', 'run_writes'),
-    ('result: exit_json (no_log masking, JSON)', 'basic.py', 'exit_json'),
+    ('argument handling (AnsibleModule init: the spec, no_log values)', ('_connection.py',), '__init__'),
+    ('ledger open, lock and load (and its close)', ('_connection.py',), 'ledger_session'),
+    ('balance read (one GET)', ('_connection.py',), 'read_balance'),
+    ('plan of every item from the ledger', ('smsbox_subaccount.py', 'smsbox_credit.py', '_converge_subaccounts.py',
+                                            '_converge_credits.py'), 'plan'),
+    ('writes (requests and ledger records)', ('_engine.py',), 'run_writes'),
+    ('result: exit_json (no_log masking, JSON)', ('basic.py',), 'exit_json'),
 )
 
 
@@ -64,11 +65,22 @@ def _timed(command, env=None):
     return wall, cpu, completed.stdout
 
 
-def _find(stats, ending, name):
-    for (filename, _line, function), values in stats.stats.items():
-        if function == name and filename.endswith(ending):
-            return values[3]  # cumulative time
-    return None
+def _import_seconds(python, path):
+    """Seconds spent in imports by one run, from python -X importtime (top-level imports, cumulative)."""
+    completed = subprocess.run([python, '-X', 'importtime', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    total = 0
+    for line in completed.stderr.decode('utf-8', 'replace').splitlines():
+        parts = line.split('|')
+        if len(parts) == 3 and parts[0].startswith('import time:') and parts[1].strip().isdigit():
+            if not parts[2].startswith('  '):  # one space after the bar: a top-level import
+                total += int(parts[1])
+    return total / 1e6
+
+
+def _find(stats, endings, name):
+    found = [values[3] for (filename, _line, function), values in stats.stats.items()
+             if function == name and filename.endswith(endings)]  # values[3]: cumulative time
+    return max(found) if found else None
 
 
 def profile(path, python):
@@ -81,6 +93,7 @@ def profile(path, python):
         return 1
     items = max((len(value) for value in result.values() if isinstance(value, list)), default=0)
     bare = min(_timed([python, '-c', 'pass'])[0] for _attempt in range(3))
+    imports = min(_import_seconds(python, path) for _attempt in range(3))
     handle, profile_file = tempfile.mkstemp(suffix='.prof')
     os.close(handle)
     try:
@@ -90,19 +103,15 @@ def profile(path, python):
         os.unlink(profile_file)
     total = max(values[3] for values in stats.stats.values())
     module = os.path.basename(path).replace('AnsiballZ_', '').replace('.py', '')
-    main_time = _find(stats, module + '.py', 'main') or 0.0
+    main_time = _find(stats, (module + '.py',), 'main') or 0.0
     print('%s: %.3f s wall, %.3f s CPU as Ansible runs it (fastest of 3); result %d bytes of JSON for %d items%s' % (
         module, wall, cpu, len(output), items, '; changed' if result.get('changed') else ''))
-    print('  the interpreter alone (python -c pass): %.3f s' % bare)
+    print('  the interpreter alone (python -c pass): %.3f s; every import of the run (python -X importtime): %.3f s' % (bare, imports))
     print('  under cProfile: %.3f s wall, %.3f s profiled; by phase (cumulative, share of the profiled total):' % (profiled_wall, total))
-    seen = set()
-    for phase, ending, name in PHASES:
-        if phase in seen:
-            continue
-        value = total - main_time if ending is None else _find(stats, ending, name)
+    for phase, endings, name in PHASES:
+        value = total - main_time if endings is None else _find(stats, endings, name)
         if value is None:
             continue
-        seen.add(phase)
         print('    %-66s %7.3f s  %4.0f %%' % (phase, value, 100.0 * value / total if total else 0))
     print('  the 12 costliest functions (cumulative):')
     ranked = sorted(stats.stats.items(), key=lambda item: item[1][3], reverse=True)
