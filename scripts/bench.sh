@@ -14,7 +14,7 @@
 #
 # Usage: scripts/bench.sh [N] [URI_SAMPLE]      (make bench [BENCH_QUICK=1] ...)
 # Environment (all optional):
-#   BENCH_QUICK=1            a smaller run (about a minute): N=100, uri sample 10, scale 500 and 1000, concurrency 1 and 8
+#   BENCH_QUICK=1            a smaller run: N=100, uri sample 10, scale 250 and 500 (one main account), concurrency 1 and 8
 #   BENCH_N=500              sub-accounts of rows 1, 2, 4 and 5 (over 2 main accounts)
 #   BENCH_URI_SAMPLE=40      sub-accounts the uri loop runs (2 requests each); its time is extrapolated per sub-account
 #   BENCH_SCALE="500 1000 2000 5000"   the scale points (500 sub-accounts per main account)
@@ -29,7 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
-    N=${BENCH_N:-100} SAMPLE=${BENCH_URI_SAMPLE:-10} SCALE=${BENCH_SCALE:-"500 1000"} CONCURRENCY=${BENCH_CONCURRENCY:-"1 8"}
+    N=${BENCH_N:-100} SAMPLE=${BENCH_URI_SAMPLE:-10} SCALE=${BENCH_SCALE:-"250 500"} CONCURRENCY=${BENCH_CONCURRENCY:-"1 8"}
 else
     N=${BENCH_N:-500} SAMPLE=${BENCH_URI_SAMPLE:-40} SCALE=${BENCH_SCALE:-"500 1000 2000 5000"} CONCURRENCY=${BENCH_CONCURRENCY:-"1 4 8"}
 fi
@@ -235,7 +235,9 @@ rc=0
 if [[ ${BENCH_PROFILE:-0} == 1 ]]; then
     echo
     echo "Where the time goes in each run, seconds wall / CPU (CPU: ansible-playbook and all its descendants):"
-    echo "start-up (interpreter, CLI, inventory) until the first task, each task [its loop items, wall], exit after the recap"
+    echo "start-up (interpreter, CLI, inventory) until the first task; each task until the next one starts [its loop items,"
+    echo "wall] (result at: when its result came; after it the strategy's own work, for the last task the end of the play);"
+    echo "exit after the recap"
     echo
     "$PYTHON" "$HELPER" profile "$RESULTS"
     # Inside the modules: one more re-run of rows 1-2 that keeps the modules as Ansible ran them, each then run again

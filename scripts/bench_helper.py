@@ -94,7 +94,12 @@ def inventories(args):
             os.makedirs(os.path.join(top, 'ledgers'), exist_ok=True)
         if ready.get('ca_cert'):
             lines.append('smsbox_ca_path: %s' % ready['ca_cert'])
-        if index % 2 == 0:
+        if args.literal:
+            # Every value written out: nothing for Ansible to template per host.
+            lines[-1] = 'smsbox_ledger: %s' % (lines[-1].split(': ', 1)[1].strip('"') if args.ledger_uri
+                                               else os.path.join(top, 'ledgers', region + '.json'))
+            lines.append('smsbox_api_key: %s' % key)
+        elif index % 2 == 0:
             # The key in a file next to the inventory, read by a lookup.
             _write(os.path.join(top, 'secrets', 'api_key'), key + '\n', 0o600)
             lines.append("smsbox_api_key: \"{{ lookup('ansible.builtin.file', inventory_dir ~ '/secrets/api_key') }}\"")
@@ -104,10 +109,17 @@ def inventories(args):
             lines.append('smsbox_api_key: "{{ vault_smsbox_api_key }}"')
         _write(os.path.join(group_vars, 'main.yml'), '\n'.join(lines) + '\n')
         hosts = ['---', '%s:' % region, '  hosts:']
+        if args.lists:
+            # One host for the whole main account, its sub-accounts in a list.
+            hosts.append('    %s-%s-all:' % (args.prefix, region))
+            hosts.append('      smsbox_subaccounts:')
         for number in range(args.per_region):
-            hosts.append('    shop-%s-%s-%04d:' % (args.prefix, region, number))
-            hosts.append('      smsbox_subaccount: {name: %s-%s-%04d, password: pw-%04d-%s, credit: %d}'
-                         % (args.prefix, region, number, number, region, 10 + number % 7))
+            entry = '{name: %s-%s-%04d, password: pw-%04d-%s, credit: %d}' % (args.prefix, region, number, number, region, 10 + number % 7)
+            if args.lists:
+                hosts.append('        - %s' % entry)
+            else:
+                hosts.append('    shop-%s-%s-%04d:' % (args.prefix, region, number))
+                hosts.append('      smsbox_subaccount: %s' % entry)
         _write(os.path.join(top, 'hosts.yml'), '\n'.join(hosts) + '\n')
         # The inventory file, not its directory: given a directory, ansible-playbook would also read the ledgers
         # and the key file kept there as inventory sources.
@@ -213,7 +225,8 @@ def _timing(path, started, ended, cpu_total):
             items.append(round(item_end - previous, 3))
             previous = item_end
         parts.append({'name': task['name'], 'seconds': round(following['start'] - task['start'], 3),
-                      'cpu': round(following['cpu'] - task['cpu'], 3), 'items': items})
+                      'cpu': round(following['cpu'] - task['cpu'], 3), 'items': items,
+                      'result': round(task['result'] - task['start'], 3) if task.get('result') else None})
     first = tasks[0] if tasks else {'start': stats, 'cpu': stats_cpu}
     return {'startup': round(first['start'] - started, 3), 'startup_cpu': round(first['cpu'], 3),
             'to_playbook_start': round((record.get('playbook_start') or first['start']) - started, 3),
@@ -400,7 +413,7 @@ class Table:
         for n in points:
             label = 'scale-%d' % n
             result = self.get(label)
-            accounts = max(1, n // self.config['per_account'])
+            accounts = max(1, (n + self.config['per_account'] - 1) // self.config['per_account'])
             if result is None:
                 self.missing(3, 'scale: %d sub-accounts' % n, label)
                 continue
@@ -507,7 +520,8 @@ def profile(args):
         for task in timing.get('tasks') or []:
             name = task['name'].split(' : ', 1)[-1]
             items = ' [%s]' % ' + '.join('%.2f' % item for item in task['items']) if len(task['items']) > 1 else ''
-            tasks.append('%s %.2f / %.2f%s' % (name, task['seconds'], task['cpu'], items))
+            result_at = ' (result at %.2f)' % task['result'] if task.get('result') is not None else ''
+            tasks.append('%s %.2f / %.2f%s%s' % (name, task['seconds'], task['cpu'], items, result_at))
         print('| %s | %.2f / %.1f | %.2f / %.2f | %s | %.2f / %.2f |' % (
             result['label'], result['wall'], result['cpu'], timing.get('startup', 0), timing.get('startup_cpu', 0),
             '<br>'.join(tasks), timing.get('exit', 0), timing.get('exit_cpu', 0)))
@@ -526,6 +540,8 @@ def main(argv=None):
     cmd.add_argument('--per-region', type=int, required=True, help='sub-accounts (hosts) per main account')
     cmd.add_argument('--ledger-uri', help='a PostgreSQL ledger instead of a file next to each inventory')
     cmd.add_argument('--balance', type=int, default=10000000)
+    cmd.add_argument('--literal', action='store_true', help='group_vars written out, no template, no lookup, no vault')
+    cmd.add_argument('--lists', action='store_true', help='one host per main account with a smsbox_subaccounts list')
     cmd.set_defaults(func=inventories)
     cmd = sub.add_parser('run', allow_abbrev=False)
     cmd.add_argument('result')

@@ -3,7 +3,9 @@
 
 Enabled with ANSIBLE_CALLBACK_PLUGINS=scripts/bench_callbacks ANSIBLE_CALLBACKS_ENABLED=smsbox_bench_timing
 and SMSBOX_BENCH_TIMING=FILE: at the end of the run FILE holds JSON with wall-clock times (time.time()):
-``playbook_start``, ``tasks`` (name, start, cpu, item_ends), ``stats`` and ``stats_cpu`` (the run's last event).
+``playbook_start``, ``tasks`` (name, start, cpu, item_ends, result: when its last result came), ``stats`` and
+``stats_cpu`` (the run's last event). From a task's last result to the next task's start the strategy works on
+its own: for the last task of a play, that includes the end of the play (the implicit flush_handlers of every host).
 ``cpu`` is the CPU seconds used so far by the controller and all its descendants (its workers, the modules they
 run), ended or running: on a busy machine it splits the run more steadily than wall time. bench.sh adds
 the time it started the command (SMSBOX_BENCH_T0) and when the command ended, so the run splits into
@@ -87,6 +89,22 @@ class CallbackModule(CallbackBase):
     def _item_end(self, result):
         if self.record['tasks']:
             self.record['tasks'][-1]['item_ends'].append(time.time())
+
+    def _result(self, result):
+        if self.record['tasks']:
+            self.record['tasks'][-1]['result'] = time.time()
+
+    def v2_runner_on_ok(self, result):
+        self._result(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._result(result)
+
+    def v2_runner_on_skipped(self, result):
+        self._result(result)
+
+    def v2_runner_on_unreachable(self, result):
+        self._result(result)
 
     def v2_runner_item_on_ok(self, result):
         self._item_end(result)
