@@ -236,7 +236,8 @@ if [[ ${BENCH_PROFILE:-0} == 1 ]]; then
     echo
     echo "Where the time goes in each run, seconds wall / CPU (CPU: ansible-playbook and all its descendants):"
     echo "start-up (interpreter, CLI, inventory) until the first task; each task until the next one starts [its loop items,"
-    echo "wall] (result at: when its result came; after it the strategy's own work, for the last task the end of the play);"
+    echo "wall] (result at: when its result came; after it the strategy's own work: for the last task, the end of the role"
+    echo "and of the play, the implicit meta tasks of every host);"
     echo "exit after the recap"
     echo
     "$PYTHON" "$HELPER" profile "$RESULTS"

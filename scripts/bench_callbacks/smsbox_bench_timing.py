@@ -5,7 +5,7 @@ Enabled with ANSIBLE_CALLBACK_PLUGINS=scripts/bench_callbacks ANSIBLE_CALLBACKS_
 and SMSBOX_BENCH_TIMING=FILE: at the end of the run FILE holds JSON with wall-clock times (time.time()):
 ``playbook_start``, ``tasks`` (name, start, cpu, item_ends, result: when its last result came), ``stats`` and
 ``stats_cpu`` (the run's last event). From a task's last result to the next task's start the strategy works on
-its own: for the last task of a play, that includes the end of the play (the implicit flush_handlers of every host).
+its own: for the last task of a role or a play, that includes their end (the implicit meta tasks of every host).
 ``cpu`` is the CPU seconds used so far by the controller and all its descendants (its workers, the modules they
 run), ended or running: on a busy machine it splits the run more steadily than wall time. bench.sh adds
 the time it started the command (SMSBOX_BENCH_T0) and when the command ended, so the run splits into
