@@ -22,7 +22,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._client import REQU
 from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
 from ansible_collections.smsbox.account.plugins.module_utils._converge_credits import converge_credits
 from ansible_collections.smsbox.account.plugins.module_utils._converge_subaccounts import converge_subaccounts
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import mask
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import masker
 from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, uri_passwords
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 
@@ -100,12 +100,18 @@ class ActionModule(ActionBase):
         return dict(account_result, item=item)
 
 
+# Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.
+MESSAGE_KEYS = frozenset(('msg', 'error', 'note', 'detail', 'warnings', 'exception'))
+
+
 def scrub(value, secrets):
-    """``value`` with every form of every secret masked in its strings: what a module's no_log values give its result."""
-    if isinstance(value, dict):
-        return dict((key, scrub(item, secrets)) for key, item in value.items())
-    if isinstance(value, list):
-        return [scrub(item, secrets) for item in value]
-    if isinstance(value, str) and secrets:
-        return mask(value, secrets)
-    return value
+    """``value`` with every form of every secret masked in its messages, as a module's no_log values mask its result."""
+    hide = masker(secrets)
+
+    def walk(item, message):
+        if isinstance(item, dict):
+            return dict((key, walk(entry, message or key in MESSAGE_KEYS)) for key, entry in item.items())
+        if isinstance(item, list):
+            return [walk(entry, message) for entry in item]
+        return hide(item) if message and isinstance(item, str) else item
+    return walk(value, False)

@@ -31,8 +31,9 @@ MAX_CONCURRENCY = 16
 MAX_CREDITS = 10 ** 9
 MASK = '********'
 POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
-LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/ledgers/<main account>.json" '
-                    'next to your inventory, or /srv/smsbox/ledgers/<main account>.json')
+# Beside the inventory directory, not in it: Ansible reads every file of an inventory directory as inventory.
+LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" '
+                    'beside your inventory directory, or /srv/smsbox/ledgers/<main account>.json')
 NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+\Z')  # \Z: '$' would let a final newline through
 TRANSFER_ID = re.compile(r'^tx-[0-9a-f]{12}\Z')  # the ids the ledger gives transfers
 NAME_HINT = "letters A-Z a-z, digits, '.', '_', '-' and '@'"
@@ -346,15 +347,20 @@ def secret_forms(secret):
     return sorted((form for form in forms if form), key=len, reverse=True)
 
 
-def mask(text, secrets):
-    """``text`` with every form of every secret replaced by ********; the longest first, as a password may contain the key."""
-    forms = []
+def masker(secrets):
+    """A function that masks every form of every secret in a text: one pattern, the longest forms first, as a password
+    may contain the key; percent-encoded forms in either hex case (%2b and %2B decode alike)."""
+    forms = set()
     for secret in secrets:
         if secret and isinstance(secret, str):
-            forms.extend(secret_forms(secret))
-    for form in sorted(set(forms), key=len, reverse=True):
-        if '%' in form:
-            text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)  # %2b and %2B decode alike
-        else:
-            text = text.replace(form, MASK)
-    return text
+            forms.update(secret_forms(secret))
+    if not forms:
+        return lambda text: text
+    pattern = re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
+                                  for form in sorted(forms, key=len, reverse=True)))
+    return lambda text: pattern.sub(MASK, text)
+
+
+def mask(text, secrets):
+    """``text`` with every form of every secret replaced by ********."""
+    return masker(secrets)(text)

@@ -176,8 +176,11 @@ class Plan:
         """One ledger per main account: two accounts on one ledger would count each other's sub-accounts and credits."""
         owners = {}
         for account in self.accounts.values():
-            if account['ledger']:
-                where = account['ledger'] if is_postgresql_uri(account['ledger']) else os.path.abspath(os.path.expanduser(account['ledger']))
+            if account['ledger'] and is_postgresql_uri(account['ledger']):
+                # One database holds many main accounts, each in rows of its own key: only one key twice is a clash.
+                where = (account['ledger'], key_fingerprint(account['api_key']) if account['api_key'] else account['api_url'])
+            elif account['ledger']:
+                where = os.path.abspath(os.path.expanduser(account['ledger']))
             elif account['api_key']:
                 where = default_ledger_path(account['api_key'])
             else:
