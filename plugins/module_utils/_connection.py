@@ -73,9 +73,9 @@ class Run:
         """Every connection option, before any request, whatever the URL."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        problem = (check_api_key(self.params['api_key']) or check_api_url(self.params['api_url']) or
-                   check_timeout(self.params['timeout']) or check_ca_path(self.params['ca_path']) or
-                   check_ledger_location(self.params['ledger']))
+        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'),
+                  (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'))
+        problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
         if problem:
             raise InputError(problem)
 

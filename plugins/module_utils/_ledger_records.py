@@ -152,8 +152,8 @@ class Contents:
 
     def same_records(self, other):
         """Whether ``other`` holds the same sub-accounts and transfers, in the same order (a copy that already happened)."""
-        return (self.subaccounts == other.subaccounts and list(self.transfers) == list(other.transfers) and
-                self.transfers == other.transfers)
+        same_order = list(self.transfers) == list(other.transfers)
+        return self.subaccounts == other.subaccounts and same_order and self.transfers == other.transfers
 
 
 def summary(contents):
