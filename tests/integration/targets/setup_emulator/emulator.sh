@@ -159,19 +159,31 @@ run_and_check_secrets() {
     return "$rc"
 }
 
-# run_scenarios STORE SECRET... -- [ARG...]: runs test.yml (every scenario of the target, each on a fresh emulator and
+# SCENARIO=NAME[,NAME...] in the environment: the scenarios to run, those of the play (tasks/NAME.yml, passed on as
+# -e scenario=...) and those a runme.sh runs itself (RUNME_SCENARIOS, e.g. adhoc); without it, every one.
+RUNME_SCENARIOS=()
+# chosen NAME: whether the scenario NAME runs.
+chosen() {
+    [[ -z ${SCENARIO:-} || ,$SCENARIO, == *,$1,* ]]
+}
+
+# run_scenarios STORE SECRET... -- [ARG...]: runs test.yml (the scenarios of the target, each on a fresh emulator and
 # fresh ledgers: tasks/run_scenarios.yml) at -vvvv on the ledger STORE, through run_and_check_secrets with every
 # SECRET; ARGs go to ansible-playbook. file: the ledgers are files under SMSBOX_LEDGER_DIR. postgresql: a new schema
 # of the test PostgreSQL for each scenario and ledger (SMSBOX_ITEST_POSTGRESQL_LEDGERS, {"<scenario>/main": URI,
-# "<scenario>/other": URI}), whose rows must hold no SECRET either. SCENARIO=NAME[,NAME...] in the environment runs
-# those scenarios only (as -e scenario=NAME[,NAME...] does).
+# "<scenario>/other": URI}), whose rows must hold no SECRET either. Nothing to do when SCENARIO names none of the
+# play's scenarios (an unknown name fails the play).
 run_scenarios() {
-    local store=$1 secrets=() names=() file
+    local store=$1 secrets=() names=() file chosen_names
     shift
     while [[ $1 != -- ]]; do secrets+=("$1"); shift; done
     shift
     local args=("$@")
-    [[ -z ${SCENARIO:-} ]] || args+=(-e "scenario=$SCENARIO")
+    if [[ -n ${SCENARIO:-} ]]; then
+        chosen_names=$(tr ',' '\n' <<< "$SCENARIO" | grep -vxF -f <(printf '%s\n' "${RUNME_SCENARIOS[@]}" "") | paste -sd, -) || true
+        [[ -n $chosen_names ]] || return 0
+        args+=(-e "scenario=$chosen_names")
+    fi
     echo "=== ledger store: $store"
     unset SMSBOX_ITEST_POSTGRESQL_LEDGERS
     if [[ $store == postgresql ]]; then
@@ -190,7 +202,7 @@ run_scenarios() {
         postgresql_dump $("$PYTHON" -c 'import json, os; print("\n".join(json.loads(os.environ["SMSBOX_ITEST_POSTGRESQL_LEDGERS"]).values()))') \
             > "$SMSBOX_LEDGER_DIR/postgresql-rows.txt"
         # Every scenario together writes rows; a scenario chosen alone may write none (one refused before any request).
-        if [[ ! -s $SMSBOX_LEDGER_DIR/postgresql-rows.txt && -z ${SCENARIO:-} && " ${args[*]} " != *" scenario="* ]]; then
+        if [[ ! -s $SMSBOX_LEDGER_DIR/postgresql-rows.txt && " ${args[*]} " != *" scenario="* ]]; then
             echo "FAIL: the PostgreSQL ledgers are empty" >&2
             exit 1
         fi

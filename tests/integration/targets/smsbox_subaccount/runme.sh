@@ -23,22 +23,13 @@ cat > "$INPUT_DIR/accounts.json" <<JSON
 JSON
 export SMSBOX_ITEST_ACCOUNTS="$INPUT_DIR/accounts.json"
 
-# SCENARIO may also name adhoc: the ad hoc commands below (with SCENARIO=adhoc alone, the play does not run).
-PLAY=yes ADHOC=yes
-if [[ -n ${SCENARIO:-} ]]; then
-    [[ ,$SCENARIO, == *,adhoc,* ]] || ADHOC=no
-    SCENARIO=$(tr ',' '\n' <<< "$SCENARIO" | grep -vx adhoc | paste -sd, -) || true
-    [[ -n $SCENARIO ]] || PLAY=no
-fi
-
-# Once per ledger store: the same scenarios, the same assertions.
+# Once per ledger store: the same scenarios, the same assertions. SCENARIO may also name adhoc, below.
+RUNME_SCENARIOS=(adhoc)
 DB_PASSWORD=$(postgresql_password)
-if [[ $PLAY == yes ]]; then
-    for store in $(ledger_stores); do
-        run_scenarios "$store" "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- "$@"
-    done
-fi
-[[ $ADHOC == yes ]] || exit 0
+for store in $(ledger_stores); do
+    run_scenarios "$store" "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- "$@"
+done
+chosen adhoc || exit 0
 
 # Ad hoc, as the README shows it: the key from SMSBOX_API_KEY, the password from a vaulted variable
 # file, so that the -a text names the variable only. A success and a failure, at -vvv: Ansible prints
