@@ -161,6 +161,8 @@ run_and_check_secrets() {
 
 # SCENARIO=NAME[,NAME...] in the environment: the scenarios to run, those of the play (tasks/NAME.yml, passed on as
 # -e scenario=...) and those a runme.sh runs itself (RUNME_SCENARIOS, e.g. adhoc); without it, every one.
+# ansible-test passes no variable of ours to runme.sh: scripts/test.sh writes SCENARIO to a file instead.
+SCENARIO=${SCENARIO:-$(cat "$COLLECTION_ROOT/tests/output/.integration-scenario" 2>/dev/null || true)}
 RUNME_SCENARIOS=()
 # chosen NAME: whether the scenario NAME runs.
 chosen() {
