@@ -78,10 +78,10 @@ stage_integration() {
         # ansible-core: they run on the newest line; the write targets run on the file store here.
         echo file > tests/output/.integration-ledger-stores
         local exclude=() target
-        for target in $(grep -l '^newest_line_only$' tests/integration/targets/*/aliases); do
+        while IFS= read -r target; do
             target=${target%/aliases}
             exclude+=(--exclude "${target##*/}")
-        done
+        done < <(grep -l '^newest_line_only$' tests/integration/targets/*/aliases)
         ansible-test integration --local --python "$PYTHON_VERSION" --color no "${exclude[@]}" "${targets[@]}"
     fi
 }

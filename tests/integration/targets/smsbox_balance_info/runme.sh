@@ -13,6 +13,7 @@ export SMSBOX_ITEST_ACCOUNTS="$INPUT_DIR/accounts.json"
 # Every output is kept at the highest verbosity; the key must show in none of it.
 # The key reaches the playbook through the environment: ansible-playbook prints extra vars at -vvvv.
 # A read-only module: the file store is enough.
+# shellcheck disable=SC2034  # read by run_scenarios (emulator.sh)
 RUNME_SCENARIOS=(adhoc)
 SMSBOX_TEST_KEY=$KEY run_scenarios file "$KEY" -- "$@"
 chosen adhoc || exit 0

@@ -24,6 +24,7 @@ JSON
 export SMSBOX_ITEST_ACCOUNTS="$INPUT_DIR/accounts.json"
 
 # Once per ledger store: the same scenarios, the same assertions. SCENARIO may also name adhoc, below.
+# shellcheck disable=SC2034  # read by run_scenarios (emulator.sh)
 RUNME_SCENARIOS=(adhoc)
 DB_PASSWORD=$(postgresql_password)
 for store in $(ledger_stores); do
