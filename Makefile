@@ -11,7 +11,7 @@ test:  ## every test: the ansible-core matrix (sanity, units, integration, doc),
 sanity units integration doc lint molecule changelog docsite galaxy ee:
 	bash scripts/test.sh $@
 
-bench:  ## speed and memory figures
+bench:  ## speed and memory figures against the targets of docs/performance.md (BENCH_QUICK=1: a smaller run; BENCH_PROFILE=1: where the time goes)
 	bash scripts/bench.sh
 
 clean:

@@ -77,3 +77,16 @@ attributes:
     support: full
     platforms: posix
 '''
+
+    # The write modules' bulk concurrency.
+    BULK = r'''
+options:
+  concurrency:
+    description:
+      - How many requests (creates or transfers) may be in flight at once in the bulk form, over one keep-alive
+        connection pool, and with as many ledger writers. From 1 to 16.
+    type: int
+    default: 4
+seealso:
+  - module: smsbox.account.smsbox_balance_info
+'''

@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by every module, and the module base class built on them.
+"""Connection options shared by every module, one run's context built on them, and the module base class.
 
-The options are documented once in the ``smsbox.account.connection`` doc fragment; this is
-their one argument spec. Environment variables are fallbacks used only when an option is unset.
+The options are documented once in the ``smsbox.account.connection`` doc fragment; this is their one
+argument spec. Environment variables are fallbacks used only when an option is unset. ``Run`` is what
+the converge code sees of a run (options, modes, warnings, the client and the ledger of the main
+account) and raises ``ModuleFailure`` through; ``SmsboxModule.run`` is the one place that turns a
+result or a failure into ``exit_json`` or ``fail_json``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,16 +18,7 @@ from contextlib import contextmanager
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.smsbox.account.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils._errors import SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import (
-    Ledger,
-    LedgerDependencyError,
-    LedgerError,
-    default_ledger_path,
-    key_fingerprint,
-    printable_location,
-)
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     InputError,
@@ -34,6 +28,15 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_ledger_location,
     check_timeout,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import (
+    is_postgresql,
+    printable_location,
+    resolve_location,
+    uri_passwords,
+)
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file import default_ledger_path
 
 
 def connection_argument_spec():
@@ -49,24 +52,32 @@ def connection_argument_spec():
     )
 
 
-class SmsboxModule(AnsibleModule):
-    """An AnsibleModule with the connection options, a client and the ledger of the main account."""
+def ledger_dependency_failure(error, **returned):
+    return ModuleFailure('%s %s' % (missing_required_lib(error.library, reason='a PostgreSQL ledger'), error),
+                         exception=error.traceback, **returned)
 
-    def __init__(self, argument_spec, **kwargs):
-        spec = connection_argument_spec()
-        spec.update(argument_spec)
-        super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+
+class Run:
+    """One run against one main account: validated options, check and diff modes, warnings, client and ledger."""
+
+    def __init__(self, params, check_mode=False, diff=False):
+        self.params = params
+        self.check_mode = check_mode
+        self.diff = diff
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def check(self):
+        """Every connection option, before any request, whatever the URL."""
         if REQUESTS_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        # Every connection option is checked before any request, whatever the URL.
+            raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         problem = (check_api_key(self.params['api_key']) or check_api_url(self.params['api_url']) or
                    check_timeout(self.params['timeout']) or check_ca_path(self.params['ca_path']) or
                    check_ledger_location(self.params['ledger']))
         if problem:
-            self.fail_json(msg=problem)
-        if is_postgresql(self.params['ledger']):
-            # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.
-            self.no_log_values.update(uri_passwords(self.params['ledger']))
+            raise InputError(problem)
 
     def client(self, pool_size=1):
         return SmsboxClient(
@@ -84,43 +95,78 @@ class SmsboxModule(AnsibleModule):
         return printable_location(self.ledger_location)
 
     def read_balance(self, client, **returned):
-        """The main balance, or fail_json with a sentence that says what to check."""
+        """The main balance; a failure says what to check."""
         returned['api_url'] = self.params['api_url']
         try:
             return client.balance()
         except SmsboxRefused:
-            self.fail_json(msg='SMSBOX refused the balance read (ERREUR): the API key is wrong or suspended, '
-                               'or this machine\'s source IP is not allowed for it. Check the key and the IP '
-                               'restrictions of the main account in the SMSBOX dashboard.', **returned)
+            raise ModuleFailure('SMSBOX refused the balance read (ERREUR): the API key is wrong or suspended, or this machine\'s '
+                                'source IP is not allowed for it. Check the key and the IP restrictions of the main account in '
+                                'the SMSBOX dashboard.', **returned)
         except SmsboxAuthError as error:
-            self.fail_json(msg='%s. Check the key and the IP restrictions of the main account in the SMSBOX dashboard.' % error,
-                           **returned)
+            raise ModuleFailure('%s. Check the key and the IP restrictions of the main account in the SMSBOX dashboard.' % error,
+                                **returned)
         except SmsboxError as error:
-            self.fail_json(msg='Could not read the main balance from %s: %s' % (self.params['api_url'], error), **returned)
+            raise ModuleFailure('Could not read the main balance from %s: %s' % (self.params['api_url'], error), **returned)
 
-    def checked(self, read_items):
-        """The items ``read_items(params)`` validates, or fail_json naming the item refused, before any request."""
+    @contextmanager
+    def main_account(self, returned, balance_key, exclusive=None):
+        """(client, ledger) of the main account, its balance read into ``returned`` under the ledger's lock (the read
+        also checks the key before anything is written); the client is closed on the way out."""
+        client = self.client(pool_size=self.params.get('concurrency') or 1)
         try:
-            return read_items(self.params)
-        except InputError as error:
-            self.fail_json(msg=str(error))
+            with self.ledger_session(exclusive=exclusive, **returned) as book:
+                returned[balance_key] = self.read_balance(client, **returned)
+                yield client, book
+        finally:
+            client.close()
 
     @contextmanager
     def ledger_session(self, exclusive=None, **returned):
-        """The main account's ledger for this run: exclusive, read-only in check mode; its warnings shown."""
+        """The main account's ledger for this run: exclusive, read-only in check mode; its warnings passed on."""
+        returned['api_url'] = self.params['api_url']
         try:
             # A module with a concurrency option records from that many threads at once.
             ledger = Ledger(self.ledger_location, key_fingerprint(self.params['api_key']), api_url=self.params['api_url'],
                             concurrency=self.params.get('concurrency') or 1)
-        except LedgerDependencyError as error:
-            self.fail_json(msg='%s %s' % (missing_required_lib(error.library, reason='a PostgreSQL ledger'), error),
-                           exception=error.traceback, api_url=self.params['api_url'], **returned)
-        except LedgerError as error:
-            self.fail_json(msg=str(error), api_url=self.params['api_url'], **returned)
-        try:
             with ledger.session(exclusive=not self.check_mode if exclusive is None else exclusive) as book:
-                for warning in book.warnings:
-                    self.warn(warning)
+                self.warnings.extend(book.warnings)
                 yield book
+        except LedgerDependencyError as error:
+            raise ledger_dependency_failure(error, **returned)
         except LedgerError as error:
-            self.fail_json(msg=str(error), api_url=self.params['api_url'], **returned)
+            raise ModuleFailure(str(error), **returned)
+
+
+class SmsboxModule(AnsibleModule):
+    """An AnsibleModule with the connection options, which runs a converge function: ``main`` is one line."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec)
+        super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+        for option in ('ledger', 'dest'):
+            if is_postgresql(self.params.get(option)):
+                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.
+                self.no_log_values.update(uri_passwords(self.params[option]))
+
+    def run(self, converge):
+        """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""
+        run = Run(self.params, check_mode=self.check_mode, diff=self._diff)
+        result = run_result(run, converge)
+        for warning in run.warnings:
+            self.warn(warning)
+        if result.pop('failed', False):
+            self.fail_json(**result)
+        self.exit_json(**result)
+
+
+def run_result(run, converge):
+    """The one failure path: ``converge(run)``'s result, or, when it raised, the result so far with failed and msg."""
+    try:
+        run.check()
+        return converge(run)
+    except ModuleFailure as failure:
+        return dict(failure.result, failed=True, msg=str(failure))
+    except (InputError, LedgerError, SmsboxError) as error:
+        return dict(failed=True, msg=str(error))

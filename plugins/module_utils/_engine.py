@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The converge engine the write modules share.
 
-A module turns each input item into a Step: the result it predicts from the ledger and, when
+A converger turns each input item into a Step: the result it predicts from the ledger and, when
 something must change, one write. The engine runs the writes (never in check mode), a bounded
 number at once over the one keep-alive session, and reports every item the same way, so check
 mode and diff are the plan itself and cannot drift from what a real run does.
@@ -15,7 +15,7 @@ __metaclass__ = type
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.smsbox.account.plugins.module_utils import _inputs
+from ansible_collections.smsbox.account.plugins.module_utils._errors import ModuleFailure
 
 DEFAULT_CONCURRENCY = 4
 FAILURES_SHOWN = 10
@@ -40,13 +40,6 @@ class Step:
         return 'error' in self.result
 
 
-def check_concurrency(module):
-    problem = _inputs.check_concurrency(module.params['concurrency'])
-    if problem:
-        module.fail_json(msg=problem)
-    return module.params['concurrency']
-
-
 def run_writes(steps, concurrency):
     """Run the writes of ``steps``; at most ``concurrency`` requests are in flight at once."""
     pending = [step for step in steps if step.write is not None and not step.failed]
@@ -65,17 +58,20 @@ def diff_of(steps):
     return dict(before=before, after=after)
 
 
-def finish(module, steps, what, results_key, **returned):
-    """exit_json, or fail_json naming every failed item, with the per-item results either way."""
+def result_of(run, steps, form, what, item_key, **returned):
+    """The run's result with the per-item results under ``form`` (the bulk option), the single form's item at the top,
+    and the diff; a ModuleFailure naming every failed item when one failed."""
     results = [step.result for step in steps]
-    returned[results_key] = results
+    returned[form] = results
     returned['changed'] = any(result.get('changed') for result in results)
-    if module._diff:
+    if run.diff:
         returned['diff'] = diff_of(steps)
+    if run.params.get(form) is None:  # the single form: its item is the task
+        returned.update({item_key: results[0][item_key], 'action': results[0]['action']})
     failures = [result['error'] for result in results if 'error' in result]
     if failures:
-        module.fail_json(msg='%d of %d %s failed. %s' % (len(failures), len(results), what, grouped(failures)), **returned)
-    module.exit_json(**returned)
+        raise ModuleFailure('%d of %d %s failed. %s' % (len(failures), len(results), what, grouped(failures)), **returned)
+    return returned
 
 
 def grouped(failures):
@@ -89,3 +85,8 @@ def grouped(failures):
         more = len(items) - FAILURES_SHOWN
         parts.append('%s%s: %s' % (', '.join(items[:FAILURES_SHOWN]), ' and %d more' % more if more > 0 else '', reason))
     return ' | '.join(parts)
+
+
+def names_text(names, shown=FAILURES_SHOWN):
+    text = ', '.join(repr(name) for name in names[:shown])
+    return text + (' and %d more' % (len(names) - shown) if len(names) > shown else '')

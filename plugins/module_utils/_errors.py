@@ -74,3 +74,14 @@ class SmsboxRefused(SmsboxError):
     """``ERREUR``: SMSBOX refused the operation and applied nothing."""
 
     write_outcome = REJECTED
+
+
+class ModuleFailure(Exception):
+    """A failed run: ``str()`` is its message (safe to show), ``result`` what the run returns with it so far.
+
+    The converge code raises it; the module base turns it into ``fail_json`` in one place.
+    """
+
+    def __init__(self, message, **result):
+        super(ModuleFailure, self).__init__(message)
+        self.result = result

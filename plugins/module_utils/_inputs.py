@@ -31,8 +31,9 @@ MAX_CONCURRENCY = 16
 MAX_CREDITS = 10 ** 9
 MASK = '********'
 POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
-LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/ledgers/<main account>.json" '
-                    'next to your inventory, or /srv/smsbox/ledgers/<main account>.json')
+# Beside the inventory directory, not in it: Ansible reads every file of an inventory directory as inventory.
+LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" '
+                    'beside your inventory directory, or /srv/smsbox/ledgers/<main account>.json')
 NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+\Z')  # \Z: '$' would let a final newline through
 TRANSFER_ID = re.compile(r'^tx-[0-9a-f]{12}\Z')  # the ids the ledger gives transfers
 NAME_HINT = "letters A-Z a-z, digits, '.', '_', '-' and '@'"
@@ -125,6 +126,101 @@ def check_unique(names, form):
 def check_bulk_size(items, form):
     if len(items) > MAX_SUBACCOUNTS:
         raise InputError('%s has %d items; a main account holds at most %d sub-accounts' % (form, len(items), MAX_SUBACCOUNTS))
+
+
+# -- the items of the write modules, single or bulk form --
+
+SUBACCOUNT_ITEM = ('name', 'password', 'nolimit', 'adopt', 'baseline')
+CREDIT_ITEM = ('subaccount', 'allocated', 'amount', 'transfer_id', 'resolve')
+RESOLVE_EXAMPLE = '{"tx-4be1c2a09d3f": applied}'
+
+
+def raw_items(params, bulk, keys):
+    """(form, items): the list under ``bulk``, or one item made of the single form's options (form None)."""
+    if params.get(bulk) is not None:
+        check_bulk_size(params[bulk], bulk)
+        return bulk, params[bulk]
+    return None, [dict((key, params.get(key)) for key in keys)]
+
+
+def read_subaccount_items(params):
+    """smsbox_subaccount's items, each checked and named; task-level nolimit and adopt fill the bulk items."""
+    _check_module_concurrency(params)
+    form, raw = raw_items(params, 'subaccounts', SUBACCOUNT_ITEM)
+    items = []
+    for index, item in enumerate(raw):
+        where = label(form, index, item.get('name'))
+        items.append(dict(
+            where=where,
+            subaccount=check_name(item.get('name'), where),
+            password=check_password(item.get('password'), where),
+            nolimit=params['nolimit'] if item.get('nolimit') is None else item['nolimit'],
+            adopt=params['adopt'] if item.get('adopt') is None else item['adopt'],
+            baseline=None if item.get('baseline') is None else check_count(item['baseline'], where, 'baseline', True, False),
+        ))
+    check_unique([item['subaccount'] for item in items], form or 'name')
+    return form, items
+
+
+def read_credit_items(params):
+    """smsbox_credit's items, each checked and named; a transfer_id names one transfer only."""
+    _check_module_concurrency(params)
+    form, raw = raw_items(params, 'allocations', CREDIT_ITEM)
+    items = []
+    keyed = {}
+    for index, item in enumerate(raw):
+        where = label(form, index, item.get('subaccount'))
+        name = check_name(item.get('subaccount'), where, 'subaccount')
+        if item.get('allocated') is not None and item.get('amount') is not None:
+            raise InputError('%s: give allocated (a total) or amount (one transfer), not both' % where)
+        if item.get('allocated') is None and item.get('amount') is None and not item.get('resolve'):
+            raise InputError('%s: give allocated, amount or resolve' % where)
+        transfer_id = item.get('transfer_id')
+        if transfer_id is not None and item.get('amount') is None:
+            raise InputError('%s: transfer_id is the idempotency key of an amount; it needs amount' % where)
+        if transfer_id is not None and not transfer_id.strip():
+            raise InputError('%s: transfer_id is empty' % where)
+        if transfer_id is not None and transfer_id in keyed:
+            raise InputError('%s: transfer_id %r is already the key of %s; give each transfer its own transfer_id'
+                             % (where, transfer_id, keyed[transfer_id]))
+        keyed[transfer_id] = where
+        items.append(dict(
+            where=where,
+            subaccount=name,
+            allocated=None if item.get('allocated') is None else check_count(item['allocated'], where, 'allocated', True, False),
+            amount=None if item.get('amount') is None else check_count(item['amount'], where, 'amount', False, True),
+            transfer_id=transfer_id,
+            resolve=read_resolve(item.get('resolve'), where),
+        ))
+    check_unique([item['subaccount'] for item in items], form or 'subaccount')
+    return form, items
+
+
+def read_resolve(value, where):
+    """``{transfer id: applied|rejected}``: a settlement names what the operator checked, so it never applies to a later one."""
+    if value is None or value == {}:
+        return None
+    if isinstance(value, str) and value in ('applied', 'rejected'):
+        raise InputError('%s: resolve must name the transfers you checked, with what you found, e.g. resolve: %s; a bare '
+                         'resolve: %s kept in a playbook would also settle a transfer that becomes unknown later, unchecked. '
+                         'The ids are in the message that reported each transfer as unknown, and in smsbox_balance_info\'s '
+                         'ledger.unsettled' % (where, RESOLVE_EXAMPLE, value))
+    if not isinstance(value, dict):
+        raise InputError('%s: resolve must be a mapping of transfer ids to applied or rejected, e.g. %s' % (where, RESOLVE_EXAMPLE))
+    for txid, outcome in value.items():
+        if not isinstance(txid, str) or not TRANSFER_ID.match(txid):
+            raise InputError('%s: resolve names %r, which is not a transfer id (tx- and 12 hex digits, as in the message that '
+                             'reported it)' % (where, str(txid)[:40]))
+        if outcome not in ('applied', 'rejected'):
+            raise InputError('%s: resolve says %r for %s; say applied (the credits arrived) or rejected (they did not)'
+                             % (where, str(outcome)[:20], txid))
+    return dict(value)
+
+
+def _check_module_concurrency(params):
+    problem = check_concurrency(params.get('concurrency'))
+    if problem:
+        raise InputError(problem)
 
 
 # -- connection options --
@@ -251,15 +347,20 @@ def secret_forms(secret):
     return sorted((form for form in forms if form), key=len, reverse=True)
 
 
-def mask(text, secrets):
-    """``text`` with every form of every secret replaced by ********; the longest first, as a password may contain the key."""
-    forms = []
+def masker(secrets):
+    """A function that masks every form of every secret in a text: one pattern, the longest forms first, as a password
+    may contain the key; percent-encoded forms in either hex case (%2b and %2B decode alike)."""
+    forms = set()
     for secret in secrets:
         if secret and isinstance(secret, str):
-            forms.extend(secret_forms(secret))
-    for form in sorted(set(forms), key=len, reverse=True):
-        if '%' in form:
-            text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)  # %2b and %2B decode alike
-        else:
-            text = text.replace(form, MASK)
-    return text
+            forms.update(secret_forms(secret))
+    if not forms:
+        return lambda text: text
+    pattern = re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
+                                  for form in sorted(forms, key=len, reverse=True)))
+    return lambda text: pattern.sub(MASK, text)
+
+
+def mask(text, secrets):
+    """``text`` with every form of every secret replaced by ********."""
+    return masker(secrets)(text)

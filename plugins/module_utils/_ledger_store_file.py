@@ -7,6 +7,9 @@ One JSON snapshot ``<path>`` plus an append-only journal ``<path>.journal`` of J
 by an flock on ``<path>.lock``. Every commit appends one line and fdatasyncs it before returning, so
 a transfer is on disk before its request is sent; the snapshot is rewritten once, when an exclusive
 session that changed something ends. The format is described in docs/ledger-format.md.
+
+This module holds the store class and its writing; reading is in ledger_store_file_reading.py, the
+on-disk primitives in ledger_store_file_disk.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,26 +20,29 @@ import fcntl
 import json
 import os
 import threading
-import time
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
     FORMAT_VERSION,
     KIND,
     Contents,
     LedgerError,
-    RecordError,
-    checked_fingerprints,
     checked_subaccount,
     checked_transfer,
     key_fingerprint,
     now,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import DEFAULT_LOCK_TIMEOUT, LedgerStore
-
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-
-_fdatasync = getattr(os, 'fdatasync', os.fsync)
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_disk import (
+    atomic_write,
+    describe,
+    fdatasync,
+    fsync_dir,
+    make_dirs,
+    open_private,
+    wait_for_flock,
+    write_all,
+)
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_reading import FileReadingMixin
 
 
 def default_ledger_path(api_key):
@@ -45,47 +51,7 @@ def default_ledger_path(api_key):
     return os.path.join(home, 'smsbox', 'ledger-%s.json' % key_fingerprint(api_key))
 
 
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_dir(directory):
-    # Makes a rename or a new file's directory entry survive a power loss.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the rename itself is still atomic
-    finally:
-        os.close(fd)
-
-
-def _open_private(path, flags):
-    """Opens path, creating it with mode 0600 whatever the umask; only a file we create is chmod-ed."""
-    try:
-        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except OSError as error:
-        if error.errno != errno.EEXIST:
-            raise
-        return os.open(path, flags), False
-    try:
-        os.fchmod(fd, FILE_MODE)
-    except OSError:
-        pass
-    return fd, True
-
-
-def _describe(error):
-    return error.strerror or str(error)
-
-
-class FileStore(LedgerStore):
+class FileStore(FileReadingMixin, LedgerStore):
     """The ledger of one main account in a file (and its journal and lock file) at ``path``."""
 
     kind = 'file'
@@ -147,31 +113,6 @@ class FileStore(LedgerStore):
             raise
         self._locked = True
 
-    def _make_dirs(self, directory):
-        missing = []
-        current = directory
-        while not os.path.isdir(current):
-            missing.append(current)
-            parent = os.path.dirname(current)
-            if parent == current:
-                break
-            current = parent
-        for created in reversed(missing):
-            try:
-                os.mkdir(created, DIR_MODE)
-            except OSError as error:
-                if error.errno == errno.EEXIST and os.path.isdir(created):
-                    continue  # another run made it a moment ago: that is what we wanted
-                if error.errno in (errno.EEXIST, errno.ENOTDIR):
-                    raise LedgerError('Cannot use ledger %s: %s exists and is not a directory. Point the ledger option at a path in a '
-                                      'directory.' % (self.path, created if error.errno == errno.EEXIST else os.path.dirname(created)))
-                raise LedgerError('Cannot create the directory %s for ledger %s: %s. Create it (mode 0700) or point the ledger option '
-                                  'elsewhere.' % (created, self.path, _describe(error)))
-            try:
-                os.chmod(created, DIR_MODE)  # mkdir honours the umask; the tenant list stays private
-            except OSError:
-                pass
-
     def _open_lock(self):
         self._real, real_journal, real_lock = self._real_paths()
         directory = os.path.dirname(self._real)
@@ -179,14 +120,14 @@ class FileStore(LedgerStore):
             raise LedgerError('Ledger path %s is a directory. Point the ledger option at a file inside it, e.g. %s.'
                               % (self.path, os.path.join(self.path, 'ledger.json')))
         if self._exclusive:
-            self._make_dirs(directory)
+            make_dirs(directory, self.path)
             try:
-                self._lock_fd, created = _open_private(real_lock, os.O_RDWR)
+                self._lock_fd, created = open_private(real_lock, os.O_RDWR)
             except OSError as error:
                 raise LedgerError('Cannot open the lock file %s of ledger %s: %s. Check that the directory is writable by this user, '
-                                  'or point the ledger option elsewhere.' % (real_lock, self.path, _describe(error)))
+                                  'or point the ledger option elsewhere.' % (real_lock, self.path, describe(error)))
             if created:
-                _fsync_dir(directory)
+                fsync_dir(directory)
             operation = fcntl.LOCK_EX
         else:
             try:
@@ -195,35 +136,11 @@ class FileStore(LedgerStore):
                 if error.errno in (errno.ENOENT, errno.ENOTDIR):
                     return  # no writer ever ran here; a read-only session creates nothing
                 raise LedgerError('Cannot open the lock file %s of ledger %s: %s. Check its permissions.'
-                                  % (real_lock, self.path, _describe(error)))
+                                  % (real_lock, self.path, describe(error)))
             operation = fcntl.LOCK_SH
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(self._lock_fd, operation | fcntl.LOCK_NB)
-                return
-            except OSError as error:
-                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise LedgerError('Cannot lock ledger %s (%s): %s. Put the ledger on a local filesystem that supports flock.'
-                                      % (self.path, real_lock, _describe(error)))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise LedgerError('Ledger %s is locked by another run: waited %g seconds for %s. Another smsbox.account task against '
-                                  'the same main account is still running; wait for it to end and run again. The lock is released '
-                                  'when its process exits, so if none is running, look for a hung ansible process holding it '
-                                  '(fuser -v %s).' % (self.path, self.lock_timeout, real_lock, real_lock))
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.1)
+        wait_for_flock(self._lock_fd, operation, self.lock_timeout, self.path, real_lock)
 
     # -- reading --
-
-    def _corrupt(self, where, why):
-        return LedgerError('Ledger %s is unreadable: %s %s. Nothing was changed and the file was left as it is. Restore it from a '
-                           'backup: it is the only record of the credits each sub-account received. Moving it aside starts an '
-                           'empty ledger that knows no credits; each sub-account must then be adopted with the credits it has '
-                           'already received (its baseline, read from the SMSBOX dashboard), or declarative allocations would pay '
-                           'them again (see docs/ledger-format.md, "Recovering").' % (self.path, where, why))
 
     def read(self):
         if not self._locked:
@@ -254,110 +171,13 @@ class FileStore(LedgerStore):
                 self._open_journal()
                 try:
                     os.ftruncate(self._journal_fd, good_end)
-                    _fdatasync(self._journal_fd)
+                    fdatasync(self._journal_fd)
                 except OSError as error:
                     raise LedgerError('Cannot repair the journal %s of ledger %s: %s. Check the disk and its permissions.'
-                                      % (self._real + '.journal', self.path, _describe(error)))
+                                      % (self._real + '.journal', self.path, describe(error)))
                 self._journal_size = good_end
         return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url,
                         subaccounts=self._subaccounts, transfers=self._transfers, warnings=self._warnings)
-
-    def _checked(self, check, record, where, *args):
-        try:
-            return check(record, *args)
-        except RecordError as error:
-            raise self._corrupt(where, str(error))
-
-    def _read_snapshot(self):
-        try:
-            with open(self._real, 'rb') as handle:
-                data = handle.read()
-        except (IOError, OSError) as error:
-            if error.errno in (errno.ENOENT, errno.ENOTDIR):
-                return None
-            raise LedgerError('Cannot read ledger %s: %s. Check its permissions.' % (self.path, _describe(error)))
-        try:
-            snapshot = json.loads(data.decode('utf-8'))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise self._corrupt('the file', 'is not valid JSON (%s)' % str(error)[:120])
-        if not isinstance(snapshot, dict):
-            raise self._corrupt('the file', 'holds a JSON %s, not an object' % type(snapshot).__name__)
-        kind = snapshot.get('kind', KIND)
-        if kind != KIND:
-            raise LedgerError('%s is not a smsbox.account ledger (its "kind" is %r). Nothing was changed. Point the ledger option at '
-                              'another path.' % (self.path, str(kind)[:60]))
-        version = snapshot.get('format')
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise self._corrupt('the file', 'has no valid "format" number')
-        if version > FORMAT_VERSION:
-            raise LedgerError('Ledger %s is in format %d, written by a newer release of smsbox.account; this one reads format %d '
-                              'at most. Nothing was changed. Upgrade the smsbox.account collection on this controller.'
-                              % (self.path, version, FORMAT_VERSION))
-        snapshot.setdefault('subaccounts', {})
-        snapshot.setdefault('transfers', [])
-        if not isinstance(snapshot['subaccounts'], dict):
-            raise self._corrupt('its "subaccounts"', 'is not an object')
-        if not isinstance(snapshot['transfers'], list):
-            raise self._corrupt('its "transfers"', 'is not a list')
-        snapshot['key_fingerprints'] = self._checked(checked_fingerprints, snapshot.get('key_fingerprints'), 'its "key_fingerprints"')
-        return snapshot
-
-    def _replay_journal(self):
-        """Applies the journal; returns (offset to cut a torn tail at or None, number of records replayed)."""
-        real_journal = self._real + '.journal'
-        try:
-            with open(real_journal, 'rb') as handle:
-                data = handle.read()
-        except (IOError, OSError) as error:
-            if error.errno in (errno.ENOENT, errno.ENOTDIR):
-                return None, 0
-            raise LedgerError('Cannot read the journal %s of ledger %s: %s. Check its permissions.'
-                              % (real_journal, self.path, _describe(error)))
-        self._journal_size = len(data)
-        lines = data.split(b'\n')
-        tail = lines.pop()  # b'' when the journal ends with a newline
-        offset = 0
-        replayed = 0
-        torn_at = None
-        for number, line in enumerate(lines, 1):
-            start = offset
-            offset += len(line) + 1
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line.decode('utf-8'))
-            except (ValueError, UnicodeDecodeError):
-                if number == len(lines) and not tail:
-                    torn_at = start  # a last line that never fully reached the disk
-                    break
-                raise self._corrupt('its journal %s' % real_journal, 'has an invalid record on line %d, before the end' % number)
-            self._apply_entry(entry, '%s line %d' % (real_journal, number))
-            replayed += 1
-        if tail and torn_at is None:
-            torn_at = offset
-        if torn_at is None:
-            return None, replayed
-        self._warnings.append('The journal %s of ledger %s ended with an incomplete record (%d bytes), left by a run interrupted while '
-                              'writing it; it was ignored. Its write never completed, so the request it announced was not sent.'
-                              % (real_journal, self.path, len(data) - torn_at))
-        return torn_at, replayed
-
-    def _apply_entry(self, entry, where):
-        where = 'the journal record at %s' % where
-        if not isinstance(entry, dict) or len(entry) != 1:
-            raise self._corrupt(where, 'is not an object with one record')
-        kind, record = next(iter(entry.items()))
-        if kind == 'subaccount':
-            checked = self._checked(checked_subaccount, record, where)
-            self._subaccounts[checked['name']] = checked
-        elif kind == 'transfer':
-            checked = self._checked(checked_transfer, record, where)
-            self._transfers[checked['id']] = checked
-        elif kind == 'account' and isinstance(record, dict):
-            self._fingerprints = self._checked(checked_fingerprints, record.get('key_fingerprints'), where)
-            self._api_url = record.get('api_url')
-        else:
-            raise self._corrupt(where, 'has an unknown type %r (written by a newer release?)' % str(kind)[:40])
 
     # -- journal --
 
@@ -365,12 +185,12 @@ class FileStore(LedgerStore):
         if self._journal_fd is None:
             real_journal = self._real + '.journal'
             try:
-                self._journal_fd, created = _open_private(real_journal, os.O_WRONLY | os.O_APPEND)
+                self._journal_fd, created = open_private(real_journal, os.O_WRONLY | os.O_APPEND)
             except OSError as error:
                 raise LedgerError('Cannot open the journal %s of ledger %s: %s. Check that the directory is writable by this user.'
-                                  % (real_journal, self.path, _describe(error)))
+                                  % (real_journal, self.path, describe(error)))
             if created:
-                _fsync_dir(os.path.dirname(real_journal))
+                fsync_dir(os.path.dirname(real_journal))
         return self._journal_fd
 
     def _check_writable(self):
@@ -385,7 +205,7 @@ class FileStore(LedgerStore):
         data = (json.dumps(entry, separators=(',', ':')) + '\n').encode('utf-8')
         fd = self._open_journal()
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         except OSError as error:
             try:
                 os.ftruncate(fd, self._journal_size)  # never leave half a line for the next append to follow
@@ -393,7 +213,7 @@ class FileStore(LedgerStore):
                 self._broken = 'a journal write failed and could not be undone'
             raise LedgerError('Cannot write to the journal of ledger %s: %s. This record was not saved (a transfer not yet recorded '
                               'is not sent; one already sent stays unsettled and is reported next run). Free disk space and run again.'
-                              % (self.path, _describe(error)))
+                              % (self.path, describe(error)))
         self._journal_size += len(data)
         self._written += 1
         self._dirty = True
@@ -407,12 +227,12 @@ class FileStore(LedgerStore):
                 return
             target = self._written
             try:
-                _fdatasync(self._journal_fd)
+                fdatasync(self._journal_fd)
             except OSError as error:
                 self._broken = 'the journal could not be flushed to disk'
                 raise LedgerError('Cannot flush the journal of ledger %s to disk: %s. Do not trust this run\'s records: check the '
                                   'disk, then run again; any transfer it lists as unknown must be checked in the SMSBOX dashboard.'
-                                  % (self.path, _describe(error)))
+                                  % (self.path, describe(error)))
             self._synced = target
 
     # -- commits --
@@ -465,8 +285,6 @@ class FileStore(LedgerStore):
 
     def _write_snapshot(self, fingerprints, api_url, subaccounts, transfers):
         """Writes a snapshot atomically; returns None, or what went wrong."""
-        real = self._real
-        temp = real + '.tmp'  # fixed name: only the holder of the exclusive lock writes it
         snapshot = dict(
             format=FORMAT_VERSION,
             kind=KIND,
@@ -478,17 +296,9 @@ class FileStore(LedgerStore):
         )
         data = (json.dumps(snapshot, indent=1, ensure_ascii=False) + '\n').encode('utf-8')
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            try:
-                os.fchmod(fd, FILE_MODE)
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temp, real)
-            _fsync_dir(os.path.dirname(real))
+            atomic_write(self._real, data)
         except OSError as error:
-            return _describe(error)
+            return describe(error)
         return None
 
     def _truncate_journal(self):
@@ -499,7 +309,7 @@ class FileStore(LedgerStore):
                     return
                 fd = self._open_journal()
             os.ftruncate(fd, 0)
-            _fdatasync(fd)
+            fdatasync(fd)
             self._journal_size = 0
         except (OSError, LedgerError):
             pass  # the journal only repeats what the snapshot now holds

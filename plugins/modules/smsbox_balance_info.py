@@ -90,9 +90,10 @@ ledger:
         - The sub-accounts the ledger knows, by name.
         - C(origin) is C(created) (made by this collection) or C(adopted) (made elsewhere and recorded);
           C(state) is C(present) or C(unknown) (a create whose answer was lost);
-          C(allocated) is the total of applied transfers to it.
+          C(baseline) is what it had received before the ledger knew it (0 when created here, null when adopted
+          without one); C(allocated) is its baseline plus the total of applied transfers to it.
       type: dict
-      sample: {"shop-paris": {"origin": "created", "state": "present", "nolimit": false, "allocated": 500}}
+      sample: {"shop-paris": {"origin": "created", "state": "present", "nolimit": false, "baseline": 0, "allocated": 500}}
     allocated_total:
       description: Sum of the credits allocated to all sub-accounts by applied transfers.
       type: int
@@ -114,21 +115,19 @@ def ledger_summary(ledger):
     subaccounts = {}
     for name, record in ledger.subaccounts().items():
         subaccounts[name] = dict(origin=record['origin'], state=record['state'], nolimit=record['nolimit'],
-                                 allocated=allocations.get(name, 0))
+                                 baseline=record['baseline'], allocated=allocations.get(name, 0))
     return dict(path=ledger.path, exists=ledger.exists, subaccounts=subaccounts,
                 allocated_total=sum(allocations.values()), unsettled=ledger.unsettled())
 
 
+def balance_and_ledger(run):
+    returned = dict(changed=False, api_url=run.params['api_url'])
+    with run.main_account(returned, 'balance', exclusive=False) as (_client, ledger):
+        return dict(returned, ledger=ledger_summary(ledger))
+
+
 def main():
-    module = SmsboxModule(argument_spec={}, supports_check_mode=True)
-    client = module.client()
-    try:
-        balance = module.read_balance(client)
-        with module.ledger_session(exclusive=False) as ledger:
-            summary = ledger_summary(ledger)
-    finally:
-        client.close()
-    module.exit_json(changed=False, balance=balance, api_url=module.params['api_url'], ledger=summary)
+    SmsboxModule(argument_spec={}, supports_check_mode=True).run(balance_and_ledger)
 
 
 if __name__ == '__main__':

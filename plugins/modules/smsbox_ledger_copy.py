@@ -104,39 +104,40 @@ dest:
            "credits": {"baseline": 0, "applied": 800, "allocated": 800, "unsettled": 0, "rejected": 100}}
 '''
 
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule, ledger_dependency_failure
+from ansible_collections.smsbox.account.plugins.module_utils._errors import ModuleFailure
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, check_ledger_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger_copy import copy_ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import printable_location, resolve_location
+
+
+def copy(run):
+    problem = check_ledger_location(run.params['dest'], 'dest')
+    if problem:
+        raise InputError(problem)
+    dest = resolve_location(run.params['dest'])
+    source_fingerprint = run.params['source_fingerprint']
+    if source_fingerprint is not None and (len(source_fingerprint) != 12 or source_fingerprint.strip('0123456789abcdef')):
+        raise InputError('source_fingerprint must be a key fingerprint, 12 hex digits as the ledger warnings show it, got %r'
+                         % source_fingerprint)
+    try:
+        return copy_ledger(run.ledger_location, dest, key_fingerprint(run.params['api_key']), source_fingerprint=source_fingerprint,
+                           check_mode=run.check_mode)
+    except LedgerDependencyError as error:
+        raise ledger_dependency_failure(error)
+    except LedgerError as error:
+        raise ModuleFailure(str(error), source=dict(location=run.ledger_path), dest=dict(location=printable_location(dest)))
 
 
 def main():
-    module = SmsboxModule(
+    SmsboxModule(
         argument_spec=dict(
             dest=dict(type='str', required=True),
             source_fingerprint=dict(type='str'),
         ),
         supports_check_mode=True,
-    )
-    dest = module.params['dest']
-    if is_postgresql(dest):
-        module.no_log_values.update(uri_passwords(dest))
-    dest = resolve_location(dest)
-    fingerprint = key_fingerprint(module.params['api_key'])
-    source_fingerprint = module.params['source_fingerprint']
-    if source_fingerprint is not None and (len(source_fingerprint) != 12 or source_fingerprint.strip('0123456789abcdef')):
-        module.fail_json(msg='source_fingerprint must be a key fingerprint, 12 hex digits as the ledger warnings show it, got %r'
-                             % source_fingerprint)
-    try:
-        result = copy_ledger(module.ledger_location, dest, fingerprint, source_fingerprint=source_fingerprint,
-                             check_mode=module.check_mode)
-    except LedgerDependencyError as error:
-        module.fail_json(msg='%s %s' % (missing_required_lib(error.library, reason='a PostgreSQL ledger'), error), exception=error.traceback)
-    except LedgerError as error:
-        module.fail_json(msg=str(error), source=dict(location=module.ledger_path), dest=dict(location=printable_location(dest)))
-    module.exit_json(**result)
+    ).run(copy)
 
 
 if __name__ == '__main__':

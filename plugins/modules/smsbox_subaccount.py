@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - smsbox.account.connection
   - smsbox.account.connection.attributes
+  - smsbox.account.connection.bulk
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -96,14 +97,8 @@ options:
       baseline:
         description: Credits it had already received, for an adopted sub-account; see O(baseline).
         type: raw
-  concurrency:
-    description:
-      - How many creates may be in flight at once in the bulk form, over one keep-alive connection pool. From 1 to 16.
-    type: int
-    default: 4
 seealso:
   - module: smsbox.account.smsbox_credit
-  - module: smsbox.account.smsbox_balance_info
 author:
   - smsbox.account contributors (@smsbox-account)
 '''
@@ -197,24 +192,8 @@ ledger_path:
 '''
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
-from ansible_collections.smsbox.account.plugins.module_utils._engine import (
-    DEFAULT_CONCURRENCY,
-    Step,
-    check_concurrency,
-    finish,
-    run_writes,
-)
-from ansible_collections.smsbox.account.plugins.module_utils._errors import UNKNOWN, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import key_fingerprint, password_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    MAX_SUBACCOUNTS,
-    check_bulk_size,
-    check_count,
-    check_name,
-    check_password,
-    check_unique,
-    label,
-)
+from ansible_collections.smsbox.account.plugins.module_utils._converge_subaccounts import converge_subaccounts
+from ansible_collections.smsbox.account.plugins.module_utils._engine import DEFAULT_CONCURRENCY
 
 ITEM_OPTIONS = dict(
     name=dict(type='str', required=True),
@@ -224,172 +203,23 @@ ITEM_OPTIONS = dict(
     baseline=dict(type='raw'),
 )
 
-REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it, with baseline: the credits it has '
-                  'already received), the main account may have reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
-
-
-def read_items(params):
-    """The validated items, whichever form was used."""
-    form = 'subaccounts' if params['subaccounts'] is not None else None
-    raw = params['subaccounts'] if form else [dict(name=params['name'], password=params['password'], baseline=params['baseline'])]
-    check_bulk_size(raw, form)
-    items = []
-    for index, item in enumerate(raw):
-        where = label(form, index, item.get('name'))
-        items.append(dict(
-            where=where,
-            name=check_name(item.get('name'), where),
-            password=check_password(item.get('password'), where),
-            nolimit=params['nolimit'] if item.get('nolimit') is None else item['nolimit'],
-            adopt=params['adopt'] if item.get('adopt') is None else item['adopt'],
-            baseline=None if item.get('baseline') is None else check_count(item['baseline'], where, 'baseline', True, False),
-        ))
-    check_unique([item['name'] for item in items], form or 'name')
-    return items
-
-
-class Converger:
-    """Plans each item from the ledger and, in a real run, creates what is missing."""
-
-    def __init__(self, module, client, ledger):
-        self.module = module
-        self.client = client
-        self.ledger = ledger
-        self.api_key = module.params['api_key']
-        self.key_fp = key_fingerprint(self.api_key)
-
-    def password_fp(self, password):
-        # Prefixed with the key fingerprint: after a key rotation the comparison is skipped, not wrong.
-        return '%s:%s' % (self.key_fp, password_fingerprint(self.api_key, password))
-
-    def plan(self, item):
-        name = item['name']
-        result = dict(name=name, changed=False)
-        record = self.ledger.subaccount(name)
-        view = dict(nolimit=item['nolimit'], state='present')
-        if record and record['state'] == 'present':
-            self.warn_differences(item, record)
-            if item['baseline'] is not None and record['origin'] == 'adopted' and record['baseline'] is None:
-                # Completes an adoption made without it: from now on allocated counts from what it had received.
-                result.update(action='adopted', changed=True)
-                return Step(result, write=self.record_baseline(item, record), before={name: dict(baseline=None)},
-                            after={name: dict(baseline=item['baseline'])})
-            result['action'] = 'unchanged'
-            return Step(result)
-        before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
-        if item['password'] is None:
-            if not item['adopt']:
-                result.update(action='failed', error='%s: a password is needed to %s it (or set adopt: true if it exists already)'
-                              % (item['where'], 'settle' if record else 'create'))
-                return Step(result)
-            result.update(action='adopted', changed=True)
-            view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
-            return Step(result, write=self.adopt_without_create(item), before=before, after={name: view})
-        result.update(action='created', changed=True)
-        view['origin'] = 'created'
-        return Step(result, write=self.create(item, settling=record is not None), before=before, after={name: view})
-
-    def warn_differences(self, item, record):
-        name = item['name']
-        if record['nolimit'] is not None and record['nolimit'] != item['nolimit']:
-            self.module.warn('Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: '
-                             'change it in the SMSBOX dashboard (User Management). Nothing was changed.'
-                             % (name, record['nolimit'], item['nolimit']))
-        if item['baseline'] is not None and record['baseline'] is not None and record['baseline'] != item['baseline']:
-            self.module.warn('Sub-account %r has a recorded baseline of %d credits (%s); the task gives %d. A baseline is recorded '
-                             'once: nothing was changed.' % (name, record['baseline'], 'created by this collection'
-                                                             if record['origin'] == 'created' else 'given at adoption', item['baseline']))
-        stored = record.get('password_fp')
-        if item['password'] is not None and stored and stored.split(':')[0] == self.key_fp \
-                and stored != self.password_fp(item['password']):
-            self.module.warn('Sub-account %r was created with another password than the task gives. The API cannot change '
-                             'it: change it in the SMSBOX dashboard. Nothing was changed.' % name)
-
-    def adopt_without_create(self, item):
-        def write(step):
-            self.ledger.record_subaccount(item['name'], origin='adopted', state='present', baseline=item['baseline'])
-        return write
-
-    def record_baseline(self, item, record):
-        def write(step):
-            self.ledger.record_subaccount(item['name'], origin='adopted', state='present', nolimit=record['nolimit'],
-                                          password_fp=record['password_fp'], baseline=item['baseline'])
-        return write
-
-    def create(self, item, settling):
-        def write(step):
-            name = item['name']
-            password_fp = self.password_fp(item['password'])
-            try:
-                self.client.create(name, item['password'], item['nolimit'])
-            except SmsboxRefused:
-                if settling:
-                    # Our own earlier create, whose answer was lost, made it.
-                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
-                    step.result['note'] = 'an earlier create whose answer was lost had made it'
-                elif item['adopt']:
-                    self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
-                    step.result['action'] = 'adopted'
-                else:
-                    step.result.update(action='failed', changed=False,
-                                       error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
-            except SmsboxError as error:
-                if error.write_outcome == UNKNOWN:
-                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp)
-                    step.result.update(action='failed', error='%s: %s. It may have been created: run the task again, which sends '
-                                                              'the create once more and settles it from the answer.' % (item['where'], error))
-                else:
-                    step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
-            else:
-                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
-                if item['baseline']:
-                    step.result['note'] = 'baseline ignored: this collection created it, so it had received nothing before'
-        return write
+# The role's converge action reads this spec too.
+ARGUMENT_SPEC = dict(
+    name=dict(type='str'),
+    password=dict(type='str', no_log=True),
+    nolimit=dict(type='bool', default=False),
+    adopt=dict(type='bool', default=False),
+    baseline=dict(type='raw'),
+    state=dict(type='str', default='present', choices=['present']),
+    subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
+    concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+)
+RULES = dict(mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts'), ('baseline', 'subaccounts')],
+             required_one_of=[('name', 'subaccounts')])
 
 
 def main():
-    module = SmsboxModule(
-        argument_spec=dict(
-            name=dict(type='str'),
-            password=dict(type='str', no_log=True),
-            nolimit=dict(type='bool', default=False),
-            adopt=dict(type='bool', default=False),
-            baseline=dict(type='raw'),
-            state=dict(type='str', default='present', choices=['present']),
-            subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
-            concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
-        ),
-        mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts'), ('baseline', 'subaccounts')],
-        required_one_of=[('name', 'subaccounts')],
-        supports_check_mode=True,
-    )
-    concurrency = check_concurrency(module)
-    items = module.checked(read_items)
-    client = module.client(pool_size=concurrency)
-    try:
-        with module.ledger_session() as book:
-            # Read under the ledger lock: it also checks the key before any create.
-            balance = module.read_balance(client, ledger_path=module.ledger_path)
-            converger = Converger(module, client, book)
-            steps = [converger.plan(item) for item in items]
-            new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
-            known = sum(1 for record in book.subaccounts().values() if record['state'] == 'present')
-            if new and known + new > MAX_SUBACCOUNTS:
-                module.fail_json(msg='Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
-                                     'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS))
-            if not module.check_mode:
-                run_writes(steps, concurrency)
-    finally:
-        client.close()
-
-    def names(action):
-        return [step.result['name'] for step in steps if step.result['action'] == action]
-
-    returned = dict(created=names('created'), adopted=names('adopted'), unchanged=names('unchanged'),
-                    failed_names=names('failed'), balance=balance, ledger_path=book.path)
-    if module.params['subaccounts'] is None:
-        returned.update(name=steps[0].result['name'], action=steps[0].result['action'])
-    finish(module, steps, 'sub-accounts', 'subaccounts', **returned)
+    SmsboxModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **RULES).run(converge_subaccounts)
 
 
 if __name__ == '__main__':

@@ -36,6 +36,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     is_postgresql_uri,
     mask,
 )
+from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 
 try:
     from urllib.parse import urlsplit
@@ -54,7 +55,8 @@ ACCOUNT_SETTINGS = (
     ('smsbox_adopt', 'adopt'),
     ('smsbox_concurrency', 'concurrency'),
 )
-HOST_VARIABLES = SUBACCOUNT_VARIABLES + IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
+ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
+HOST_VARIABLES = SUBACCOUNT_VARIABLES + ACCOUNT_VARIABLES
 
 
 def _native(value):
@@ -81,9 +83,12 @@ class Plan:
         self.accounts = {}
         self.errors = []
         self._disagreements = set()
+        self.templates = SharedTemplates()
 
     def read_host(self, host, hostvars):
-        provided = dict((name, _native(hostvars[name])) for name in self.spec if name in hostvars)
+        # The account settings are shared by many hosts: templated once for all of them where that gives the same value.
+        provided = dict((name, _native(self.templates.value(hostvars, name) if name in ACCOUNT_VARIABLES else hostvars[name]))
+                        for name in self.spec if name in hostvars)
         shape = self.shape_problem(provided)
         if shape:
             self.errors.append('host %s: %s' % (host, shape))
@@ -176,8 +181,11 @@ class Plan:
         """One ledger per main account: two accounts on one ledger would count each other's sub-accounts and credits."""
         owners = {}
         for account in self.accounts.values():
-            if account['ledger']:
-                where = account['ledger'] if is_postgresql_uri(account['ledger']) else os.path.abspath(os.path.expanduser(account['ledger']))
+            if account['ledger'] and is_postgresql_uri(account['ledger']):
+                # One database holds many main accounts, each in rows of its own key: only one key twice is a clash.
+                where = (account['ledger'], key_fingerprint(account['api_key']) if account['api_key'] else account['api_url'])
+            elif account['ledger']:
+                where = os.path.abspath(os.path.expanduser(account['ledger']))
             elif account['api_key']:
                 where = default_ledger_path(account['api_key'])
             else:

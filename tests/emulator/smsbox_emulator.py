@@ -4,7 +4,8 @@
 The integration tests, molecule, the demo and the benchmark of ``smsbox.account`` share it.
 It keeps several main accounts (one per API key) with their balances and sub-accounts, answers
 exactly like SMSBOX (always HTTP 200 ``text/plain``: ``OK``, ``ERREUR``, ``CREDIT n``,
-``ERROR 0x``), can serve TLS with a generated CA, can add latency and can inject scripted faults
+``ERROR 0x``), can serve TLS with a generated CA, can add latency, can close each connection after its
+answer (no keep-alive), and can inject scripted faults
 (answer lost after the operation was applied, connection dropped before, slow answer, HTML 502
 page, ``ERROR 05``, garbage or empty body).  Its state, including every operation actually
 applied, is readable by tests so they can check that nothing was applied twice.
@@ -366,6 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
         latency = emulator.latency
         if latency:
             emulator.stop_event.wait(latency)
+        if not emulator.keep_alive:
+            self.close_connection = True  # answered with Connection: close, then closed
         outcome = emulator.handle_api(self.command, query_params, form, key, bad_encoding=bad_encoding)
         fault = outcome['fault']
         if fault is None:
@@ -526,7 +529,7 @@ class Emulator:
     # Options are keyword-only: that keeps them within pylint 3.3's positional-argument limit without a
     # disable that the pylint of older ansible-core lines would not know.
     def __init__(self, accounts=None, *, tls=False, latency=0.0, bad_key_answer='ERROR 02', max_subaccounts=500,
-                 decimal_comma=False, host='127.0.0.1', port=0, cert_dir=None, verbose=False):
+                 decimal_comma=False, host='127.0.0.1', port=0, cert_dir=None, verbose=False, keep_alive=True):
         self.initial_accounts = copy.deepcopy(dict(accounts or {}))
         self.tls = bool(tls)
         self.latency = float(latency or 0.0)
@@ -537,6 +540,7 @@ class Emulator:
         self.port = int(port)
         self.cert_dir = cert_dir
         self.verbose = verbose
+        self.keep_alive = bool(keep_alive)
         self.lock = threading.RLock()
         self.stop_event = threading.Event()
         self.open_sockets = set()
@@ -838,6 +842,8 @@ def _build_parser():
     serve.add_argument('--tls', action='store_true', help='serve HTTPS with a generated CA')
     serve.add_argument('--cert-dir', help='where to write (or reuse) ca.pem, server.pem, server-key.pem')
     serve.add_argument('--latency', type=float, default=0.0, help='seconds slept before each API answer')
+    serve.add_argument('--no-keep-alive', dest='keep_alive', action='store_false',
+                       help='close the connection after each API answer: every request pays a new TCP (and TLS) handshake')
     serve.add_argument('--bad-key-answer', default='ERROR 02', choices=('ERROR 02', 'ERREUR'))
     serve.add_argument('--max-subaccounts', type=int, default=500)
     serve.add_argument('--decimal-comma', action='store_true', help='answer CREDIT 22,5 instead of CREDIT 22.5')
@@ -877,7 +883,7 @@ def _serve(args, argv):
     accounts.update(dict(args.account))
     emulator = Emulator(accounts=accounts, tls=args.tls, latency=args.latency, bad_key_answer=args.bad_key_answer,
                         max_subaccounts=args.max_subaccounts, decimal_comma=args.decimal_comma, host=args.host,
-                        port=args.port, cert_dir=args.cert_dir, verbose=args.verbose)
+                        port=args.port, cert_dir=args.cert_dir, verbose=args.verbose, keep_alive=args.keep_alive)
     done = threading.Event()
 
     def on_signal(_signum, _frame):

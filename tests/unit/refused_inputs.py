@@ -26,8 +26,8 @@ BALANCE = 'smsbox_balance_info'
 
 RANGE_HINT = "use only letters A-Z a-z, digits, '.', '_', '-' and '@' (the API does not document other characters and reads ISO-8859-1)"
 URL_HINT = 'https://api.smsbox.pro/1.1/api.php'
-LEDGER_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/ledgers/<main account>.json" next to your '
-               'inventory, or /srv/smsbox/ledgers/<main account>.json')
+LEDGER_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" beside your '
+               'inventory directory, or /srv/smsbox/ledgers/<main account>.json')
 RESOLVE_IDS = ("The ids are in the message that reported each transfer as unknown, and in smsbox_balance_info's "
                'ledger.unsettled')
 

@@ -291,6 +291,16 @@ def test_keep_alive_one_connection(emu):
     assert emu.state()['connections'] == 2  # the session's one, and the one of create()
 
 
+def test_no_keep_alive_closes_each_connection():
+    with Emulator(accounts={'key-a': 1000}, keep_alive=False) as emu:
+        session = new_session()
+        for _dummy in range(3):
+            response = call(emu, 'credit', session=session)
+            assert response.text == 'CREDIT 1000'
+            assert response.headers['Connection'] == 'close'
+        assert emu.state()['connections'] == 3  # a new TCP connection per request
+
+
 def test_concurrent_transfers_are_consistent(emu):
     assert create(emu, 'c1') == 'OK'
     results = []

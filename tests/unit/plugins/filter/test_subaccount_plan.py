@@ -328,3 +328,19 @@ def test_credentials_in_the_url_never_reach_a_label(spec):
     shown = json.dumps([account['label'] for account in result['accounts']] + result['errors'])
     assert KEY_EU not in shown
     assert result['errors'] or result['accounts'][0]['label'].startswith('api.smsbox.pro ')
+
+
+def test_main_accounts_may_share_one_postgresql_database(spec):
+    # Its rows are keyed by the key's fingerprint: one database holds many main accounts; one key twice still clashes.
+    uri = 'postgresql://smsbox@db.example.net/smsbox'
+    hostvars = {
+        'eu1': dict(smsbox_subaccount=sub('shop-eu1'), smsbox_api_key=KEY_EU, smsbox_ledger=uri, smsbox_account_label='eu'),
+        'us1': dict(smsbox_subaccount=sub('shop-us1'), smsbox_api_key=KEY_US, smsbox_ledger=uri, smsbox_account_label='us'),
+        'eu2': dict(smsbox_subaccount=sub('shop-eu2'), smsbox_api_key=KEY_EU, smsbox_ledger=uri, smsbox_account_label='eu-staging',
+                    smsbox_api_url='https://staging.example.net/1.1/api.php'),
+    }
+
+    result = plan(hostvars, spec)
+
+    assert len(result['errors']) == 1 and 'main accounts eu (hosts eu1) and eu-staging (hosts eu2) share one ledger' in result['errors'][0]
+    assert KEY_EU not in result['errors'][0]

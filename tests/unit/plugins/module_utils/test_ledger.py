@@ -253,12 +253,12 @@ def test_sessions_cannot_nest_and_mutations_need_a_session(location):
 
 def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
     synced = []
-    real_sync = file_store_mod._fdatasync
+    real_sync = file_store_mod.fdatasync
 
     def recording_sync(fd):
         real_sync(fd)
         synced.append(read_bytes(path + '.journal'))
-    monkeypatch.setattr(file_store_mod, '_fdatasync', recording_sync)
+    monkeypatch.setattr(file_store_mod, 'fdatasync', recording_sync)
     with Ledger(path, FP_A).session() as book:
         tx = book.begin_transfer('shop', 10)
         assert synced and tx['id'].encode() in synced[-1] and b'"pending"' in synced[-1]
@@ -572,18 +572,18 @@ def test_shared_session_is_read_only(location, probe):
 
 def test_write_failure_leaves_no_half_line(path, monkeypatch):
     ledger = Ledger(path, FP_A)
-    real_write_all = file_store_mod._write_all
+    real_write_all = file_store_mod.write_all
     with ledger.session() as book:
         book.begin_transfer('shop', 1)
 
         def half_then_full(fd, data):
             os.write(fd, data[:len(data) // 2])
             raise OSError(errno.ENOSPC, 'No space left on device')
-        monkeypatch.setattr(file_store_mod, '_write_all', half_then_full)
+        monkeypatch.setattr(file_store_mod, 'write_all', half_then_full)
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 2)
         assert 'space' in str(info.value)
-        monkeypatch.setattr(file_store_mod, '_write_all', real_write_all)
+        monkeypatch.setattr(file_store_mod, 'write_all', real_write_all)
         assert [t['amount'] for t in book.transfers()] == [1]
         book.begin_transfer('shop', 3)
         for line in read_bytes(path + '.journal').splitlines():
@@ -935,12 +935,12 @@ def test_directories_made_by_several_runs_at_once(tmp_path):
     # Two runs that start together both find the directory missing; the one that creates it second must not fail.
     code = '''
         import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file import FileStore
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_disk import make_dirs
         root, start = sys.argv[1], float(sys.argv[2])
         while time.time() < start:
             pass
         for round_ in range(40):
-            FileStore('%s/r%d/a/b/c/ledger.json' % (root, round_))._make_dirs('%s/r%d/a/b/c' % (root, round_))
+            make_dirs('%s/r%d/a/b/c' % (root, round_), '%s/r%d/a/b/c/ledger.json' % (root, round_))
     '''
     start = time.time() + 1.0
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))

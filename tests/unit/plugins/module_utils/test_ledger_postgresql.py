@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils import _ledger_store_postgresql as pg_store_mod
+from ansible_collections.smsbox.account.plugins.module_utils import _ledger_store_postgresql_sql as pg_sql_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import mask_text, mask_uri, printable_location, uri_passwords
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
@@ -403,4 +403,4 @@ def test_psycopg_missing_is_a_dependency_error(monkeypatch):
         Ledger('postgresql://u:topsecret@db/x', FP_A)
     assert info.value.library == 'psycopg[binary]' and 'topsecret' not in str(info.value)
     assert 'postgresql://u:********@db/x' in str(info.value)
-    assert pg_store_mod.SCHEMA_VERSION == 1
+    assert pg_sql_mod.SCHEMA_VERSION == 1

@@ -72,10 +72,10 @@ def test_ledger_summary_after_module_runs(run_module, emulator, base, ledger_pat
     ledger = result['ledger']
     assert ledger['path'] == ledger_path and ledger['exists'] is True
     assert ledger['subaccounts'] == {
-        'shop-a': dict(origin='created', state='present', nolimit=False, allocated=200),
-        'shop-b': dict(origin='created', state='present', nolimit=True, allocated=50),
-        'shop-c': dict(origin='created', state='present', nolimit=False, allocated=0),
-        'hq-support': dict(origin='adopted', state='present', nolimit=None, allocated=0),
+        'shop-a': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=200),
+        'shop-b': dict(origin='created', state='present', nolimit=True, baseline=0, allocated=50),
+        'shop-c': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=0),
+        'hq-support': dict(origin='adopted', state='present', nolimit=None, baseline=None, allocated=0),
     }
     assert ledger['allocated_total'] == 250
     assert [(tx['subaccount'], tx['amount'], tx['state']) for tx in ledger['unsettled']] == [('shop-c', 75, 'unknown')]

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's create and credit stages: the modules' own converge code, run in this process for every main account of
+the plan, side by side.
+
+A module task per main account costs a Python start, the imports of requests and the module, and a round trip of its
+arguments and result, and converges the accounts one after the other. Here each account is one ``run_result`` of the
+same converge function the module calls, with the module's argument spec, in a thread of its own. When this Python
+cannot run them (requests missing), the modules run instead, as ordinary module calls.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.smsbox.account.plugins.module_utils._client import REQUESTS_IMPORT_ERROR
+from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
+from ansible_collections.smsbox.account.plugins.module_utils._converge_credits import converge_credits
+from ansible_collections.smsbox.account.plugins.module_utils._converge_subaccounts import converge_subaccounts
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import masker
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, uri_passwords
+from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
+
+# stage -> (the module, its converge function, the plan entry it converges)
+STAGES = {
+    'subaccounts': (smsbox_subaccount, converge_subaccounts, 'subaccounts'),
+    'credits': (smsbox_credit, converge_credits, 'allocations'),
+}
+ACCOUNT_SETTINGS = ('api_key', 'api_url', 'ledger', 'validate_certs', 'ca_path', 'timeout', 'concurrency')
+MAX_ACCOUNTS_AT_ONCE = 8
+NO_PLAN = ('The role smsbox.account.subaccounts plans every stage in its first task, which this run skipped (--start-at-task '
+           'past it?). Select stages with tags instead, e.g. --tags smsbox_credits: the plan always runs. Nothing was sent.')
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(('stage',))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        stage = self._task.args.get('stage')
+        if stage not in STAGES:
+            return dict(result, failed=True, msg='stage must be one of %s, got %r' % (', '.join(sorted(STAGES)), stage))
+        # The plan holds keys and passwords: it is read from the variable its task registered, never passed as arguments.
+        plan = task_vars.get('smsbox_plan') or {}
+        if 'accounts' not in plan:
+            return dict(result, failed=True, msg=NO_PLAN)
+        module, converge, entries = STAGES[stage]
+        accounts = list(plan['accounts'])
+        workers = max(1, min(MAX_ACCOUNTS_AT_ONCE, len(accounts)))
+        if REQUESTS_IMPORT_ERROR:
+            results = [self._module_run(module, stage, account, task_vars) for account in accounts]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(lambda account: self._in_process(module, converge, stage, account), accounts))
+        warnings = [warning for account_result in results for warning in account_result.pop('warnings', [])]
+        return dict(result, changed=any(account_result.get('changed') for account_result in results), results=results,
+                    warnings=warnings)
+
+    @staticmethod
+    def _params(stage, account):
+        params = dict((key, account.get(key)) for key in ACCOUNT_SETTINGS if account.get(key) is not None)
+        params[STAGES[stage][2]] = account[STAGES[stage][2]]
+        if stage == 'subaccounts':
+            params['adopt'] = bool(account.get('adopt'))
+        return params
+
+    def _in_process(self, module, converge, stage, account):
+        item = dict(label=account['label'], hosts=account['hosts'])
+        if not account[STAGES[stage][2]]:
+            return dict(skipped=True, changed=False, item=item)
+        spec = connection_argument_spec()
+        spec.update(module.ARGUMENT_SPEC)
+        validated = ArgumentSpecValidator(spec, **module.RULES).validate(self._params(stage, account))
+        secrets = set(validated._no_log_values)
+        if is_postgresql(validated.validated_parameters.get('ledger')):
+            secrets.update(uri_passwords(validated.validated_parameters['ledger']))
+        if validated.error_messages:
+            return scrub(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages), item=item), secrets)
+        run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff)
+        account_result = run_result(run, converge)
+        account_result.setdefault('changed', False)
+        account_result['warnings'] = ['%s: %s' % (account['label'], warning) for warning in run.warnings]
+        return scrub(dict(account_result, item=item), secrets)
+
+    def _module_run(self, module, stage, account, task_vars):
+        item = dict(label=account['label'], hosts=account['hosts'])
+        if not account[STAGES[stage][2]]:
+            return dict(skipped=True, changed=False, item=item)
+        name = 'smsbox.account.%s' % module.__name__.rsplit('.', 1)[-1]
+        account_result = self._execute_module(module_name=name, module_args=self._params(stage, account), task_vars=task_vars)
+        account_result.pop('invocation', None)
+        return dict(account_result, item=item)
+
+
+# Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.
+MESSAGE_KEYS = frozenset(('msg', 'error', 'note', 'detail', 'warnings', 'exception'))
+
+
+def scrub(value, secrets):
+    """``value`` with every form of every secret masked in its messages, as a module's no_log values mask its result."""
+    hide = masker(secrets)
+
+    def walk(item, message):
+        if isinstance(item, dict):
+            return dict((key, walk(entry, message or key in MESSAGE_KEYS)) for key, entry in item.items())
+        if isinstance(item, list):
+            return [walk(entry, message) for entry in item]
+        return hide(item) if message and isinstance(item, str) else item
+    return walk(value, False)

@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What smsbox_credit does: move credits to sub-accounts, declaratively or once, and never twice.
+
+Every transfer is recorded pending in the ledger before it is sent, then applied, rejected, or
+unknown when its answer was lost; a sub-account with an unknown transfer gets nothing more until an
+operator settles it by id (``resolve``). ``allocated`` is compared with what the ledger says the
+sub-account received, so it needs a sub-account whose baseline the ledger knows.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.smsbox.account.plugins.module_utils._engine import Step, names_text, result_of, run_writes
+from ansible_collections.smsbox.account.plugins.module_utils._errors import APPLIED, REJECTED, ModuleFailure, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, read_credit_items
+
+
+def converge_credits(run):
+    """smsbox_credit: the items checked before any request, planned from the ledger and the balance, then sent."""
+    _form, items = read_credit_items(run.params)
+    returned = dict(ledger_path=run.ledger_path)
+    # The balance is read under the ledger lock, so a run that waited for another sees the balance that run left.
+    with run.main_account(returned, 'balance_before') as (client, book):
+        balance = returned['balance_before']
+        converger = CreditConverger(run, client, book)
+        steps = [converger.plan(item) for item in items]
+        if converger.unknown_names:
+            several = len(converger.unknown_names) > 1
+            run.warn('Predicted from an empty record: the ledger does not know the credits %s already received (not created, or '
+                     'adopted without a baseline), so a real run refuses allocated on %s unless an earlier task records %s first.'
+                     % (names_text(converger.unknown_names), 'them' if several else 'it', 'them' if several else 'it'))
+        needed = [step.result for step in steps if step.result['amount'] > 0 and 'error' not in step.result]
+        total = sum(result['amount'] for result in needed)
+        if total > balance:
+            raise ModuleFailure('Nothing was sent: the main balance is %s credits and the transfers need %d (%s)' % (
+                balance, total, ', '.join('%s %+d' % (result['subaccount'], result['amount']) for result in needed[:20])), **returned)
+        # Taking back first frees credits for the transfers that give.
+        run_writes([step for step in steps if step.result['amount'] < 0], run.params['concurrency'])
+        run_writes([step for step in steps if step.result['amount'] > 0], run.params['concurrency'])
+        returned.update(balance_after(run, client, converger, balance))
+    return result_of(run, steps, 'allocations', 'allocations', 'subaccount', **returned)
+
+
+def balance_after(run, client, converger, balance):
+    moved = sum(tx['amount'] for tx in converger.sent if tx['state'] in (APPLIED, 'planned'))
+    after = dict(transfers=converger.settled + converger.sent, moved=moved)
+    if run.check_mode:
+        after['balance_after'] = balance - moved
+    elif any(tx['state'] != REJECTED for tx in converger.sent):
+        try:
+            after['balance_after'] = client.balance()
+        except SmsboxError as error:
+            run.warn('The transfers are recorded, but the balance could not be read afterwards: %s' % error)
+    else:
+        after['balance_after'] = balance
+    return after
+
+
+def unsettled_message(where, name, transfers):
+    described = ', '.join('%s of %+d credits (%s)' % (tx['id'], tx['amount'], tx.get('detail') or tx['state']) for tx in transfers)
+    settle = ', '.join('%s: applied' % tx['id'] for tx in transfers)
+    return ('%s: nothing was sent, because an earlier transfer has an unknown outcome: %s. It may have been applied. '
+            'Check the sub-account in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with subaccount: %s and '
+            'resolve: {%s} (the credits arrived), or rejected in place of applied (they did not).' % (where, described, name, settle))
+
+
+class CreditConverger:
+    """Plans each item from the ledger and, in a real run, sends the transfers."""
+
+    def __init__(self, run, client, ledger):
+        self.run = run
+        self.client = client
+        self.ledger = ledger
+        self.settled = []  # unknown transfers settled by resolve
+        self.sent = []     # transfers sent by this run (planned ones in check mode)
+        self.unknown_names = []  # allocated on names the ledger does not know, predicted in check mode
+
+    def plan(self, item):
+        name = item['subaccount']
+        allocated = before = self.ledger.allocated(name)
+        result = dict(subaccount=name, changed=False, amount=0, allocated_before=before, resolved=[], unsettled=[])
+        if item['resolve']:
+            try:
+                allocated += self.resolve(item, result)
+            except InputError as error:
+                result.update(action='failed', allocated_after=allocated, error=str(error))
+                return Step(result)
+        # In check mode the settlements above were not recorded: leave them out by id.
+        unsettled = [tx for tx in self.ledger.unsettled(name) if tx['id'] not in result['resolved']]
+        if unsettled:
+            result.update(action='failed', allocated_after=allocated, unsettled=[tx['id'] for tx in unsettled],
+                          error=unsettled_message(item['where'], name, unsettled))
+            return Step(result)
+        refused = self.reused_transfer_id(item) or self.unknown_to_ledger(item)
+        if refused:
+            result.update(action='failed', allocated_after=allocated, error=refused)
+            return Step(result)
+        amount = self.amount_for(item, allocated, result)
+        result['allocated_after'] = allocated + amount
+        diff = dict(before={name: dict(allocated=before)}, after={name: dict(allocated=allocated + amount)})
+        if not amount:
+            result['action'] = 'resolved' if result['resolved'] else 'unchanged'
+            return Step(result, **diff)
+        result.update(action='transferred', changed=True, amount=amount)
+        step = Step(result, **diff)
+        if self.run.check_mode:
+            self.sent.append(dict(id=None, subaccount=name, amount=amount, state='planned', transfer_id=item['transfer_id'], detail=None))
+        else:
+            step.write = self.transfer(item, amount)
+        return step
+
+    def resolve(self, item, result):
+        """Settles the named transfers, all checked first; returns the credits they add to the sub-account's total."""
+        name = item['subaccount']
+        found = []
+        for txid, outcome in item['resolve'].items():
+            tx = self.ledger.transfer(txid)
+            if tx is None:
+                raise InputError('%s: resolve names %s, which this ledger does not hold (%s); nothing was settled or sent. Copy the '
+                                 'id from the message that reported the transfer' % (item['where'], txid, self.run.ledger_path))
+            if tx['subaccount'] != name:
+                raise InputError('%s: resolve names %s, a transfer to %r, not to this sub-account; nothing was settled or sent'
+                                 % (item['where'], txid, tx['subaccount']))
+            found.append((tx, outcome))
+        added = 0
+        for tx, outcome in found:
+            if tx['state'] not in ('unknown', 'pending'):
+                add_note(result, 'resolve names %s, which is settled already (%s); nothing changed' % (tx['id'], tx['state']))
+                continue
+            settled = self.settle(tx, outcome)
+            result['resolved'].append(tx['id'])
+            result['changed'] = True
+            if outcome == APPLIED:
+                added += settled['amount']
+        return added
+
+    def unknown_to_ledger(self, item):
+        """An error when allocated names a sub-account whose credits so far are unknown: never recorded, or adopted blind."""
+        if item['allocated'] is None or self.ledger.baseline_known(item['subaccount']):
+            return None
+        if self.run.check_mode:
+            self.unknown_names.append(item['subaccount'])
+            return None
+        if self.ledger.subaccount(item['subaccount']) is not None:
+            return ('%s: nothing was sent, because it was adopted without the credits it had already received (its baseline), so '
+                    'allocated: %d could pay them again. Read them in the SMSBOX dashboard and record them with '
+                    'smsbox.account.smsbox_subaccount, adopt: true and baseline: <credits>; amount with transfer_id moves credits '
+                    'meanwhile.' % (item['where'], item['allocated']))
+        return ('%s: nothing was sent, because the ledger does not know this sub-account (it was not created or adopted through '
+                '%s), so the credits it already received are unknown and allocated: %d could pay them again, as a fresh controller '
+                'or a lost ledger would. If it is new, create it first with smsbox.account.smsbox_subaccount; if it exists, point '
+                'ledger at the ledger of this main account, or adopt it with smsbox.account.smsbox_subaccount, adopt: true and '
+                'baseline: the credits it has already received. amount with transfer_id moves credits without a ledger record.'
+                % (item['where'], self.run.ledger_path, item['allocated']))
+
+    def reused_transfer_id(self, item):
+        """An error when the idempotency key already names another transfer: skipping it would silently not pay."""
+        earlier = self.ledger.find_by_transfer_id(item['transfer_id']) if item['transfer_id'] is not None else None
+        if earlier and (earlier['subaccount'], earlier['amount']) != (item['subaccount'], item['amount']):
+            return ('%s: nothing was sent, because transfer_id %r already names %s, a transfer of %+d credits to %r; '
+                    'give each transfer its own transfer_id' % (item['where'], item['transfer_id'], earlier['id'],
+                                                                earlier['amount'], earlier['subaccount']))
+        return None
+
+    def amount_for(self, item, allocated, result):
+        if item['allocated'] is not None:
+            return item['allocated'] - allocated
+        if item['amount'] is None:
+            return 0
+        if item['transfer_id'] is not None:
+            earlier = self.ledger.find_by_transfer_id(item['transfer_id'])
+            if earlier and earlier['state'] == APPLIED:
+                add_note(result, 'transfer_id %r was applied already (%s)' % (item['transfer_id'], earlier['id']))
+                return 0
+        return item['amount']
+
+    def settle(self, tx, state):
+        if self.run.check_mode:
+            settled = dict(tx, state=state, detail='would be resolved by operator')
+        else:
+            settled = self.ledger.settle_transfer(tx['id'], state, detail='resolved by operator')
+        self.settled.append(settled)
+        return settled
+
+    def transfer(self, item, amount):
+        def write(step):
+            name = item['subaccount']
+            tx = self.ledger.begin_transfer(name, amount, transfer_id=item['transfer_id'])
+            try:
+                self.client.transfer(name, amount)
+            except SmsboxError as error:
+                tx = self.ledger.settle_transfer(tx['id'], error.write_outcome, detail=str(error)[:300])
+                step.result.update(action='failed', allocated_after=step.result['allocated_before'])
+                if isinstance(error, SmsboxRefused):
+                    step.result.update(changed=False, error='%s: SMSBOX refused the transfer of %+d credits (ERREUR): the sub-account may not '
+                                                            'exist under this main account, or a balance was insufficient. Nothing moved.'
+                                                            % (item['where'], amount))
+                elif error.write_outcome == REJECTED:
+                    step.result.update(changed=False, error='%s: the transfer of %+d credits failed, nothing moved: %s' % (item['where'], amount, error))
+                else:
+                    step.result['unsettled'] = [tx['id']]
+                    step.result['error'] = ('%s: %s. The transfer %s of %+d credits may have been applied; it is recorded as unknown and '
+                                            'no further transfer to this sub-account will be made until it is settled: check the '
+                                            'SMSBOX dashboard, then run smsbox.account.smsbox_credit with subaccount: %s and '
+                                            'resolve: {%s: applied} (the credits arrived), or rejected in place of applied (they did not).'
+                                            % (item['where'], error, tx['id'], amount, name, tx['id']))
+            else:
+                tx = self.ledger.settle_transfer(tx['id'], APPLIED, detail='OK')
+            step.result['transfer'] = tx
+            self.sent.append(tx)
+        return write
+
+
+def add_note(result, note):
+    result['note'] = '%s; %s' % (result['note'], note) if result.get('note') else note

@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What smsbox_subaccount does: each sub-account the ledger does not know is created once, or adopted.
+
+The API cannot tell whether a name exists, so the ledger decides: a name it knows is left alone, any
+other is created. ``ERREUR`` cannot be told apart (the name exists, 500 reached, a parameter refused);
+``adopt`` records the name as made elsewhere, with the credits it already received (its baseline).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.smsbox.account.plugins.module_utils._engine import Step, result_of, run_writes
+from ansible_collections.smsbox.account.plugins.module_utils._errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, read_subaccount_items
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import key_fingerprint, password_fingerprint
+
+REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it, with baseline: the credits it has '
+                  'already received), the main account may have reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
+
+
+def converge_subaccounts(run):
+    """smsbox_subaccount: the items checked before any request, then planned from the ledger and created."""
+    _form, items = read_subaccount_items(run.params)
+    returned = dict(ledger_path=run.ledger_path)
+    with run.main_account(returned, 'balance') as (client, book):
+        converger = SubaccountConverger(run, client, book)
+        steps = [converger.plan(item) for item in items]
+        new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
+        known = sum(1 for record in book.subaccounts().values() if record['state'] == 'present')
+        if new and known + new > MAX_SUBACCOUNTS:
+            raise ModuleFailure('Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
+                                'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS), **returned)
+        if not run.check_mode:
+            run_writes(steps, run.params['concurrency'])
+    for action, listed in (('created', 'created'), ('adopted', 'adopted'), ('unchanged', 'unchanged'), ('failed', 'failed_names')):
+        returned[listed] = [step.result['name'] for step in steps if step.result['action'] == action]
+    return result_of(run, steps, 'subaccounts', 'sub-accounts', 'name', **returned)
+
+
+class SubaccountConverger:
+    """Plans each item from the ledger and, in a real run, creates what is missing."""
+
+    def __init__(self, run, client, ledger):
+        self.run = run
+        self.client = client
+        self.ledger = ledger
+        self.api_key = run.params['api_key']
+        self.key_fp = key_fingerprint(self.api_key)
+
+    def password_fp(self, password):
+        # Prefixed with the key fingerprint: after a key rotation the comparison is skipped, not wrong.
+        return '%s:%s' % (self.key_fp, password_fingerprint(self.api_key, password))
+
+    def plan(self, item):
+        name = item['subaccount']
+        result = dict(name=name, changed=False)
+        record = self.ledger.subaccount(name)
+        view = dict(nolimit=item['nolimit'], state='present')
+        if record and record['state'] == 'present':
+            self.warn_differences(item, record)
+            if item['baseline'] is not None and record['origin'] == 'adopted' and record['baseline'] is None:
+                # Completes an adoption made without it: from now on allocated counts from what it had received.
+                result.update(action='adopted', changed=True)
+                return Step(result, write=self.record_baseline(item, record), before={name: dict(baseline=None)},
+                            after={name: dict(baseline=item['baseline'])})
+            result['action'] = 'unchanged'
+            return Step(result)
+        before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
+        if item['password'] is None:
+            if not item['adopt']:
+                result.update(action='failed', error='%s: a password is needed to %s it (or set adopt: true if it exists already)'
+                              % (item['where'], 'settle' if record else 'create'))
+                return Step(result)
+            result.update(action='adopted', changed=True)
+            view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
+            return Step(result, write=self.adopt_without_create(item), before=before, after={name: view})
+        result.update(action='created', changed=True)
+        view['origin'] = 'created'
+        return Step(result, write=self.create(item, settling=record is not None), before=before, after={name: view})
+
+    def warn_differences(self, item, record):
+        name = item['subaccount']
+        if record['nolimit'] is not None and record['nolimit'] != item['nolimit']:
+            self.run.warn('Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: '
+                          'change it in the SMSBOX dashboard (User Management). Nothing was changed.'
+                          % (name, record['nolimit'], item['nolimit']))
+        if item['baseline'] is not None and record['baseline'] is not None and record['baseline'] != item['baseline']:
+            self.run.warn('Sub-account %r has a recorded baseline of %d credits (%s); the task gives %d. A baseline is recorded '
+                          'once: nothing was changed.' % (name, record['baseline'], 'created by this collection'
+                                                          if record['origin'] == 'created' else 'given at adoption', item['baseline']))
+        stored = record.get('password_fp')
+        if item['password'] is not None and stored and stored.split(':')[0] == self.key_fp \
+                and stored != self.password_fp(item['password']):
+            self.run.warn('Sub-account %r was created with another password than the task gives. The API cannot change '
+                          'it: change it in the SMSBOX dashboard. Nothing was changed.' % name)
+
+    def adopt_without_create(self, item):
+        def write(step):
+            self.ledger.record_subaccount(item['subaccount'], origin='adopted', state='present', baseline=item['baseline'])
+        return write
+
+    def record_baseline(self, item, record):
+        def write(step):
+            self.ledger.record_subaccount(item['subaccount'], origin='adopted', state='present', nolimit=record['nolimit'],
+                                          password_fp=record['password_fp'], baseline=item['baseline'])
+        return write
+
+    def create(self, item, settling):
+        def write(step):
+            name = item['subaccount']
+            password_fp = self.password_fp(item['password'])
+            try:
+                self.client.create(name, item['password'], item['nolimit'])
+            except SmsboxRefused:
+                if settling:
+                    # Our own earlier create, whose answer was lost, made it.
+                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                    step.result['note'] = 'an earlier create whose answer was lost had made it'
+                elif item['adopt']:
+                    self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
+                    step.result['action'] = 'adopted'
+                else:
+                    step.result.update(action='failed', changed=False,
+                                       error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
+            except SmsboxError as error:
+                if error.write_outcome == UNKNOWN:
+                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp)
+                    step.result.update(action='failed', error='%s: %s. It may have been created: run the task again, which sends '
+                                                              'the create once more and settles it from the answer.' % (item['where'], error))
+                else:
+                    step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
+            else:
+                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                if item['baseline']:
+                    step.result['note'] = 'baseline ignored: this collection created it, so it had received nothing before'
+        return write

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The file store's on-disk primitives: private files and directories, durable writes, the flock wait.
+
+Nothing here knows what a ledger holds; ``ledger_path`` is only the name the messages give.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import time
+
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+fdatasync = getattr(os, 'fdatasync', os.fsync)
+
+
+def describe(error):
+    return error.strerror or str(error)
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def fsync_dir(directory):
+    # Makes a rename or a new file's directory entry survive a power loss.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename itself is still atomic
+    finally:
+        os.close(fd)
+
+
+def open_private(path, flags):
+    """Opens path, creating it with mode 0600 whatever the umask; only a file we create is chmod-ed."""
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except OSError as error:
+        if error.errno != errno.EEXIST:
+            raise
+        return os.open(path, flags), False
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except OSError:
+        pass
+    return fd, True
+
+
+def atomic_write(path, data):
+    """Replaces path with data (mode 0600) so that a crash leaves the old file or the new one; raises OSError."""
+    temp = path + '.tmp'  # fixed name: only the holder of the exclusive lock writes it
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+    fsync_dir(os.path.dirname(path))
+
+
+def make_dirs(directory, ledger_path):
+    """Creates directory and its missing parents with mode 0700, for the ledger at ledger_path."""
+    missing = []
+    current = directory
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for created in reversed(missing):
+        try:
+            os.mkdir(created, DIR_MODE)
+        except OSError as error:
+            if error.errno == errno.EEXIST and os.path.isdir(created):
+                continue  # another run made it a moment ago: that is what we wanted
+            if error.errno in (errno.EEXIST, errno.ENOTDIR):
+                raise LedgerError('Cannot use ledger %s: %s exists and is not a directory. Point the ledger option at a path in a '
+                                  'directory.' % (ledger_path, created if error.errno == errno.EEXIST else os.path.dirname(created)))
+            raise LedgerError('Cannot create the directory %s for ledger %s: %s. Create it (mode 0700) or point the ledger option '
+                              'elsewhere.' % (created, ledger_path, describe(error)))
+        try:
+            os.chmod(created, DIR_MODE)  # mkdir honours the umask; the tenant list stays private
+        except OSError:
+            pass
+
+
+def wait_for_flock(fd, operation, lock_timeout, ledger_path, lock_path):
+    """Takes the flock ``operation`` on fd, polling until lock_timeout seconds have passed."""
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise LedgerError('Cannot lock ledger %s (%s): %s. Put the ledger on a local filesystem that supports flock.'
+                                  % (ledger_path, lock_path, describe(error)))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LedgerError('Ledger %s is locked by another run: waited %g seconds for %s. Another smsbox.account task against '
+                              'the same main account is still running; wait for it to end and run again. The lock is released '
+                              'when its process exits, so if none is running, look for a hung ansible process holding it '
+                              '(fuser -v %s).' % (ledger_path, lock_timeout, lock_path, lock_path))
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.1)

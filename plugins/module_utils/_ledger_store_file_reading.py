@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How the file store reads a ledger: its JSON snapshot checked, then its journal replayed over it (a torn last line cut off).
+
+The format is described in docs/ledger-format.md.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import json
+
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
+    FORMAT_VERSION,
+    KIND,
+    LedgerError,
+    RecordError,
+    checked_fingerprints,
+    checked_subaccount,
+    checked_transfer,
+)
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_disk import describe
+
+
+class FileReadingMixin:
+    """The reading half of FileStore, which sets ``path`` and ``_real`` and resets what this fills: ``_subaccounts``,
+    ``_transfers``, ``_fingerprints``, ``_api_url``, ``_warnings`` and ``_journal_size``."""
+
+    def _corrupt(self, where, why):
+        return LedgerError('Ledger %s is unreadable: %s %s. Nothing was changed and the file was left as it is. Restore it from a '
+                           'backup: it is the only record of the credits each sub-account received. Moving it aside starts an '
+                           'empty ledger that knows no credits; each sub-account must then be adopted with the credits it has '
+                           'already received (its baseline, read from the SMSBOX dashboard), or declarative allocations would pay '
+                           'them again (see docs/ledger-format.md, "Recovering").' % (self.path, where, why))
+
+    def _checked(self, check, record, where, *args):
+        try:
+            return check(record, *args)
+        except RecordError as error:
+            raise self._corrupt(where, str(error))
+
+    def _read_snapshot(self):
+        try:
+            with open(self._real, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise LedgerError('Cannot read ledger %s: %s. Check its permissions.' % (self.path, describe(error)))
+        try:
+            snapshot = json.loads(data.decode('utf-8'))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise self._corrupt('the file', 'is not valid JSON (%s)' % str(error)[:120])
+        if not isinstance(snapshot, dict):
+            raise self._corrupt('the file', 'holds a JSON %s, not an object' % type(snapshot).__name__)
+        kind = snapshot.get('kind', KIND)
+        if kind != KIND:
+            raise LedgerError('%s is not a smsbox.account ledger (its "kind" is %r). Nothing was changed. Point the ledger option at '
+                              'another path.' % (self.path, str(kind)[:60]))
+        version = snapshot.get('format')
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise self._corrupt('the file', 'has no valid "format" number')
+        if version > FORMAT_VERSION:
+            raise LedgerError('Ledger %s is in format %d, written by a newer release of smsbox.account; this one reads format %d '
+                              'at most. Nothing was changed. Upgrade the smsbox.account collection on this controller.'
+                              % (self.path, version, FORMAT_VERSION))
+        snapshot.setdefault('subaccounts', {})
+        snapshot.setdefault('transfers', [])
+        if not isinstance(snapshot['subaccounts'], dict):
+            raise self._corrupt('its "subaccounts"', 'is not an object')
+        if not isinstance(snapshot['transfers'], list):
+            raise self._corrupt('its "transfers"', 'is not a list')
+        snapshot['key_fingerprints'] = self._checked(checked_fingerprints, snapshot.get('key_fingerprints'), 'its "key_fingerprints"')
+        return snapshot
+
+    def _replay_journal(self):
+        """Applies the journal; returns (offset to cut a torn tail at or None, number of records replayed)."""
+        real_journal = self._real + '.journal'
+        try:
+            with open(real_journal, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None, 0
+            raise LedgerError('Cannot read the journal %s of ledger %s: %s. Check its permissions.'
+                              % (real_journal, self.path, describe(error)))
+        self._journal_size = len(data)
+        lines = data.split(b'\n')
+        tail = lines.pop()  # b'' when the journal ends with a newline
+        offset = 0
+        replayed = 0
+        torn_at = None
+        for number, line in enumerate(lines, 1):
+            start = offset
+            offset += len(line) + 1
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line.decode('utf-8'))
+            except (ValueError, UnicodeDecodeError):
+                if number == len(lines) and not tail:
+                    torn_at = start  # a last line that never fully reached the disk
+                    break
+                raise self._corrupt('its journal %s' % real_journal, 'has an invalid record on line %d, before the end' % number)
+            self._apply_entry(entry, '%s line %d' % (real_journal, number))
+            replayed += 1
+        if tail and torn_at is None:
+            torn_at = offset
+        if torn_at is None:
+            return None, replayed
+        self._warnings.append('The journal %s of ledger %s ended with an incomplete record (%d bytes), left by a run interrupted while '
+                              'writing it; it was ignored. Its write never completed, so the request it announced was not sent.'
+                              % (real_journal, self.path, len(data) - torn_at))
+        return torn_at, replayed
+
+    def _apply_entry(self, entry, where):
+        where = 'the journal record at %s' % where
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise self._corrupt(where, 'is not an object with one record')
+        kind, record = next(iter(entry.items()))
+        if kind == 'subaccount':
+            checked = self._checked(checked_subaccount, record, where)
+            self._subaccounts[checked['name']] = checked
+        elif kind == 'transfer':
+            checked = self._checked(checked_transfer, record, where)
+            self._transfers[checked['id']] = checked
+        elif kind == 'account' and isinstance(record, dict):
+            self._fingerprints = self._checked(checked_fingerprints, record.get('key_fingerprints'), where)
+            self._api_url = record.get('api_url')
+        else:
+            raise self._corrupt(where, 'has an unknown type %r (written by a newer release?)' % str(kind)[:40])

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The PostgreSQL store's connections: the lock transaction and its guard token, the pool of writers, retries, masked errors.
+
+The run lock is held by an open transaction on a connection of its own; records are written on other
+connections, from a pool. docs/ledger-format.md describes the lock and the commit protocol.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import random
+import socket
+import time
+from contextlib import contextmanager
+
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import mask_text, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_postgresql_sql import HOLDERS, LOCK_SETTINGS
+
+RETRIES = 12  # attempts at a statement or transaction that met a serialization failure or a deadlock
+CONNECT_TIMEOUT = 10
+KEEPALIVES = dict(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+RETRYABLE_STATES = ('40001', '40P01')  # serialization_failure, deadlock_detected
+
+
+def _application_name():
+    return ('smsbox.account %d on %s' % (os.getpid(), socket.gethostname()))[:63]
+
+
+def connection_options(given):
+    """What every connection adds to the parameters ``given`` in the URI: its name, and a timeout and keepalives unless given."""
+    options = dict(application_name=_application_name())
+    if 'connect_timeout' not in given:
+        options['connect_timeout'] = CONNECT_TIMEOUT
+    for name, value in KEEPALIVES.items():
+        if name not in given:
+            options[name] = value
+    return options
+
+
+class PostgresqlConnectionsMixin:
+    """The connection half of PostgresqlStore, which sets what this uses: ``_psycopg``, ``_uri``, ``_options``, ``_secrets``,
+    ``location``, ``fingerprint``, ``lock_timeout``, ``pool_size``, the pool (``_pool``, ``_idle``, ``_opened``),
+    ``_lock_conn``, ``_default_isolation``, ``_exclusive`` and ``_keys``; ``_token`` is set here."""
+
+    # -- masking --
+
+    @staticmethod
+    def _known_secrets(uri):
+        secrets = uri_passwords(uri)
+        if os.environ.get('PGPASSWORD'):
+            secrets.append(os.environ['PGPASSWORD'])
+        return secrets
+
+    def _masked(self, error):
+        text = mask_text(str(error).strip(), self._secrets + [self._uri])
+        return text.rstrip('.') if text else type(error).__name__
+
+    def _error(self, what, error, advice='Check the database, then run again.'):
+        return LedgerError('PostgreSQL ledger %s: %s failed: %s. %s' % (self.location, what, self._masked(error), advice))
+
+    # -- connections --
+
+    def _connect(self, autocommit=True):
+        psycopg = self._psycopg
+        try:
+            conn = psycopg.connect(self._uri, autocommit=autocommit, **self._options)
+        except psycopg.Error as error:
+            raise LedgerError('Cannot connect to the PostgreSQL ledger %s: %s. Check the URI, that the server accepts connections '
+                              'from this host, and the password (in the URI, PGPASSWORD, ~/.pgpass or a service file).'
+                              % (self.location, self._masked(error)))
+        try:
+            if conn.info.password and conn.info.password not in self._secrets:
+                self._secrets.append(conn.info.password)  # from ~/.pgpass or a service file, perhaps
+        except Exception:  # pylint: disable=broad-except
+            pass
+        # The run lock and the compare-and-set settlements keep the ledger consistent, not the isolation level: every
+        # statement runs at READ COMMITTED, where a server whose default is SERIALIZABLE would abort busy writers.
+        if not autocommit:
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        elif self._default_isolation != 'read committed':
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED  # then _execute opens one explicit transaction
+        return conn
+
+    @contextmanager
+    def _writer(self):
+        """A connection to write with, from a pool of at most pool_size (the module's concurrency); a broken one is dropped."""
+        with self._pool:
+            while not self._idle and self._opened >= self.pool_size:
+                self._pool.wait()
+            conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                self._opened += 1
+        try:
+            if conn is None:
+                conn = self._connect()
+        except Exception:
+            with self._pool:
+                self._opened -= 1
+                self._pool.notify()
+            raise
+        healthy = True
+        try:
+            yield conn
+        except self._psycopg.Error:
+            healthy = not conn.closed and not getattr(conn, 'broken', False)
+            raise
+        finally:
+            with self._pool:
+                if healthy and not conn.closed:
+                    self._idle.append(conn)
+                else:
+                    self._opened -= 1
+                    self._close_quietly(conn)
+                self._pool.notify()
+
+    def _execute(self, what, run, retry_lost=False, lost_advice='The connection to the database was lost: check it, then run again.'):
+        """run(conn) on a writer, retrying serialization failures and deadlocks; a lost connection is retried only when asked."""
+        psycopg = self._psycopg
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self._writer() as conn:
+                    if conn.isolation_level is None:
+                        return run(conn)
+                    with conn.transaction():
+                        return run(conn)
+            except psycopg.Error as error:
+                lost = self._lost(error)
+                if attempt < RETRIES and (getattr(error, 'sqlstate', None) in RETRYABLE_STATES or (lost and retry_lost)):
+                    time.sleep(random.uniform(0.001, min(0.25, 0.004 * 2 ** attempt)))  # jittered, growing backoff
+                    continue
+                raise self._error(what, error, advice=lost_advice if lost else 'Check the database, then run again.')
+
+    def _lost(self, error):
+        """Whether the error is the loss of the connection (its outcome unknown), not a refusal by the server."""
+        sqlstate = getattr(error, 'sqlstate', None)
+        return isinstance(error, self._psycopg.OperationalError) and (sqlstate is None or sqlstate[:2] in ('08', '57'))
+
+    @staticmethod
+    def _close_quietly(conn):
+        if conn is None:
+            return
+        try:
+            conn.close()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+    def _disconnect(self):
+        """Ends the lock transaction, which releases the lock, and closes every connection."""
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            try:
+                conn.rollback()  # ends the lock transaction: the lock is released
+            except Exception:  # pylint: disable=broad-except
+                pass
+            self._close_quietly(conn)
+        with self._pool:
+            idle, self._idle = self._idle, []
+            self._opened -= len(idle)
+        for writer in idle:
+            self._close_quietly(writer)
+
+    # -- the lock --
+
+    def _take_lock(self):
+        """Polls the account's advisory lock in a transaction that then stays open for the whole run."""
+        function = 'pg_try_advisory_xact_lock' if self._exclusive else 'pg_try_advisory_xact_lock_shared'
+        conn = self._lock_conn
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.01
+        while True:
+            with conn.cursor() as cur:
+                # Local settings live as long as this transaction, even behind a transaction-pooling proxy: the lock is
+                # never ended for idling, and the server drops it within about a minute of losing a silent client.
+                cur.execute(LOCK_SETTINGS)
+                cur.execute('SELECT %s(%%s, %%s)' % function, self._keys)
+                if cur.fetchone()[0]:
+                    if self._exclusive:
+                        self._take_token(cur)
+                    return
+            conn.rollback()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LedgerError('PostgreSQL ledger %s is locked by another run on the same main account (key fingerprint %s): waited '
+                                  '%g seconds. The lock is held by %s. It is released the moment that run ends or loses its '
+                                  'connection to the database, so a killed job frees it at once; wait for that run to end and run '
+                                  'again. If it is hung, stop it, or end its connection with SELECT pg_terminate_backend(<pid>).'
+                                  % (self.location, self.fingerprint, self.lock_timeout, self._holders()))
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.25)
+
+    def _take_token(self, cur):
+        # The one-bigint form of advisory locks: a key space apart from the two-int4 account locks.
+        while True:
+            token = random.SystemRandom().randrange(1, 1 << 63)
+            cur.execute('SELECT pg_try_advisory_xact_lock(%s::bigint)', (token,))
+            if cur.fetchone()[0]:
+                self._token = token
+                return
+
+    def _holders(self):
+        try:
+            with self._lock_conn.cursor() as cur:
+                cur.execute(HOLDERS, self._keys)
+                rows = cur.fetchall()
+            self._lock_conn.rollback()
+        except self._psycopg.Error as error:
+            return 'a session this role cannot see (%s)' % self._masked(error)
+        held = []
+        for pid, application, address, hostname, since, mode in rows:
+            if application is None and since is None:
+                held.append('backend pid %s (a session of another role)' % pid)
+                continue
+            where = hostname or address or 'a local socket'
+            held.append('%s (backend pid %s, %s, from %s, since %s)' % (
+                repr(application) if application else 'a session with no application_name', pid,
+                'writing' if mode == 'ExclusiveLock' else 'reading', where, since))
+        return ', and '.join(held) if held else 'a session that ended just now'

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The PostgreSQL store's SQL: the tables (DDL, migrations, schema version), the statements it runs, its advisory lock keys.
+
+docs/ledger-format.md describes the tables.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+
+from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
+
+SCHEMA_VERSION = 1
+
+# Version 1 of the schema. Unqualified names: the URI's search_path chooses the schema.
+SCHEMA_V1 = (
+    """CREATE TABLE smsbox_ledger_schema (
+         version integer NOT NULL,
+         migrated timestamptz NOT NULL DEFAULT now())""",
+    """CREATE TABLE smsbox_ledger_accounts (
+         account text PRIMARY KEY,
+         key_fingerprints text[] NOT NULL DEFAULT '{}',
+         api_url text,
+         created timestamptz NOT NULL DEFAULT now(),
+         updated timestamptz NOT NULL DEFAULT now())""",
+    """CREATE TABLE smsbox_ledger_subaccounts (
+         account text NOT NULL,
+         name text NOT NULL,
+         origin text NOT NULL CHECK (origin IN ('created', 'adopted')),
+         state text NOT NULL CHECK (state IN ('present', 'unknown')),
+         nolimit boolean,
+         password_fp text,
+         baseline bigint CHECK (baseline >= 0),
+         recorded text,
+         PRIMARY KEY (account, name))""",
+    """CREATE TABLE smsbox_ledger_transfers (
+         account text NOT NULL,
+         seq bigint GENERATED ALWAYS AS IDENTITY,
+         id text NOT NULL,
+         subaccount text NOT NULL,
+         amount bigint NOT NULL,
+         transfer_id text,
+         state text NOT NULL CHECK (state IN ('pending', 'applied', 'rejected', 'unknown')),
+         created text,
+         settled text,
+         detail text,
+         PRIMARY KEY (account, id))
+       WITH (fillfactor = 80)""",  # room on each page for a transfer's settlement to be a HOT update
+    "CREATE INDEX smsbox_ledger_transfers_order ON smsbox_ledger_transfers (account, seq)",
+    "INSERT INTO smsbox_ledger_schema (version) VALUES (1)",
+)
+MIGRATIONS = {0: SCHEMA_V1}  # from version N to N + 1
+
+SCHEMA_OF_TABLES = ("SELECT coalesce((SELECT relnamespace::regnamespace::text FROM pg_class "
+                    "WHERE oid = to_regclass('smsbox_ledger_schema')), current_schema()), "
+                    "to_regclass('smsbox_ledger_schema') IS NOT NULL, current_setting('default_transaction_isolation')")
+
+# The lock connection holds, besides the account's lock, an exclusive lock on a random token only this run knows.
+# A writer cannot take the token's shared lock while that transaction lives: a cheap proof, made by the insert
+# itself, that this run still holds the account (no lock table scan, and a reused backend pid cannot fool it).
+HOLDS_LOCK = "NOT pg_try_advisory_xact_lock_shared(%(token)s::bigint)"
+
+INSERT_TRANSFER = ("INSERT INTO smsbox_ledger_transfers (account, id, subaccount, amount, transfer_id, state, created, settled, detail) "
+                   "SELECT %(account)s, %(id)s, %(subaccount)s, %(amount)s, %(transfer_id)s, %(state)s, %(created)s, %(settled)s, "
+                   "%(detail)s WHERE " + HOLDS_LOCK)
+
+UPDATE_TRANSFER = ("UPDATE smsbox_ledger_transfers SET subaccount = %(subaccount)s, amount = %(amount)s, transfer_id = %(transfer_id)s, "
+                   "state = %(state)s, created = %(created)s, settled = %(settled)s, detail = %(detail)s "
+                   "WHERE account = %(account)s AND id = %(id)s AND state = %(previous_state)s")
+
+UPSERT_SUBACCOUNT = ("INSERT INTO smsbox_ledger_subaccounts (account, name, origin, state, nolimit, password_fp, baseline, recorded) "
+                     "VALUES (%(account)s, %(name)s, %(origin)s, %(state)s, %(nolimit)s, %(password_fp)s, %(baseline)s, %(recorded)s) "
+                     "ON CONFLICT (account, name) DO UPDATE SET origin = EXCLUDED.origin, state = EXCLUDED.state, "
+                     "nolimit = EXCLUDED.nolimit, password_fp = EXCLUDED.password_fp, baseline = EXCLUDED.baseline, "
+                     "recorded = EXCLUDED.recorded")
+
+UPSERT_ACCOUNT = ("INSERT INTO smsbox_ledger_accounts (account, key_fingerprints, api_url) VALUES (%(account)s, %(fingerprints)s, %(api_url)s) "
+                  "ON CONFLICT (account) DO UPDATE SET key_fingerprints = EXCLUDED.key_fingerprints, api_url = EXCLUDED.api_url, "
+                  "updated = now()")
+
+# One statement, so one snapshot: the account row and all its records.
+READ_ALL = """SELECT
+  (SELECT json_build_object('key_fingerprints', key_fingerprints, 'api_url', api_url)
+     FROM smsbox_ledger_accounts WHERE account = %(account)s),
+  (SELECT coalesce(json_agg(json_build_object('name', name, 'origin', origin, 'state', state, 'nolimit', nolimit,
+                                              'password_fp', password_fp, 'baseline', baseline, 'recorded', recorded)
+                            ORDER BY name), '[]'::json)
+     FROM smsbox_ledger_subaccounts WHERE account = %(account)s),
+  (SELECT coalesce(json_agg(json_build_object('id', id, 'subaccount', subaccount, 'amount', amount, 'transfer_id', transfer_id,
+                                              'state', state, 'created', created, 'settled', settled, 'detail', detail)
+                            ORDER BY seq), '[]'::json)
+     FROM smsbox_ledger_transfers WHERE account = %(account)s)"""
+
+LOCK_SETTINGS = ("SELECT set_config('idle_in_transaction_session_timeout', '0', true), "
+                 "set_config('tcp_keepalives_idle', '30', true), set_config('tcp_keepalives_interval', '10', true), "
+                 "set_config('tcp_keepalives_count', '3', true)")
+
+HOLDERS = """SELECT a.pid, a.application_name, host(a.client_addr), a.client_hostname,
+                    to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), l.mode
+             FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+               AND l.classid::bigint = %s AND l.objid::bigint = %s
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             ORDER BY a.xact_start"""
+
+
+def lock_keys(*parts):
+    """Two non-negative int4 naming an advisory lock (pg_locks shows them as classid and objid)."""
+    digest = hashlib.sha256(('smsbox.account ledger:' + ':'.join(parts)).encode('utf-8')).digest()
+    return (int.from_bytes(digest[:4], 'big') & 0x7fffffff, int.from_bytes(digest[4:8], 'big') & 0x7fffffff)
+
+
+def check_version(version, location):
+    if version > SCHEMA_VERSION:
+        raise LedgerError('PostgreSQL ledger %s has tables in version %d, made by a newer release of smsbox.account; this one '
+                          'knows version %d at most. Nothing was changed. Upgrade the smsbox.account collection on this '
+                          'controller.' % (location, version, SCHEMA_VERSION))
+
+
+def schema_outdated(conn):
+    with conn.cursor() as cur:
+        cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
+        version = cur.fetchone()[0] or 0
+    conn.rollback()
+    return version < SCHEMA_VERSION
+
+
+def ensure_schema(conn, schema, location):
+    """Creates or migrates the tables under an advisory lock, so that two first runs do not race."""
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.execute('SELECT pg_advisory_xact_lock(%s, %s)', lock_keys('schema', schema))
+            cur.execute("SELECT to_regclass('smsbox_ledger_schema') IS NOT NULL")
+            version = 0
+            if cur.fetchone()[0]:
+                cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
+                version = cur.fetchone()[0] or 0
+            check_version(version, location)
+            while version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    cur.execute(statement)
+                version += 1
+                cur.execute('UPDATE smsbox_ledger_schema SET version = %s, migrated = now()', (version,))
