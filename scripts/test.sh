@@ -12,9 +12,12 @@
 #   JOBS=3             jobs side by side (default 3)
 #   SMSBOX_PYTHON_3_11=/path/to/python3.11   the interpreter for a Python version, when not found by itself
 #   SMSBOX_HYPOTHESIS_PROFILE=long             longer property tests (docs/testing.md)
+#   TARGETS="smsbox_credit"    the integration stage runs these targets only (default: every one)
+#   SCENARIO=lost_answer       and, of the one target in TARGETS, these scenarios only (NAME[,NAME...]; docs/testing.md)
 #   SMSBOX_TEST_POSTGRESQL_URI=postgresql://…  a PostgreSQL to test the ledger store on, instead of a throwaway
 #                                              cluster (SMSBOX_TEST_POSTGRESQL=skip: none; its tests then skip)
-# Examples: scripts/test.sh units; CORE=2.19 scripts/test.sh units integration; make test
+# Examples: scripts/test.sh units; CORE=2.19 scripts/test.sh units integration; make test;
+#   CORE=2.21 TARGETS=smsbox_credit SCENARIO=lost_answer scripts/test.sh integration
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 
@@ -66,8 +69,10 @@ stage_units() {
 }
 
 stage_integration() {
+    local targets=()
+    read -ra targets <<< "${TARGETS:-}"
     if [[ $LINE == "$NEWEST_CORE" ]]; then
-        ansible-test integration --local --python "$PYTHON_VERSION" --color no
+        ansible-test integration --local --python "$PYTHON_VERSION" --color no "${targets[@]}"
     else
         # The targets that prove the ledger and the concurrency (aliases: newest_line_only) do not depend on
         # ansible-core: they run on the newest line; the write targets run on the file store here.
@@ -77,7 +82,7 @@ stage_integration() {
             target=${target%/aliases}
             exclude+=(--exclude "${target##*/}")
         done < <(grep -l '^newest_line_only$' tests/integration/targets/*/aliases)
-        ansible-test integration --local --python "$PYTHON_VERSION" --color no "${exclude[@]}"
+        ansible-test integration --local --python "$PYTHON_VERSION" --color no "${exclude[@]}" "${targets[@]}"
     fi
 }
 
@@ -188,6 +193,7 @@ run_job() {
         mkdir -p tests/output
         [[ -z $PG_URI_FILE ]] || cp "$PG_URI_FILE" tests/output/.postgresql-uri
         [[ -z ${SMSBOX_HYPOTHESIS_PROFILE:-} ]] || echo "$SMSBOX_HYPOTHESIS_PROFILE" > tests/unit/hypothesis-profile
+        [[ -z ${SCENARIO:-} ]] || echo "$SCENARIO" > tests/output/.integration-scenario
         LINE=$line
         "stage_$stage"
     ) > "$JOB_DIR/log" 2>&1 &
@@ -207,6 +213,11 @@ done
 for line in "${LINES[@]}"; do
     is_in "$line" "${CORE_LINES[@]}" || { echo "unknown ansible-core line: $line (one of: ${CORE_LINES[*]})" >&2; exit 2; }
 done
+# A scenario belongs to one target: every other target would refuse its name.
+if [[ -n ${SCENARIO:-} && $(wc -w <<< "${TARGETS:-}") -ne 1 ]]; then
+    echo "SCENARIO=$SCENARIO needs the one target it belongs to in TARGETS (e.g. TARGETS=smsbox_credit)" >&2
+    exit 2
+fi
 
 # Each line's Python, found once here (SMSBOX_PYTHON_X_Y, PATH, pyenv); a line without it is skipped.
 declare -A SKIP_REASON=()

@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the runme.sh of each integration target: starts the SMSBOX emulator on 127.0.0.1,
 # writes an inventory for localhost, and stops the emulator when the target ends, whatever happens.
+# The targets with scenarios (test.yml importing tasks/run_scenarios.yml) start theirs from Ansible, one
+# for each scenario (tasks/start.yml, with the variables exported below); run_scenarios runs them.
 
 COLLECTION_ROOT="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/smsbox/account"
 PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
@@ -13,6 +15,8 @@ SETUP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INVENTORY="$WORK_DIR/inventory.ini"
 export ANSIBLE_LOCAL_TEMP="$WORK_DIR/ansible-local-tmp"
 EMULATORS=()
+# For tasks/run_scenario.yml: the emulator, and where its emulators write their ready files.
+export SMSBOX_EMULATOR_SCRIPT="$EMULATOR_SCRIPT" SMSBOX_ITEST_WORK_DIR="$WORK_DIR"
 
 # Playbooks read the emulator state through a filter that drops keys and passwords.
 ANSIBLE_FILTER_PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/filter_plugins"
@@ -29,9 +33,12 @@ start_emulator() {
     export "SMSBOX_EMULATOR_${name^^}=$ready"
 }
 
+# Stops those start_emulator started, and any a playbook left running (tasks/start.yml writes its ready file
+# in the work dir too, as emulator-<scenario>.json; a running emulator removes it when it stops).
 stop_emulators() {
     local ready
-    for ready in "${EMULATORS[@]}"; do
+    for ready in "${EMULATORS[@]}" "$WORK_DIR"/emulator-*.json; do
+        [[ -e $ready ]] || continue
         "$PYTHON" "$EMULATOR_SCRIPT" stop --ready-file "$ready" || true
     done
     rm -rf "$WORK_DIR" "$INPUT_DIR"
@@ -55,6 +62,28 @@ with psycopg.connect(uri, autocommit=True) as conn:
 print(uri + ('&' if '?' in uri else '?') + 'options=-csearch_path%3D' + schema)
 PY
 }
+# postgresql_ledgers NAME...: a ledger URI in a new schema of the test PostgreSQL for each NAME (letters, digits,
+# _ - . /), printed as one JSON object {NAME: URI}; prints nothing and returns 1 when there is no test PostgreSQL.
+postgresql_ledgers() {
+    local uri
+    uri=$(cat "$POSTGRESQL_URI_FILE" 2>/dev/null) || return 1
+    [[ -n $uri && $uri != skip ]] || return 1
+    "$PYTHON" - "$uri" "$$" "$@" <<'PY'
+import json
+import re
+import sys
+import psycopg
+uri, pid, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+ledgers = {}
+with psycopg.connect(uri, autocommit=True) as conn:
+    for name in names:
+        schema = 'itest_%s_%s' % (re.sub(r'[^a-z0-9]+', '_', name.lower()), pid)
+        conn.execute('DROP SCHEMA IF EXISTS %s CASCADE' % schema)
+        conn.execute('CREATE SCHEMA %s' % schema)
+        ledgers[name] = uri + ('&' if '?' in uri else '?') + 'options=-csearch_path%3D' + schema
+print(json.dumps(ledgers, sort_keys=True))
+PY
+}
 # postgresql_ledger_uris: the URIs of every schema postgresql_ledger made in this target.
 postgresql_ledger_uris() {
     local uri
@@ -76,16 +105,17 @@ postgresql_password() {
     "$PYTHON" -c 'import sys; from urllib.parse import urlsplit, unquote; p = urlsplit(sys.argv[1]).password; print(unquote(p) if p else "")' "$uri"
 }
 
-# postgresql_dump URI: every row of the ledger tables in the URI's schema, as text (to scan for secrets).
+# postgresql_dump URI...: every row of the ledger tables in each URI's schema, as text (to scan for secrets).
 postgresql_dump() {
-    "$PYTHON" - "$1" <<'PY'
+    "$PYTHON" - "$@" <<'PY'
 import sys
 import psycopg
-with psycopg.connect(sys.argv[1], autocommit=True) as conn:
-    tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
-    for table in tables:
-        for row in conn.execute('SELECT * FROM %s' % table):
-            print(table, row)
+for uri in sys.argv[1:]:
+    with psycopg.connect(uri, autocommit=True) as conn:
+        tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
+        for table in tables:
+            for row in conn.execute('SELECT * FROM %s' % table):
+                print(table, row)
 PY
 }
 
@@ -127,6 +157,59 @@ run_and_check_secrets() {
     fi
     echo "No key or password, in any of $(wc -l < "$forms") forms, in $(wc -l < "$log") lines of output nor in $(find "$WORK_DIR" -type f | wc -l) files of the work dir."
     return "$rc"
+}
+
+# SCENARIO=NAME[,NAME...] in the environment: the scenarios to run, those of the play (tasks/NAME.yml, passed on as
+# -e scenario=...) and those a runme.sh runs itself (RUNME_SCENARIOS, e.g. adhoc); without it, every one.
+# ansible-test passes no variable of ours to runme.sh: scripts/test.sh writes SCENARIO to a file instead.
+SCENARIO=${SCENARIO:-$(cat "$COLLECTION_ROOT/tests/output/.integration-scenario" 2>/dev/null || true)}
+RUNME_SCENARIOS=()
+# chosen NAME: whether the scenario NAME runs.
+chosen() {
+    [[ -z ${SCENARIO:-} || ,$SCENARIO, == *,$1,* ]]
+}
+
+# run_scenarios STORE SECRET... -- [ARG...]: runs test.yml (the scenarios of the target, each on a fresh emulator and
+# fresh ledgers: tasks/run_scenarios.yml) at -vvvv on the ledger STORE, through run_and_check_secrets with every
+# SECRET; ARGs go to ansible-playbook. file: the ledgers are files under SMSBOX_LEDGER_DIR. postgresql: a new schema
+# of the test PostgreSQL for each scenario and ledger (SMSBOX_ITEST_POSTGRESQL_LEDGERS, {"<scenario>/main": URI,
+# "<scenario>/other": URI}), whose rows must hold no SECRET either. Nothing to do when SCENARIO names none of the
+# play's scenarios (an unknown name fails the play).
+run_scenarios() {
+    local store=$1 secrets=() names=() file chosen_names
+    shift
+    while [[ $1 != -- ]]; do secrets+=("$1"); shift; done
+    shift
+    local args=("$@")
+    if [[ -n ${SCENARIO:-} ]]; then
+        chosen_names=$(tr ',' '\n' <<< "$SCENARIO" | grep -vxF -f <(printf '%s\n' "${RUNME_SCENARIOS[@]}" "") | paste -sd, -) || true
+        [[ -n $chosen_names ]] || return 0
+        args+=(-e "scenario=$chosen_names")
+    fi
+    echo "=== ledger store: $store"
+    unset SMSBOX_ITEST_POSTGRESQL_LEDGERS
+    if [[ $store == postgresql ]]; then
+        for file in tasks/*.yml; do
+            file=${file##*/}
+            names+=("${file%.yml}/main" "${file%.yml}/other")
+        done
+        SMSBOX_ITEST_POSTGRESQL_LEDGERS=$(postgresql_ledgers "${names[@]}") \
+            || { echo "FAIL: no test PostgreSQL (run scripts/test.sh integration)" >&2; exit 1; }
+        export SMSBOX_ITEST_POSTGRESQL_LEDGERS
+    fi
+    run_and_check_secrets "${secrets[@]}" -- ansible-playbook -i "$INVENTORY" -vvvv test.yml "${args[@]}"
+    if [[ $store == postgresql ]]; then
+        # The database is a ledger too: it must hold no key and no password either.
+        # shellcheck disable=SC2046  # one URI a line, without spaces
+        postgresql_dump $("$PYTHON" -c 'import json, os; print("\n".join(json.loads(os.environ["SMSBOX_ITEST_POSTGRESQL_LEDGERS"]).values()))') \
+            > "$SMSBOX_LEDGER_DIR/postgresql-rows.txt"
+        # Every scenario together writes rows; a scenario chosen alone may write none (one refused before any request).
+        if [[ ! -s $SMSBOX_LEDGER_DIR/postgresql-rows.txt && " ${args[*]} " != *" scenario="* ]]; then
+            echo "FAIL: the PostgreSQL ledgers are empty" >&2
+            exit 1
+        fi
+        run_and_check_secrets "${secrets[@]}" -- true
+    fi
 }
 
 # report_count NAME NUMBER: prints the count into the output, and keeps it for the summary of scripts/test.sh.

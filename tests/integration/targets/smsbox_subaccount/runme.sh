@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# smsbox_subaccount against the emulator: check, apply, re-apply, check again; ERREUR, adopt,
-# faults on create, input refused before any request, a refused key. See test.yml.
+# smsbox_subaccount against the emulator, scenario by scenario (test.yml lists them, tasks/<scenario>.yml), each on
+# a fresh emulator and fresh ledgers, once per ledger store: check, apply, re-apply, check again; ERREUR, adopt,
+# faults on create, input refused before any request, a refused key; then ad hoc commands (scenario adhoc, here).
+# One scenario (or a few, comma-separated): SCENARIO=create_faults ./runme.sh, SCENARIO=adhoc ./runme.sh, or
+# ./runme.sh -e scenario=create_faults (the play's scenarios only; docs/testing.md).
 set -euo pipefail
 source ../setup_emulator/emulator.sh
 
@@ -10,41 +13,31 @@ export SMSBOX_ITEST_KEY=itest-sub-key-4b9e2d71c0
 export SMSBOX_ITEST_WRONG_KEY=itest-sub-wrong-key-19ad0e
 SECRET_MARK=Zq8vK3
 
-# legacy-* exist at SMSBOX already, made outside this collection (the dashboard, another tool).
+# Each emulator starts with these accounts: legacy-* exist at SMSBOX already, made outside this collection (the
+# dashboard, another tool).
 cat > "$INPUT_DIR/accounts.json" <<JSON
 {"$SMSBOX_ITEST_KEY": {"balance": 1000, "subaccounts": {
     "legacy-hq": {"password": "legacy-$SECRET_MARK-hq"},
     "legacy-ops": {"password": "legacy-$SECRET_MARK-ops"},
     "legacy-bulk": {"password": "legacy-$SECRET_MARK-bulk"}}}}
 JSON
-# Once per ledger store, each on a fresh emulator: the same play, the same assertions.
-# A little latency makes the concurrent creates of the bulk form overlap for real.
+export SMSBOX_ITEST_ACCOUNTS="$INPUT_DIR/accounts.json"
+
+# Once per ledger store: the same scenarios, the same assertions. SCENARIO may also name adhoc, below.
+# shellcheck disable=SC2034  # read by run_scenarios (emulator.sh)
+RUNME_SCENARIOS=(adhoc)
 DB_PASSWORD=$(postgresql_password)
 for store in $(ledger_stores); do
-    echo "=== ledger store: $store"
-    start_emulator "main_$store" --accounts-file "$INPUT_DIR/accounts.json" --latency 0.02
-    ready=SMSBOX_EMULATOR_MAIN_${store^^}
-    export SMSBOX_EMULATOR_MAIN=${!ready}
-    if [[ $store == postgresql ]]; then
-        SMSBOX_ITEST_LEDGER_MAIN=$(postgresql_ledger main) || { echo "FAIL: no test PostgreSQL (run scripts/test.sh integration)" >&2; exit 1; }
-        export SMSBOX_ITEST_LEDGER_MAIN
-        SMSBOX_ITEST_LEDGER_OTHER=$(postgresql_ledger other)
-        export SMSBOX_ITEST_LEDGER_OTHER
-    fi
-    run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- \
-        ansible-playbook -i "$INVENTORY" -vvvv test.yml "$@"
-    if [[ $store == postgresql ]]; then
-        # The database is a ledger too: it must hold no key and no password either.
-        postgresql_dump "$SMSBOX_ITEST_LEDGER_MAIN" > "$SMSBOX_LEDGER_DIR/postgresql-rows.txt"
-        [[ -s $SMSBOX_LEDGER_DIR/postgresql-rows.txt ]] || { echo "FAIL: the PostgreSQL ledger is empty" >&2; exit 1; }
-        run_and_check_secrets "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- true
-    fi
+    run_scenarios "$store" "$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SECRET_MARK" ${DB_PASSWORD:+"$DB_PASSWORD"} -- "$@"
 done
+chosen adhoc || exit 0
 
 # Ad hoc, as the README shows it: the key from SMSBOX_API_KEY, the password from a vaulted variable
 # file, so that the -a text names the variable only. A success and a failure, at -vvv: Ansible prints
 # the arguments of a failed ad hoc task, which must then hold no secret.
-URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_MAIN")
+echo "=== ad hoc"
+start_emulator adhoc --accounts-file "$INPUT_DIR/accounts.json"
+URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_ADHOC")
 echo "vault-pass-$SECRET_MARK" > "$INPUT_DIR/vault-pass"
 printf 'vault_adhoc_password: adhoc-%s-pw\n' "$SECRET_MARK" > "$INPUT_DIR/vault.yml"
 ansible-vault encrypt --vault-password-file "$INPUT_DIR/vault-pass" "$INPUT_DIR/vault.yml" > /dev/null

@@ -13,8 +13,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def smsbox_emulator_view(state, keys):
-    """``state``: GET /_emulator/state; ``keys``: {alias: api_key}. Returns the view described above."""
+def smsbox_emulator_view(state, keys, passwords=None):
+    """``state``: GET /_emulator/state; ``keys``: {alias: api_key}. Returns the view described above.
+
+    ``passwords`` ({name: password}, optional): each sub-account of the view then says whether SMSBOX holds that
+    password (``password_matches``: true or false; none for a name not in ``passwords``), never the password.
+    """
     alias_of = dict((key, alias) for alias, key in keys.items())
     accounts = {}
     unnamed = 0
@@ -30,6 +34,10 @@ def smsbox_emulator_view(state, keys):
             subaccounts=dict((name, dict(credits=sub['credits'], nolimit=sub['nolimit']))
                              for name, sub in account['subaccounts'].items()),
         )
+        if passwords is not None:
+            for name, sub in account['subaccounts'].items():
+                accounts[alias]['subaccounts'][name]['password_matches'] = (
+                    sub.get('password') == passwords[name] if name in passwords else None)
     requests = []
     for entry in state.get('requests', []):
         params = dict(entry.get('params') or {})
