@@ -85,19 +85,18 @@ def inventories(args):
                  'smsbox_account_label: %s-%s' % (args.prefix, region),
                  'smsbox_api_url: %s' % ready['url']]
         if args.ledger_uri:
-            # A PostgreSQL ledger shared by the main accounts: each one's rows are keyed by its key fingerprint.
-            # The URIs differ (application_name) because the role refuses two main accounts on one ledger value.
-            separator = '&' if '?' in args.ledger_uri else '?'
-            lines.append('smsbox_ledger: "%s%sapplication_name=smsbox-bench-%s"' % (args.ledger_uri, separator, region))
+            # One PostgreSQL database shared by the main accounts: each one's rows are keyed by its key fingerprint.
+            lines.append('smsbox_ledger: "%s"' % args.ledger_uri)
         else:
-            lines.append('smsbox_ledger: "{{ inventory_dir }}/ledgers/%s.json"' % region)
-            os.makedirs(os.path.join(top, 'ledgers'), exist_ok=True)
+            # Beside the inventory, not in it: every file under an inventory directory is read as inventory.
+            lines.append('smsbox_ledger: "{{ inventory_dir }}/../ledgers/%s-%s.json"' % (args.prefix, region))
+            os.makedirs(os.path.join(args.dir, 'ledgers'), exist_ok=True)
         if ready.get('ca_cert'):
             lines.append('smsbox_ca_path: %s' % ready['ca_cert'])
         if args.literal:
             # Every value written out: nothing for Ansible to template per host.
             lines[-1] = 'smsbox_ledger: %s' % (lines[-1].split(': ', 1)[1].strip('"') if args.ledger_uri
-                                               else os.path.join(top, 'ledgers', region + '.json'))
+                                               else os.path.join(args.dir, 'ledgers', '%s-%s.json' % (args.prefix, region)))
             lines.append('smsbox_api_key: %s' % key)
         elif index % 2 == 0:
             # The key in a file next to the inventory, read by a lookup.
@@ -121,8 +120,8 @@ def inventories(args):
                 hosts.append('    shop-%s-%s-%04d:' % (args.prefix, region, number))
                 hosts.append('      smsbox_subaccount: %s' % entry)
         _write(os.path.join(top, 'hosts.yml'), '\n'.join(hosts) + '\n')
-        # The inventory file, not its directory: given a directory, ansible-playbook would also read the ledgers
-        # and the key file kept there as inventory sources.
+        # The inventory file, not its directory: given a directory, ansible-playbook would also read the key
+        # file kept there as an inventory source.
         paths.append(os.path.join(top, 'hosts.yml'))
     _write(os.path.join(args.dir, 'vault-password'), VAULT_PASSWORD + '\n', 0o600)
     _control(ready, '/accounts', accounts)
