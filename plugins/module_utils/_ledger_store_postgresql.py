@@ -13,8 +13,8 @@ behind. Records are committed one by one (autocommit) on other connections; a ne
 inserted only while the lock connection still holds the lock, so a run that lost it sends nothing.
 docs/ledger-format.md describes the tables, the lock and the commit protocol.
 
-This module holds the store class; its SQL is in ledger_store_postgresql_sql.py, its connections and
-lock in ledger_store_postgresql_connections.py.
+This module holds the store class; its SQL is in _ledger_store_postgresql_sql.py, its connections and
+lock in _ledger_store_postgresql_connections.py.
 """
 
 from __future__ import absolute_import, division, print_function
