@@ -14,6 +14,7 @@ host and the reason in the role's own vocabulary, and none quotes a key or a pas
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import re
 
@@ -70,6 +71,13 @@ def _native(value):
     return str(value)
 
 
+def _validated(validator, provided, api_key):
+    """The validated values (a new dict) and the messages, with the key and every no_log value masked."""
+    result = validator.validate(provided)
+    secrets = list(result._no_log_values) + [api_key]
+    return dict(result.validated_parameters), [mask(message, secrets) for message in result.error_messages]
+
+
 def _shown(value):
     return 'unset' if value is None else repr(value) if isinstance(value, str) else str(value).lower()
 
@@ -79,7 +87,10 @@ class Plan:
 
     def __init__(self, spec):
         self.spec = dict((name, options) for name, options in spec.items() if name in HOST_VARIABLES)
-        self.validator = ArgumentSpecValidator(self.spec)
+        # A main account's settings are the same on all its hosts: checked once per distinct set of values.
+        self.account_validator = ArgumentSpecValidator(dict((n, o) for n, o in self.spec.items() if n in ACCOUNT_VARIABLES))
+        self.subaccount_validator = ArgumentSpecValidator(dict((n, o) for n, o in self.spec.items() if n not in ACCOUNT_VARIABLES))
+        self._checked_settings = {}
         self.accounts = {}
         self.errors = []
         self._disagreements = set()
@@ -93,17 +104,16 @@ class Plan:
         if shape:
             self.errors.append('host %s: %s' % (host, shape))
             return
-        result = self.validator.validate(provided)
-        if result.error_messages:
-            secrets = list(result._no_log_values) + [provided.get('smsbox_api_key')]
-            for message in result.error_messages:
-                self.errors.append('host %s: %s' % (host, mask(message, secrets)))
+        settings, messages, problem = self.checked_settings(provided)
+        values, subaccount_messages = _validated(self.subaccount_validator, dict(
+            (name, value) for name, value in provided.items() if name not in ACCOUNT_VARIABLES), provided.get('smsbox_api_key'))
+        if messages or subaccount_messages:
+            self.errors.extend('host %s: %s' % (host, message) for message in messages + subaccount_messages)
             return
-        values = result.validated_parameters
+        values.update(settings)
         entries = ([values['smsbox_subaccount']] if values.get('smsbox_subaccount') else []) + list(values.get('smsbox_subaccounts') or [])
         if not entries:
             return  # a host that describes no sub-account belongs to no main account
-        problem = self.account_problem(values)
         if problem:
             self.errors.append('host %s: %s' % (host, problem))
             return
@@ -121,6 +131,15 @@ class Plan:
                 self.errors.append(str(error))
                 continue
             self.add_entry(account, host, entry)
+
+    def checked_settings(self, provided):
+        """The host's account settings validated, their messages and their problem: computed once per distinct value."""
+        settings = dict((name, value) for name, value in provided.items() if name in ACCOUNT_VARIABLES)
+        key = json.dumps(settings, sort_keys=True, default=repr)
+        if key not in self._checked_settings:
+            values, messages = _validated(self.account_validator, settings, settings.get('smsbox_api_key'))
+            self._checked_settings[key] = (values, messages, None if messages else self.account_problem(values))
+        return self._checked_settings[key]
 
     @staticmethod
     def shape_problem(provided):
