@@ -356,9 +356,17 @@ def masker(secrets):
             forms.update(secret_forms(secret))
     if not forms:
         return lambda text: text
-    pattern = re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
-                                  for form in sorted(forms, key=len, reverse=True)))
-    return lambda text: pattern.sub(MASK, text)
+    shortest = min(len(form) for form in forms)
+    compiled = []
+
+    def hide(text):
+        if len(text) < shortest:
+            return text  # too short to hold any form: most messages of a run ("OK") never need the pattern
+        if not compiled:
+            compiled.append(re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
+                                                for form in sorted(forms, key=len, reverse=True))))
+        return compiled[0].sub(MASK, text)
+    return hide
 
 
 def mask(text, secrets):
