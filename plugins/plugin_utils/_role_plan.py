@@ -98,8 +98,7 @@ class Plan:
 
     def read_host(self, host, hostvars):
         # The account settings are shared by many hosts: templated once for all of them where that gives the same value.
-        provided = dict((name, _native(self.templates.value(hostvars, name) if name in ACCOUNT_VARIABLES else hostvars[name]))
-                        for name in self.spec if name in hostvars)
+        provided = dict((name, _native(self.templates.value(hostvars, name))) for name in self.spec if name in hostvars)
         shape = self.shape_problem(provided)
         if shape:
             self.errors.append('host %s: %s' % (host, shape))

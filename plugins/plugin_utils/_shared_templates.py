@@ -9,7 +9,8 @@ The settings of a main account are written once, in group_vars, often as templat
 gives the same value on two hosts when its text and the raw values of every variable it refers to,
 transitively, are the same; such hosts share one templating here. Anything this cannot see through
 (variables reached by name at run time, ``vars``, ``hostvars``, values it cannot compare) is templated
-per host, as before.
+per host, as before. A value with no template in it (each host's own ``smsbox_subaccount``, most often)
+is read as it is: templating it would give it back unchanged.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,11 +30,21 @@ MAX_SIZE = 4096
 
 
 def is_template(value):
-    return isinstance(value, str) and ('{{' in value or '{%' in value)
+    return isinstance(value, str) and ('{{' in value or '{%' in value or '{#' in value)
+
+
+def holds_template(value, depth=0):
+    """Whether templating could change ``value``: a template in it, at any depth, or data too deep to tell."""
+    if isinstance(value, dict):
+        return depth > MAX_DEPTH or any(holds_template(key, depth + 1) or holds_template(item, depth + 1) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return depth > MAX_DEPTH or any(holds_template(item, depth + 1) for item in value)
+    return is_template(value)
 
 
 class SharedTemplates:
-    """``value(host_vars, name)``: ``host_vars[name]``, templated once per distinct template and context."""
+    """``value(host_vars, name)``: ``host_vars[name]``, templated once per distinct template and context, not at all
+    when it holds no template."""
 
     def __init__(self):
         self._environment = Environment()
@@ -42,7 +53,11 @@ class SharedTemplates:
 
     def value(self, host_vars, name):
         raw_vars = getattr(host_vars, '_vars', None)  # the host's variables before templating (HostVarsVars)
-        key = self._key(raw_vars, raw_vars.get(name), 0) if isinstance(raw_vars, dict) else None
+        if not isinstance(raw_vars, dict) or name not in raw_vars:
+            return host_vars[name]
+        if not holds_template(raw_vars[name]):
+            return raw_vars[name]  # nothing to template: the value is what the inventory says
+        key = self._key(raw_vars, raw_vars[name], 0)
         if key is None:
             return host_vars[name]
         if key not in self._values:

@@ -57,7 +57,7 @@ def test_a_different_referenced_value_or_an_override_is_templated_again():
 
     assert [templates.value(host, 'smsbox_api_key') for host in (eu, us, other, eu, literal)] == \
         ['file:/inv/eu/k', 'file:/inv/us/k', 'file:/inv/eu/k2', 'file:/inv/eu/k', 'plain-key']
-    assert FakeHostVars.calls == 4  # eu's second read is shared; a literal is read as it is, per host
+    assert FakeHostVars.calls == 3  # eu's second read is shared; a literal is read as it is, never templated
 
 
 def test_nested_templates_count_through_their_own_references():
@@ -98,3 +98,17 @@ def test_unsafe_text_is_not_shared_with_trusted_text_of_the_same_characters():
 
 def test_a_plain_mapping_without_raw_variables_is_read_as_it_is():
     assert SharedTemplates().value({'smsbox_ledger': '/srv/eu.json'}, 'smsbox_ledger') == '/srv/eu.json'
+
+
+def test_values_without_a_template_are_read_as_they_are_at_any_depth():
+    templates = SharedTemplates()
+    plain = FakeHostVars(smsbox_subaccount={'name': 'shop-a', 'password': 'pw', 'credit': 5, 'tags': ['a', {'b': 1}]})
+    nested = FakeHostVars(base='/a', smsbox_subaccount={'name': 'shop-b', 'password': ['{{ base }}']})
+    commented = FakeHostVars(smsbox_ledger='/srv/{# a comment #}eu.json')
+
+    assert templates.value(plain, 'smsbox_subaccount') == plain._vars['smsbox_subaccount']
+    assert FakeHostVars.calls == 0
+    templates.value(nested, 'smsbox_subaccount')
+    assert FakeHostVars.calls == 1  # a template deep inside: read through hostvars, templated
+    templates.value(commented, 'smsbox_ledger')
+    assert FakeHostVars.calls == 2
