@@ -226,6 +226,31 @@ expect "batch credits after the baselines" "$(emulator eu "sorted((n, int(x['cre
     "[('batch-1', 1), ('batch-2', 2), ('batch-3', 3), ('batch-4', 4), ('batch-5', 9)]"
 expect "transfers after the baselines" "$(( $(emulator eu "len(a['transfers'])") - transfers_before ))" 1
 
+echo "=== Inline-vaulted key and password: read as they are (no template in them), decrypted, never shown"
+echo "itest-vault-$SECRET_MARK" > "$INPUT_DIR/vault-password"
+vaulted() {  # vaulted VALUE NAME INDENT: an inline !vault variable
+    ansible-vault encrypt_string --vault-password-file "$INPUT_DIR/vault-password" "$1" --name "$2" 2> /dev/null | sed "s/^/$3/"
+}
+{
+    echo 'all:'
+    echo '  hosts:'
+    echo '    eu-vaulted:'
+    echo '      ansible_connection: local'
+    echo "      ansible_python_interpreter: $PYTHON"
+    echo "      smsbox_api_url: $EU_URL"
+    echo "      smsbox_ledger: $SMSBOX_LEDGER_DIR/vaulted.json"
+    vaulted "$SMSBOX_ITEST_KEY_EU" smsbox_api_key '      '
+    echo '      smsbox_subaccount:'
+    echo '        name: eu-vaulted'
+    echo '        credit: 7'
+    vaulted "vaulted-$SECRET_MARK" password '        '
+} > "$INPUT_DIR/vaulted-inventory"
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/vaulted-inventory" "$WORK_DIR/provision.yml" \
+    --vault-password-file "$INPUT_DIR/vault-password" > "$WORK_DIR/vaulted.out"
+says "$WORK_DIR/vaulted.out" '1 created, 0 adopted'
+expect "the vaulted sub-account at SMSBOX" "$(emulator eu "(a['subaccounts']['eu-vaulted']['password'] == 'vaulted-$SECRET_MARK', int(a['subaccounts']['eu-vaulted']['credits']))")" \
+    "(True, 7)"
+
 echo "=== A ledger under {{ playbook_dir }} of the installed collection is refused"
 (cd "$COLLECTION_ROOT" && ansible-galaxy collection build --force --output-path "$INPUT_DIR/build" > /dev/null)
 ansible-galaxy collection install --force -p "$INPUT_DIR/installed" "$INPUT_DIR"/build/smsbox-account-*.tar.gz > /dev/null 2>&1
