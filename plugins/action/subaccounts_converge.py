@@ -54,12 +54,21 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=NO_PLAN)
         module, converge, entries = STAGES[stage]
         accounts = list(plan['accounts'])
-        workers = max(1, min(MAX_ACCOUNTS_AT_ONCE, len(accounts)))
+
+        def converge_account(account):
+            item = dict(label=account['label'], hosts=account['hosts'])
+            if not account[entries]:
+                return dict(skipped=True, changed=False, item=item)
+            params = self._params(stage, account)
+            if REQUESTS_IMPORT_ERROR:
+                return dict(self._module_run(module, params, task_vars), item=item)
+            return dict(self._in_process(module, converge, params, account['label']), item=item)
+
         if REQUESTS_IMPORT_ERROR:
-            results = [self._module_run(module, stage, account, task_vars) for account in accounts]
+            results = [converge_account(account) for account in accounts]  # module calls, one after the other
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(lambda account: self._in_process(module, converge, stage, account), accounts))
+            with ThreadPoolExecutor(max_workers=max(1, min(MAX_ACCOUNTS_AT_ONCE, len(accounts)))) as pool:
+                results = list(pool.map(converge_account, accounts))
         warnings = [warning for account_result in results for warning in account_result.pop('warnings', [])]
         return dict(result, changed=any(account_result.get('changed') for account_result in results), results=results,
                     warnings=warnings)
@@ -72,32 +81,26 @@ class ActionModule(ActionBase):
             params['adopt'] = bool(account.get('adopt'))
         return params
 
-    def _in_process(self, module, converge, stage, account):
-        item = dict(label=account['label'], hosts=account['hosts'])
-        if not account[STAGES[stage][2]]:
-            return dict(skipped=True, changed=False, item=item)
+    def _in_process(self, module, converge, params, label):
         spec = connection_argument_spec()
         spec.update(module.ARGUMENT_SPEC)
-        validated = ArgumentSpecValidator(spec, **module.RULES).validate(self._params(stage, account))
+        validated = ArgumentSpecValidator(spec, **module.RULES).validate(params)
         secrets = set(validated._no_log_values)
         if is_postgresql(validated.validated_parameters.get('ledger')):
             secrets.update(uri_passwords(validated.validated_parameters['ledger']))
         if validated.error_messages:
-            return scrub(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages), item=item), secrets)
+            return scrub(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages)), secrets)
         run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff)
         account_result = run_result(run, converge)
         account_result.setdefault('changed', False)
-        account_result['warnings'] = ['%s: %s' % (account['label'], warning) for warning in run.warnings]
-        return scrub(dict(account_result, item=item), secrets)
+        account_result['warnings'] = ['%s: %s' % (label, warning) for warning in run.warnings]
+        return scrub(account_result, secrets)
 
-    def _module_run(self, module, stage, account, task_vars):
-        item = dict(label=account['label'], hosts=account['hosts'])
-        if not account[STAGES[stage][2]]:
-            return dict(skipped=True, changed=False, item=item)
+    def _module_run(self, module, params, task_vars):
         name = 'smsbox.account.%s' % module.__name__.rsplit('.', 1)[-1]
-        account_result = self._execute_module(module_name=name, module_args=self._params(stage, account), task_vars=task_vars)
+        account_result = self._execute_module(module_name=name, module_args=params, task_vars=task_vars)
         account_result.pop('invocation', None)
-        return dict(account_result, item=item)
+        return account_result
 
 
 # Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.
