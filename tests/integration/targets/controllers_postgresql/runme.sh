@@ -25,11 +25,8 @@ SECRETS=("$SMSBOX_ITEST_KEY" "$SECRET_MARK" "$DB_PASSWORD")
 
 printf '{"%s": 1000000}\n' "$SMSBOX_ITEST_KEY" > "$INPUT_DIR/accounts.json"
 start_emulator main --accounts-file "$INPUT_DIR/accounts.json" --latency 0.005
-URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_MAIN")
-emulator() {  # emulator EXPRESSION over the state (s) and the main account (a)
-    "$PYTHON" "$EMULATOR_SCRIPT" state --ready-file "$SMSBOX_EMULATOR_MAIN" \
-        | "$PYTHON" -c "import json,sys,collections; s=json.load(sys.stdin); a=list(s['accounts'].values())[0]; print($1)"
-}
+URL=$(emulator_field "$SMSBOX_EMULATOR_MAIN")
+emulator() { emulator_eval "$SMSBOX_EMULATOR_MAIN" "$1"; }  # emulator EXPRESSION over the state (s) and the main account (a)
 control() {  # control PATH JSON: POST to the emulator's control API
     "$PYTHON" - "$SMSBOX_EMULATOR_MAIN" "$1" "$2" <<'PY'
 import json, sys, urllib.request
@@ -37,9 +34,6 @@ ready, path, body = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3].encod
 request = urllib.request.Request(ready['control_url'] + path, data=body, method='POST')
 urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10).read()
 PY
-}
-expect() {  # expect WHAT ACTUAL EXPECTED
-    if [[ $2 != "$3" ]]; then echo "FAIL: $1: got $2, expected $3" >&2; exit 1; fi
 }
 without_password() {  # the URI with its password removed: the controllers get it from PGPASSWORD, as AWX injects it
     "$PYTHON" -c 'import sys; from urllib.parse import urlsplit, urlunsplit

@@ -8,15 +8,8 @@ export SMSBOX_ITEST_KEY=itest-conc-key-5e1d09+/=
 SECRET_MARK=Cc3nR8
 printf '{"%s": 1000000}\n' "$SMSBOX_ITEST_KEY" > "$INPUT_DIR/accounts.json"
 start_emulator main --accounts-file "$INPUT_DIR/accounts.json" --latency 0.002
-URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_MAIN")
-emulator() {  # emulator EXPRESSION over the state (s) and the main account (a)
-    "$PYTHON" "$EMULATOR_SCRIPT" state --ready-file "$SMSBOX_EMULATOR_MAIN" \
-        | "$PYTHON" -c "import json,sys,collections; s=json.load(sys.stdin); a=list(s['accounts'].values())[0]; print($1)"
-}
-expect() {  # expect WHAT ACTUAL EXPECTED
-    if [[ $2 != "$3" ]]; then echo "FAIL: $1: got $2, expected $3" >&2; exit 1; fi
-    echo "ok: $1 = $3"
-}
+URL=$(emulator_field "$SMSBOX_EMULATOR_MAIN")
+emulator() { emulator_eval "$SMSBOX_EMULATOR_MAIN" "$1"; }  # emulator EXPRESSION over the state (s) and the main account (a)
 cases=0
 
 echo "=== The role over 200 hosts, forks=20: every sub-account created and credited exactly once"

@@ -13,7 +13,7 @@ SECRETS=("$SMSBOX_ITEST_KEY" "$SMSBOX_ITEST_WRONG_KEY" "$SMSBOX_ITEST_PW1" "$SMS
 "$PYTHON" -c 'import json,os; print(json.dumps({os.environ["SMSBOX_ITEST_KEY"]: {"balance": 1000, "subaccounts": {"sec-old": {"password": os.environ["SMSBOX_ITEST_PW2"]}}}}))' \
     > "$INPUT_DIR/accounts.json"
 start_emulator main --accounts-file "$INPUT_DIR/accounts.json"
-URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_MAIN")
+URL=$(emulator_field "$SMSBOX_EMULATOR_MAIN")
 export SMSBOX_ITEST_URL=$URL
 runs=0
 

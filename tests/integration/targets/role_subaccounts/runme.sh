@@ -20,30 +20,13 @@ cat > "$INPUT_DIR/us.json" <<JSON
 JSON
 start_emulator eu --accounts-file "$INPUT_DIR/eu.json"
 start_emulator us --tls --accounts-file "$INPUT_DIR/us.json"
-url() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "${2:-url}"; }
-EU_URL=$(url "$SMSBOX_EMULATOR_EU")
-US_URL=$(url "$SMSBOX_EMULATOR_US")
-US_CA=$(url "$SMSBOX_EMULATOR_US" ca_cert)
+EU_URL=$(emulator_field "$SMSBOX_EMULATOR_EU")
+US_URL=$(emulator_field "$SMSBOX_EMULATOR_US")
+US_CA=$(emulator_field "$SMSBOX_EMULATOR_US" ca_cert)
 
-# emulator NAME EXPRESSION: evaluates a Python expression over that emulator's state (s) and prints it.
-emulator() {
-    local ready=$1 expression=$2
-    ready=$(eval echo "\$SMSBOX_EMULATOR_${ready^^}")
-    "$PYTHON" "$EMULATOR_SCRIPT" state --ready-file "$ready" \
-        | "$PYTHON" -c "import json,sys; s=json.load(sys.stdin); a=list(s['accounts'].values())[0]; print($expression)"
-}
-expect() {  # expect WHAT ACTUAL EXPECTED
-    if [[ $2 != "$3" ]]; then echo "FAIL: $1: got $2, expected $3" >&2; exit 1; fi
-    echo "ok: $1 = $3"
-}
-says() {  # says FILE PATTERN [grep options]: the output FILE holds PATTERN, or the test fails showing it
-    local file=$1 pattern=$2
-    shift 2
-    if ! grep -q "$@" -- "$pattern" "$file"; then
-        echo "FAIL: $file does not say: $pattern" >&2
-        tail -40 "$file" >&2
-        exit 1
-    fi
+emulator() {  # emulator NAME EXPRESSION: evaluates a Python expression over that emulator's state (s) and prints it
+    local ready="SMSBOX_EMULATOR_${1^^}"
+    emulator_eval "${!ready}" "$2"
 }
 posts() { emulator "$1" "sum(1 for r in s['requests'] if r['method'] == 'POST')"; }
 playbook() {  # playbook NAME ARGS...: runs $WORK_DIR/NAME.yml, its output checked for secrets; returns its rc

@@ -33,6 +33,33 @@ start_emulator() {
     export "SMSBOX_EMULATOR_${name^^}=$ready"
 }
 
+# emulator_field READY [FIELD]: a field of an emulator's ready file (url by default; control_url, ca_cert, pid)
+emulator_field() {
+    "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "${2:-url}"
+}
+
+# emulator_eval READY EXPRESSION: prints a Python expression over that emulator's state (s) and its first main
+# account (a); json, sys and collections are imported.
+emulator_eval() {
+    "$PYTHON" "$EMULATOR_SCRIPT" state --ready-file "$1" \
+        | "$PYTHON" -c "import json,sys,collections; s=json.load(sys.stdin); a=list(s['accounts'].values())[0]; print($2)"
+}
+
+expect() {  # expect WHAT ACTUAL EXPECTED: the target fails unless ACTUAL is EXPECTED
+    if [[ $2 != "$3" ]]; then echo "FAIL: $1: got $2, expected $3" >&2; exit 1; fi
+    echo "ok: $1 = $3"
+}
+
+says() {  # says FILE PATTERN [grep options]: the output FILE holds PATTERN, or the target fails showing it
+    local file=$1 pattern=$2
+    shift 2
+    if ! grep -q "$@" -- "$pattern" "$file"; then
+        echo "FAIL: $file does not say: $pattern" >&2
+        tail -40 "$file" >&2
+        exit 1
+    fi
+}
+
 # Stops those start_emulator started, and any a playbook left running (tasks/start.yml writes its ready file
 # in the work dir too, as emulator-<scenario>.json; a running emulator removes it when it stops).
 stop_emulators() {

@@ -21,7 +21,7 @@ chosen adhoc || exit 0
 # Ad hoc, with the key and the URL from the environment only.
 echo "=== ad hoc"
 start_emulator plain --accounts-file "$INPUT_DIR/accounts.json"
-URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_PLAIN")
+URL=$(emulator_field "$SMSBOX_EMULATOR_PLAIN")
 SMSBOX_API_KEY=$KEY SMSBOX_API_URL=$URL SMSBOX_LEDGER="$SMSBOX_LEDGER_DIR/adhoc.json" \
     run_and_check_secrets "$KEY" -- ansible localhost -i "$INVENTORY" -m smsbox.account.smsbox_balance_info -vvv
 grep -q '"balance": 1000' "$WORK_DIR/output.log"

@@ -37,7 +37,7 @@ chosen adhoc || exit 0
 # the arguments of a failed ad hoc task, which must then hold no secret.
 echo "=== ad hoc"
 start_emulator adhoc --accounts-file "$INPUT_DIR/accounts.json"
-URL=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$SMSBOX_EMULATOR_ADHOC")
+URL=$(emulator_field "$SMSBOX_EMULATOR_ADHOC")
 echo "vault-pass-$SECRET_MARK" > "$INPUT_DIR/vault-pass"
 printf 'vault_adhoc_password: adhoc-%s-pw\n' "$SECRET_MARK" > "$INPUT_DIR/vault.yml"
 ansible-vault encrypt --vault-password-file "$INPUT_DIR/vault-pass" "$INPUT_DIR/vault.yml" > /dev/null
