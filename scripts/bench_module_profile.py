@@ -31,9 +31,9 @@ PHASES = (
     ('argument handling (AnsibleModule init: the spec, no_log values)', ('_connection.py',), '__init__'),
     ('ledger open, lock and load (and its close)', ('_connection.py',), 'ledger_session'),
     ('balance read (one GET)', ('_connection.py',), 'read_balance'),
-    ('plan of every item from the ledger', ('smsbox_subaccount.py', 'smsbox_credit.py', '_converge_subaccounts.py',
-                                            '_converge_credits.py'), 'plan'),
-    ('writes (requests and ledger records)', ('_engine.py',), 'run_writes'),
+    ('plan of every item from the ledger', ('smsbox_subaccount.py', 'smsbox_credit.py', '_converge/subaccounts.py',
+                                            '_converge/credits.py'), 'plan'),
+    ('writes (requests and ledger records)', ('_converge/engine.py',), 'run_writes'),
     ('result: exit_json (no_log masking, JSON)', ('basic.py',), 'exit_json'),
 )
 

@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.smsbox.account.plugins.module_utils._client import REQUESTS_IMPORT_ERROR
+from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR
 from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
-from ansible_collections.smsbox.account.plugins.module_utils._converge_credits import converge_credits
-from ansible_collections.smsbox.account.plugins.module_utils._converge_subaccounts import converge_subaccounts
+from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
+from ansible_collections.smsbox.account.plugins.module_utils._converge.subaccounts import converge_subaccounts
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import masker
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import is_postgresql, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, uri_passwords
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 
 # stage -> (the module, its converge function, the plan entry it converges)

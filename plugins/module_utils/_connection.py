@@ -17,8 +17,8 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.smsbox.account.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils._errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     InputError,
@@ -28,15 +28,15 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_ledger_location,
     check_timeout,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
     is_postgresql,
     printable_location,
     resolve_location,
     uri_passwords,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file import default_ledger_path
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
 
 
 def connection_argument_spec():

@@ -201,8 +201,8 @@ ledger_path:
 '''
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
-from ansible_collections.smsbox.account.plugins.module_utils._converge_credits import converge_credits
-from ansible_collections.smsbox.account.plugins.module_utils._engine import DEFAULT_CONCURRENCY
+from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
+from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import DEFAULT_CONCURRENCY
 
 # allocated, amount and resolve are raw: they are checked per item, in messages that name the sub-account.
 ITEM_OPTIONS = dict(

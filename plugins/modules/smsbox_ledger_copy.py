@@ -105,11 +105,11 @@ dest:
 '''
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule, ledger_dependency_failure
-from ansible_collections.smsbox.account.plugins.module_utils._errors import ModuleFailure
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, check_ledger_location
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_copy import copy_ledger
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location
 
 
 def copy(run):

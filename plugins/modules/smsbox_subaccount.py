@@ -192,8 +192,8 @@ ledger_path:
 '''
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
-from ansible_collections.smsbox.account.plugins.module_utils._converge_subaccounts import converge_subaccounts
-from ansible_collections.smsbox.account.plugins.module_utils._engine import DEFAULT_CONCURRENCY
+from ansible_collections.smsbox.account.plugins.module_utils._converge.subaccounts import converge_subaccounts
+from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import DEFAULT_CONCURRENCY
 
 ITEM_OPTIONS = dict(
     name=dict(type='str', required=True),

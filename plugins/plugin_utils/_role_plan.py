@@ -20,7 +20,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import default_ledger_path, key_fingerprint, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import default_ledger_path, key_fingerprint, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,

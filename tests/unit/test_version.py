@@ -9,7 +9,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.smsbox.account.plugins.module_utils._client import USER_AGENT
+from ansible_collections.smsbox.account.plugins.module_utils._api.client import USER_AGENT
 from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
 
 # tests/unit -> tests -> the collection root

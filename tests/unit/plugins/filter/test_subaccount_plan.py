@@ -16,7 +16,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.smsbox.account.plugins.filter import subaccount_plan as plan_module
 from ansible_collections.smsbox.account.plugins.filter.subaccount_plan import FilterModule, subaccount_plan
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import key_fingerprint
 
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(plan_module.__file__), '..', '..'))
 SPEC_FILE = os.path.join(COLLECTION_ROOT, 'roles', 'subaccounts', 'meta', 'argument_specs.yml')

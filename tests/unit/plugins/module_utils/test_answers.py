@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils._answers import QUOTE_LENGTH, parse_balance, quote_body, read_answer
-from ansible_collections.smsbox.account.plugins.module_utils._errors import (
+from ansible_collections.smsbox.account.plugins.module_utils._api.answers import QUOTE_LENGTH, parse_balance, quote_body, read_answer
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import (
     SmsboxAnswerError,
     SmsboxApiError,
     SmsboxAuthError,

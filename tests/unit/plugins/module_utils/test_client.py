@@ -27,9 +27,9 @@ from requests.adapters import BaseAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from ansible_collections.smsbox.account.plugins.module_utils import _client as client_module
-from ansible_collections.smsbox.account.plugins.module_utils._client import SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils._errors import (
+from ansible_collections.smsbox.account.plugins.module_utils._api import client as client_module
+from ansible_collections.smsbox.account.plugins.module_utils._api.client import SmsboxClient
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import (
     SmsboxAnswerError,
     SmsboxApiError,
     SmsboxAuthError,

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils import _ledger as ledger_mod
-from ansible_collections.smsbox.account.plugins.module_utils import _ledger_store_file as file_store_mod
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_mod
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file import store as file_store_mod
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import (
     FORMAT_VERSION,
     TRANSFER_STATES,
     Ledger,
@@ -273,7 +273,7 @@ def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
 def test_crash_after_begin_transfer_reads_as_unknown(location, probe):
     child = run_child('''
         import os, sys
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
         with Ledger(sys.argv[1], sys.argv[2]).session() as book:
             book.record_subaccount('shop', 'created')
             done = book.begin_transfer('shop', 40)
@@ -400,7 +400,7 @@ def test_torn_last_journal_line_is_ignored_with_a_warning(path):
 def test_crash_mid_write_then_next_run_appends_cleanly(path):
     child = run_child('''
         import os, sys
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
         with Ledger(sys.argv[1], sys.argv[2]).session() as book:
             tx = book.begin_transfer('shop', 10)
             os.write(book._store._journal_fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
@@ -597,7 +597,7 @@ def test_write_failure_leaves_no_half_line(path, monkeypatch):
 def test_two_processes_recording_at_once_lose_nothing(location):
     code = '''
         import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
         path, fp, who, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
         while time.time() < start:
             time.sleep(0.001)
@@ -935,7 +935,7 @@ def test_directories_made_by_several_runs_at_once(tmp_path):
     # Two runs that start together both find the directory missing; the one that creates it second must not fail.
     code = '''
         import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_disk import make_dirs
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import make_dirs
         root, start = sys.argv[1], float(sys.argv[2])
         while time.time() < start:
             pass

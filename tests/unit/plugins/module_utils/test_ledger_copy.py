@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_copy import copy_ledger
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import open_store
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import open_store
 from ansible_collections.smsbox.account.tests.unit.postgresql import table_rows
 
 FP_A = key_fingerprint('key-of-account-A-0123456789')

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils import _ledger_store_postgresql_sql as pg_sql_mod
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import mask_text, mask_uri, printable_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import sql as pg_sql_mod
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import mask_text, mask_uri, printable_location, uri_passwords
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
 
 FP_A = key_fingerprint('key-of-account-A-0123456789')
@@ -77,8 +77,10 @@ def test_module_utils_import_without_psycopg(tmp_path):
     child = subprocess.run([sys.executable, '-c', textwrap.dedent('''
         import sys
         sys.modules['psycopg'] = None  # import psycopg raises ImportError
-        from ansible_collections.smsbox.account.plugins.module_utils import _connection, _ledger, _ledger_copy, _ledger_store_postgresql
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, LedgerDependencyError
+        from ansible_collections.smsbox.account.plugins.module_utils import _connection
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger import copying, ledger
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import store
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError
         with Ledger(sys.argv[1], 'abcdef012345').session() as book:
             book.record_subaccount('a', 'created')
         try:
@@ -97,7 +99,7 @@ def test_module_utils_import_without_psycopg(tmp_path):
 def test_tables_are_created_once_by_first_runs_racing(pg_location):
     code = '''
         import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
         location, fingerprint, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
         while time.time() < start:
             pass
@@ -202,7 +204,7 @@ def test_a_second_run_waits_then_names_the_holder(pg_location):
 def test_a_killed_run_frees_the_lock_at_once(pg_location):
     child = start_child('''
         import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
         with Ledger(sys.argv[1], sys.argv[2]).session() as book:
             tx = book.begin_transfer('shop', 30)
             print(tx['id'], flush=True)

@@ -24,8 +24,8 @@ import re
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils import _inputs as validation
-from ansible_collections.smsbox.account.plugins.module_utils._answers import parse_balance, quote_body, read_answer
-from ansible_collections.smsbox.account.plugins.module_utils._errors import SmsboxError
+from ansible_collections.smsbox.account.plugins.module_utils._api.answers import parse_balance, quote_body, read_answer
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxError
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count, examples
 
@@ -124,7 +124,7 @@ def test_quote_body_is_short_and_hides_every_form_of_a_secret(body, secret, othe
 
 
 def validation_quote_length():
-    from ansible_collections.smsbox.account.plugins.module_utils._answers import QUOTE_LENGTH  # pylint: disable=import-outside-toplevel
+    from ansible_collections.smsbox.account.plugins.module_utils._api.answers import QUOTE_LENGTH  # pylint: disable=import-outside-toplevel
     return QUOTE_LENGTH
 
 

@@ -26,7 +26,7 @@ try:
 except ImportError:
     ansible_module_internal = None
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 
 KEY = 'k3y-MAIN-7f3a9c2e11d0'

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils import _client as client_module
+from ansible_collections.smsbox.account.plugins.module_utils._api import client as client_module
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
     BAD_KEY,
@@ -492,7 +492,7 @@ def test_amount_with_transfer_id_needs_no_ledger_record(run_module, emulator, ba
 def test_a_run_waiting_for_the_ledger_lock_reports_the_balance_the_other_run_left(run_module, emulator, base, ledger_path, shops):
     import threading
     import time
-    from ansible_collections.smsbox.account.plugins.module_utils._client import SmsboxClient
+    from ansible_collections.smsbox.account.plugins.module_utils._api.client import SmsboxClient
     locked = threading.Event()
 
     def other_run():

@@ -16,7 +16,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import key_fingerprint
 from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.refused_inputs import ENTRIES

@@ -18,7 +18,7 @@ import contextlib
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, START_BALANCE
 from ansible_collections.smsbox.account.tests.unit.postgresql import fresh_schema

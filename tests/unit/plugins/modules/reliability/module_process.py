@@ -30,7 +30,7 @@ def stop_here(marker):
 
 
 def install_pause(pause, marker):
-    from ansible_collections.smsbox.account.plugins.module_utils import _ledger as ledger  # pylint: disable=import-outside-toplevel
+    from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger  # pylint: disable=import-outside-toplevel
     if pause == 'after_pending':
         begin_transfer = ledger.Ledger.begin_transfer
 

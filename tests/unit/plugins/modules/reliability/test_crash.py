@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import INTERRUPTED_DETAIL, Ledger, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import INTERRUPTED_DETAIL, Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, START_BALANCE, ledger_files_bytes
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count
@@ -168,7 +168,7 @@ def test_sigkill_during_a_transfer_then_the_next_run_pays_nothing_unknown(run_mo
 
 RECORDER = '''
 import os, sys
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import Ledger
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 book = Ledger(sys.argv[1], sys.argv[2])
 with book.session() as opened:
     for name in ('shop-a', 'shop-b'):

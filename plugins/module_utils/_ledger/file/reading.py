@@ -12,7 +12,7 @@ __metaclass__ = type
 import errno
 import json
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (
     FORMAT_VERSION,
     KIND,
     LedgerError,
@@ -21,7 +21,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger_records imp
     checked_subaccount,
     checked_transfer,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_disk import describe
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import describe
 
 
 class FileReadingMixin:

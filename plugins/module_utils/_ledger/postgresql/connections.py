@@ -16,9 +16,9 @@ import socket
 import time
 from contextlib import contextmanager
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import mask_text, uri_passwords
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_postgresql_sql import HOLDERS, LOCK_SETTINGS
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import mask_text, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.sql import HOLDERS, LOCK_SETTINGS
 
 RETRIES = 12  # attempts at a statement or transaction that met a serialization failure or a deadlock
 CONNECT_TIMEOUT = 10

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (
     FORMAT_VERSION,
     KIND,
     Contents,
@@ -31,8 +31,8 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger_records imp
     key_fingerprint,
     now,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import DEFAULT_LOCK_TIMEOUT, LedgerStore
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_disk import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_LOCK_TIMEOUT, LedgerStore
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import (
     atomic_write,
     describe,
     fdatasync,
@@ -42,7 +42,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_
     wait_for_flock,
     write_all,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file_reading import FileReadingMixin
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.reading import FileReadingMixin
 
 
 def default_ledger_path(api_key):

@@ -14,7 +14,7 @@ import fcntl
 import os
 import time
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

@@ -15,7 +15,7 @@ __metaclass__ = type
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.smsbox.account.plugins.module_utils._errors import ModuleFailure
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
 
 DEFAULT_CONCURRENCY = 4
 FAILURES_SHOWN = 10

@@ -13,8 +13,8 @@ behind. Records are committed one by one (autocommit) on other connections; a ne
 inserted only while the lock connection still holds the lock, so a run that lost it sends nothing.
 docs/ledger-format.md describes the tables, the lock and the commit protocol.
 
-This module holds the store class; its SQL is in _ledger_store_postgresql_sql.py, its connections and
-lock in _ledger_store_postgresql_connections.py.
+This module holds the store class; its SQL is in sql.py, its connections and
+lock in connections.py, beside it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,7 +23,7 @@ __metaclass__ = type
 import threading
 import traceback
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (
     SUBACCOUNT_FIELDS,
     TRANSFER_FIELDS,
     Contents,
@@ -34,12 +34,12 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger_records imp
     checked_subaccount,
     checked_transfer,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import DEFAULT_LOCK_TIMEOUT, LedgerStore, mask_uri
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_postgresql_connections import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_LOCK_TIMEOUT, LedgerStore, mask_uri
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.connections import (
     PostgresqlConnectionsMixin,
     connection_options,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_postgresql_sql import (
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.sql import (
     HOLDS_LOCK,
     INSERT_TRANSFER,
     READ_ALL,

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import hashlib
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
 SCHEMA_VERSION = 1
 

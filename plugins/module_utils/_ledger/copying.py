@@ -13,8 +13,8 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import Contents, LedgerError, summary
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import DEFAULT_LOCK_TIMEOUT, open_store
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import Contents, LedgerError, summary
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_LOCK_TIMEOUT, open_store
 
 
 def _same_ledger(source, dest, source_fingerprint, fingerprint):

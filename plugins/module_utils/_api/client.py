@@ -37,8 +37,8 @@ except ImportError:
 # A failed certificate check ends the TLS handshake, before any byte of the request is sent.
 CERTIFICATE_ERRORS = (ssl.CertificateError, _Urllib3CertificateError)
 
-from ansible_collections.smsbox.account.plugins.module_utils._answers import read_answer
-from ansible_collections.smsbox.account.plugins.module_utils._errors import SmsboxError, SmsboxTransportError
+from ansible_collections.smsbox.account.plugins.module_utils._api.answers import read_answer
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxError, SmsboxTransportError
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import is_loopback
 from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
 

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.smsbox.account.plugins.module_utils._errors import (
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import (
     API_ERROR_MEANINGS,
     SmsboxAnswerError,
     SmsboxApiError,

@@ -12,8 +12,8 @@ sub-account received, so it needs a sub-account whose baseline the ledger knows.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.smsbox.account.plugins.module_utils._engine import Step, names_text, result_of, run_writes
-from ansible_collections.smsbox.account.plugins.module_utils._errors import APPLIED, REJECTED, ModuleFailure, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import Step, names_text, result_of, run_writes
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import APPLIED, REJECTED, ModuleFailure, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, read_credit_items
 
 

@@ -11,10 +11,10 @@ other is created. ``ERREUR`` cannot be told apart (the name exists, 500 reached,
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.smsbox.account.plugins.module_utils._engine import Step, result_of, run_writes
-from ansible_collections.smsbox.account.plugins.module_utils._errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import Step, result_of, run_writes
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, read_subaccount_items
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import key_fingerprint, password_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint, password_fingerprint
 
 REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it, with baseline: the credits it has '
                   'already received), the main account may have reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)

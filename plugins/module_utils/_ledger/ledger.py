@@ -20,7 +20,7 @@ import contextlib
 import os
 import threading
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (  # noqa: F401 pylint: disable=unused-import
     ALLOWED_SETTLES,
     FORMAT_VERSION,
     INTERRUPTED_DETAIL,
@@ -39,12 +39,12 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger_records imp
     password_fingerprint,
 )
 # printable_location and default_ledger_path are part of what callers import from here.
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store import (  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (  # noqa: F401 pylint: disable=unused-import
     DEFAULT_LOCK_TIMEOUT,
     open_store,
     printable_location,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file import default_ledger_path  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path  # noqa: F401 pylint: disable=unused-import
 
 _KEEP = object()  # record_subaccount's baseline when not given
 

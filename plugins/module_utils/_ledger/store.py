@@ -20,7 +20,7 @@ import re
 
 from urllib.parse import unquote
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger_records import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
 DEFAULT_LOCK_TIMEOUT = 300.0
 POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
@@ -164,7 +164,7 @@ def open_store(location, fingerprint, lock_timeout=DEFAULT_LOCK_TIMEOUT, pool_si
         raise LedgerError('The ledger location is empty: set the ledger option (or SMSBOX_LEDGER) to a file path or a '
                           'postgresql:// URI, or leave it unset for the default file.')
     if is_postgresql(location):
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_postgresql import PostgresqlStore
+        from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.store import PostgresqlStore
         return PostgresqlStore(location, fingerprint, lock_timeout=lock_timeout, pool_size=pool_size)
-    from ansible_collections.smsbox.account.plugins.module_utils._ledger_store_file import FileStore
+    from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import FileStore
     return FileStore(location, fingerprint, lock_timeout=lock_timeout)
