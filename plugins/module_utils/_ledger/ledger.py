@@ -29,10 +29,12 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     MAX_FINGERPRINT_HISTORY,
     SUBACCOUNT_ORIGINS,
     SUBACCOUNT_STATES,
+    TRANSFER_KINDS,
     TRANSFER_STATES,
     LedgerDependencyError,
     LedgerError,
     default_baseline,
+    default_kind,
     is_count,
     key_fingerprint,
     now,
@@ -54,14 +56,16 @@ class Ledger:
 
     ``location`` is a file path (the default store) or a ``postgresql://`` URI; ``path`` is where it
     is, fit to print (a URI's password masked). ``concurrency`` is how many threads of the module may
-    record at once (a PostgreSQL store opens as many connections to write).
+    record at once (a PostgreSQL store opens as many connections to write). ``run`` describes the run
+    that makes the new records (job, CI run, controller, playbook, label), recorded with each of them.
     """
 
-    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1):
+    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1, run=None):
         self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=concurrency)
         self.path = self._store.location
         self.fingerprint = fingerprint
         self.api_url = api_url
+        self.run = dict(run) if run else None
         self._mutex = threading.RLock()
         self._account_lock = threading.Lock()
         self._active = False
@@ -111,6 +115,7 @@ class Ledger:
         self._reserved = set()  # transfer ids being committed
         self._fingerprints = []
         self._stored_api_url = None
+        self.moved_to = None  # the key fingerprint this account's records were copied to (a rotated key)
         self._account_due = False  # account metadata to commit before the next record
 
     # -- loading and operator policy --
@@ -120,6 +125,7 @@ class Ledger:
         self.warnings.extend(contents.warnings)
         self._fingerprints = list(contents.fingerprints)
         self._stored_api_url = contents.api_url
+        self.moved_to = contents.moved_to
         self._subaccounts = dict(contents.subaccounts)
         for record in contents.transfers.values():
             self._put_transfer(record)
@@ -199,7 +205,7 @@ class Ledger:
             if not self._account_due:
                 return
             api_url = self.api_url if self.api_url is not None else self._stored_api_url
-            self._store.commit_account(list(self._fingerprints), api_url)
+            self._store.commit_account(list(self._fingerprints), api_url, moved_to=self.moved_to)
             self._stored_api_url = api_url
             self._account_due = False
             self.exists = True
@@ -226,24 +232,46 @@ class Ledger:
         return self.baseline(name) is not None
 
     def allocated(self, name):
-        """Its baseline (0 when unknown) plus the amounts of its applied transfers."""
+        """Its declared allocation, what ``allocated`` compares with: its baseline (0 when unknown) plus its applied
+        transfers of kind ``allocated``. One-off transfers (``amount``) come on top and are never reversed by it."""
+        return self.credits(name)['allocated']
+
+    def received(self, name):
+        """Every credit it received in all: its baseline (0 when unknown) plus all its applied transfers."""
+        return self.credits(name)['received']
+
+    def applied_by_ledger(self, name):
+        """The credits this ledger's own applied transfers moved to it, whatever their kind (never part of a baseline)."""
+        with self._mutex:
+            return sum(self._transfers[txid]['amount'] for txid in self._by_subaccount.get(name, ())
+                       if self._transfers[txid]['state'] == 'applied')
+
+    def credits(self, name):
+        """``{baseline, allocated, top_ups, received}`` of a sub-account (a baseline unknown counts as 0 in the sums)."""
         with self._mutex:
             record = self._subaccounts.get(name)
-            records = [self._transfers[txid] for txid in self._by_subaccount.get(name, ())]
-            base = record['baseline'] if record is not None and record['baseline'] is not None else 0
-            return base + sum(tx['amount'] for tx in records if tx['state'] == 'applied')
-
-    def allocations(self):
-        """``allocated()`` of every sub-account with a baseline or an applied transfer."""
-        totals = {}
-        with self._mutex:
-            for name, record in self._subaccounts.items():
-                if record['baseline']:
-                    totals[name] = record['baseline']
-            for tx in self._transfers.values():
+            baseline = record['baseline'] if record is not None else None
+            allocated = top_ups = 0
+            for txid in self._by_subaccount.get(name, ()):
+                tx = self._transfers[txid]
                 if tx['state'] == 'applied':
-                    totals[tx['subaccount']] = totals.get(tx['subaccount'], 0) + tx['amount']
-        return totals
+                    if tx['kind'] == 'allocated':
+                        allocated += tx['amount']
+                    else:
+                        top_ups += tx['amount']
+        base = baseline or 0
+        return dict(baseline=baseline, allocated=base + allocated, top_ups=top_ups, received=base + allocated + top_ups)
+
+    def credits_of_all(self):
+        """``credits()`` of every sub-account the ledger has a record or an applied transfer of, by name."""
+        with self._mutex:
+            names = set(self._subaccounts) | set(tx['subaccount'] for tx in self._transfers.values() if tx['state'] == 'applied')
+        return dict((name, self.credits(name)) for name in sorted(names))
+
+    def receipts(self):
+        """``received()`` of every sub-account that received anything (a baseline or an applied transfer), by name."""
+        return dict((name, credits['received']) for name, credits in self.credits_of_all().items()
+                    if credits['baseline'] or credits['received'] != (credits['baseline'] or 0))
 
     def transfers(self, subaccount=None, states=None):
         if isinstance(states, str):
@@ -305,7 +333,7 @@ class Ledger:
                                         current['baseline']) == (origin, state, nolimit, password_fp, baseline):
                 return dict(current)
             record = dict(name=name, origin=origin, state=state, nolimit=nolimit, password_fp=password_fp, baseline=baseline,
-                          recorded=now())
+                          recorded=now(), run=self.run)
         self._commit_account()
         self._store.commit_subaccount(record)
         with self._mutex:
@@ -313,8 +341,14 @@ class Ledger:
             self.exists = True
         return dict(record)
 
-    def begin_transfer(self, subaccount, amount, transfer_id=None):
-        """Records a pending transfer, durably, before the caller sends it. Raises LedgerError when it cannot: then send nothing."""
+    def begin_transfer(self, subaccount, amount, transfer_id=None, kind=None):
+        """Records a pending transfer, durably, before the caller sends it. Raises LedgerError when it cannot: then send nothing.
+
+        ``kind``: ``allocated`` (made to reach a declared allocation) or ``amount`` (a one-off); by default ``amount``
+        when it has a ``transfer_id``, else ``allocated``."""
+        kind = kind or default_kind(transfer_id)
+        if kind not in TRANSFER_KINDS:
+            raise LedgerError('Ledger %s cannot record a transfer of kind %r: it must be one of %s.' % (self.path, kind, ', '.join(TRANSFER_KINDS)))
         if not isinstance(subaccount, str) or not subaccount:
             raise LedgerError('Ledger %s cannot record a transfer without a sub-account name.' % self.path)
         if not is_count(amount) or amount == 0:
@@ -329,7 +363,7 @@ class Ledger:
                 txid = 'tx-' + os.urandom(6).hex()
             self._reserved.add(txid)
         tx = dict(id=txid, subaccount=subaccount, amount=amount, transfer_id=transfer_id, state='pending',
-                  created=now(), settled=None, detail=None)
+                  created=now(), settled=None, detail=None, kind=kind, run=self.run)
         try:
             self._commit_account()
             self._store.commit_transfer(tx)

@@ -63,8 +63,9 @@ class LedgerStore:
         """
         raise NotImplementedError
 
-    def commit_account(self, fingerprints, api_url):
-        """Records the account's metadata: the key fingerprints its ledger was used with, oldest first, and the API URL."""
+    def commit_account(self, fingerprints, api_url, moved_to=None):
+        """Records the account's metadata: the key fingerprints its ledger was used with, oldest first, the API URL, and
+        the key fingerprint its records were copied to after a key rotation (None while they were not)."""
         raise NotImplementedError
 
     def replace_all(self, contents):

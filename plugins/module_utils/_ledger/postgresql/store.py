@@ -20,6 +20,7 @@ lock in connections.py, beside it.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import threading
 import traceback
 
@@ -152,6 +153,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             if account:
                 contents.fingerprints = checked_fingerprints(account['key_fingerprints'])
                 contents.api_url = account['api_url']
+                contents.moved_to = account.get('moved_to')
             for record in subaccounts:
                 contents.subaccounts[record['name']] = checked_subaccount(record)
             for record in transfers:
@@ -184,6 +186,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
 
     def _params(self, **more):
         more.update(account=self.fingerprint, token=self._token)
+        if more.get('run') is not None:
+            more['run'] = json.dumps(more['run'], sort_keys=True)  # cast to jsonb by the statement
         return more
 
     def commit_subaccount(self, record):
@@ -224,9 +228,9 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                               'changed it meanwhile. Run smsbox.account.smsbox_balance_info to see it, and settle it with resolve if '
                               'it is unknown.' % (self.location, record['id'], record['state'], found, previous_state))
 
-    def commit_account(self, fingerprints, api_url):
+    def commit_account(self, fingerprints, api_url, moved_to=None):
         self._check_writable()
-        params = self._params(fingerprints=list(fingerprints), api_url=api_url)
+        params = self._params(fingerprints=list(fingerprints), api_url=api_url, moved_to=moved_to)
 
         def run(conn):
             conn.execute(UPSERT_ACCOUNT, params)
@@ -234,7 +238,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
 
     def replace_all(self, contents):
         self._check_writable()
-        params = self._params(fingerprints=list(contents.fingerprints), api_url=contents.api_url)
+        params = self._params(fingerprints=list(contents.fingerprints), api_url=contents.api_url, moved_to=contents.moved_to)
         subaccounts = [self._params(**dict((field, record[field]) for field in SUBACCOUNT_FIELDS))
                        for record in contents.subaccounts.values()]
         transfers = [self._params(**dict((field, record[field]) for field in TRANSFER_FIELDS)) for record in contents.transfers.values()]
