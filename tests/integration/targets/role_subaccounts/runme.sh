@@ -199,6 +199,14 @@ run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/clash/e
 expect "rc with a shared group name" "$rc" 2
 says "$WORK_DIR/clash.out" "group 'shops' is defined by inventories $INPUT_DIR/clash/eu and $INPUT_DIR/clash/us, which set smsbox_account_label, smsbox_api_key, smsbox_api_url, smsbox_ledger differently"
 expect "requests with a shared group name" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" "$requests_before"
+sed -i 's/^    shops:$/    us_shops:/' "$INPUT_DIR/clash/us/hosts.yml"
+mv "$INPUT_DIR/clash/us/group_vars/shops.yml" "$INPUT_DIR/clash/us/group_vars/us_shops.yml"
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/clash/eu" -i "$INPUT_DIR/clash/us" "$WORK_DIR/provision.yml" \
+    > "$WORK_DIR/clash-renamed.out"
+# Each inventory's templated group_vars (the key from a lookup) still reach its own hosts once the plan has read them.
+says "$WORK_DIR/clash-renamed.out" 'eu: 1 created, 0 adopted, 0 unchanged; +5 credits moved in 1 transfers'
+says "$WORK_DIR/clash-renamed.out" 'us: 1 created, 0 adopted, 0 unchanged; +5 credits moved in 1 transfers'
+expect "clash shops at SMSBOX" "$(emulator eu "int(a['subaccounts']['clash-eu']['credits'])")/$(emulator us "int(a['subaccounts']['clash-us']['credits'])")" 5/5
 
 echo "=== A lost transfer answer is unsettled with its id; a refused transfer is not"
 cat > "$WORK_DIR/faults.py" <<'PY'
