@@ -30,8 +30,8 @@ description:
   - With a O(ledger), C(transfer_unsettled) once per transfer whose outcome is unknown (its answer was lost,
     or a run was interrupted) for longer than O(unsettled_age), and C(ledger_unreadable) once per outage of the
     ledger. The ledger is read, never written, and waits for a run that holds it.
-  - Every event is C({"smsbox": {"type": ..., "account": <label>, ...}}). No event, log line or error holds the
-    API key or a database password.
+  - 'Every event is C({"smsbox": {"type": ..., "account": <label>, ...}}). No event, log line or error holds the
+    API key or a database password.'
   - Drift (ledger sub-accounts no inventory describes) is not reported here; the role's summary reports it.
 options:
   api_key:
@@ -126,8 +126,8 @@ def _put_collection_on_path():
         root = os.path.dirname(root)
     namespace_dir = os.path.dirname(root)
     collections_dir = os.path.dirname(os.path.dirname(namespace_dir))
-    if (os.path.basename(os.path.dirname(namespace_dir)) == 'ansible_collections'
-            and collections_dir not in sys.path):
+    installed = os.path.basename(os.path.dirname(namespace_dir)) == 'ansible_collections'
+    if installed and collections_dir not in sys.path:
         sys.path.append(collections_dir)
 
 
