@@ -13,6 +13,7 @@ import datetime
 import logging
 import os
 import sys
+from urllib.parse import urlsplit
 
 DOCUMENTATION = r'''
 ---
@@ -32,7 +33,8 @@ description:
     ledger. The ledger is read, never written, and waits for a run that holds it.
   - 'Every event is C({"smsbox": {"type": ..., "account": <label>, ...}}). No event, log line or error holds the
     API key or a database password.'
-  - Drift (ledger sub-accounts no inventory describes) is not reported here; the role's summary reports it.
+  - Drift (ledger sub-accounts no inventory describes) is not reported here, the source has no inventory; the
+    role's summary reports it.
 options:
   api_key:
     description:
@@ -95,8 +97,8 @@ options:
 requirements:
   - ansible-rulebook, with the collection installed (ansible-galaxy collection install) and its requirements.txt
 notes:
-  - Events are kept in memory; after a restart the source reports a balance still low, and the transfers still
-    unsettled, once more.
+  - What was reported is kept in memory; after a restart a balance still low, and each transfer still unsettled,
+    is reported once more.
 author:
   - smsbox.account contributors (@smsbox-account)
 '''
@@ -137,22 +139,11 @@ _put_collection_on_path()
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL,
-    check_api_key,
-    check_api_url,
-    check_ca_path,
-    check_ledger_location,
-    is_loopback,
-    mask,
-)
+    DEFAULT_API_URL, check_api_key, check_api_url, check_ca_path, check_ledger_location, is_loopback, mask)
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location, uri_passwords
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover
-    from urlparse import urlsplit  # type: ignore
 
 LOG = logging.getLogger('smsbox.account.balance')
 OPTIONS = ('api_key', 'api_url', 'label', 'threshold', 'hysteresis', 'interval', 'timeout', 'validate_certs', 'ca_path',
@@ -170,14 +161,15 @@ class SourceArgumentError(ValueError):
 
 
 def _number(value, where, what, minimum, allow_equal):
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SourceArgumentError('%s: %s must be a number, got %r' % (where, what, value))
+    """A number of credits or seconds (10, 2.5, or '10' from a rulebook variable), above ``minimum``."""
     try:
-        number = float(value)
+        number = float(value) if not isinstance(value, bool) and isinstance(value, (int, float, str)) else None
     except ValueError:
-        raise SourceArgumentError('%s: %s must be a number, got %r' % (where, what, value))
-    if number != number or number in (float('inf'), float('-inf')) or number < minimum or (number == minimum and not allow_equal):
-        raise SourceArgumentError('%s: %s must be %s %g, got %r' % (where, what, 'at least' if allow_equal else 'more than', minimum, value))
+        number = None
+    if number is None or number != number or abs(number) == float('inf'):
+        _refuse('%s must be a number, got %r' % (what, value), where)
+    if number < minimum or (number == minimum and not allow_equal):
+        _refuse('%s must be %s %g, got %r' % (what, 'at least' if allow_equal else 'more than', minimum, value), where)
     return int(number) if number.is_integer() else number
 
 
@@ -330,15 +322,6 @@ class Account:
                 events += self.on_ledger_unreadable(error if isinstance(error, LedgerError) else error.__class__.__name__)
         return events
 
-    def open(self):
-        self.client = SmsboxClient(self.api_url, self.key, timeout=self.timeout, validate_certs=self.validate_certs,
-                                   ca_path=self.ca_path)
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
 
 def _utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
@@ -385,14 +368,15 @@ def read_accounts(args, environ=None):
 
 
 async def watch(account, queue):
-    account.open()
+    account.client = SmsboxClient(account.api_url, account.key, timeout=account.timeout,
+                                  validate_certs=account.validate_certs, ca_path=account.ca_path)
     try:
         while True:
             for event in await account.poll():
                 await queue.put(event)
             await asyncio.sleep(account.interval)
     finally:
-        account.close()
+        account.client.close()
 
 
 async def main(queue, args):
@@ -414,12 +398,3 @@ async def main(queue, args):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-
-if __name__ == '__main__':
-    # python balance.py THRESHOLD: prints the events of the account SMSBOX_API_KEY names, until Ctrl-C.
-    class _PrintQueue:
-        async def put(self, event):
-            print(event)
-
-    logging.basicConfig(level=logging.INFO)
-    asyncio.run(main(_PrintQueue(), {'threshold': sys.argv[1] if len(sys.argv) > 1 else 100}))
