@@ -26,9 +26,9 @@ import pytest
 import yaml
 
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import secret_forms
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_module
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
+from ansible_collections.smsbox.account.tests.unit.extensions.eda.plugins.event_source.test_balance import unknown_transfer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 COLLECTIONS = os.path.dirname(os.path.dirname(os.path.dirname(ROOT)))
@@ -88,17 +88,6 @@ def files_text(directory):
     return '\n'.join(texts)
 
 
-def unknown_transfer(location, subaccount, amount, created, monkeypatch):
-    """A transfer whose answer was lost, recorded as smsbox_credit records it, at ``created``."""
-    with monkeypatch.context() as patch:
-        patch.setattr(ledger_module, 'now', lambda: created)
-        with Ledger(location, key_fingerprint(KEY)).session() as book:
-            book.record_subaccount(subaccount, 'created')
-            tx = book.begin_transfer(subaccount, amount)
-            book.settle_transfer(tx['id'], 'unknown', detail='answer lost')
-    return tx['id']
-
-
 class Rulebook:
     """ansible-rulebook running a rulebook in its own process group; its output in a file, read as it grows."""
 
@@ -142,7 +131,7 @@ def rulebooks():
 
 def test_one_event_per_crossing_and_per_outage_under_ansible_rulebook(tmp_path, env, inventory, rulebooks, monkeypatch):
     ledger = str(tmp_path / 'ledgers' / 'main.json')
-    old = unknown_transfer(ledger, 'shop-lyon', 250, '2026-01-05T09:00:00Z', monkeypatch)
+    old = unknown_transfer(ledger, 'shop-lyon', 250, monkeypatch, '2026-01-05T09:00:00Z', key=KEY)
     rulebook = tmp_path / 'print-events.yml'
     rulebook.write_text(yaml.safe_dump([{
         'name': 'SMSBOX events, printed', 'hosts': 'all',
@@ -273,7 +262,7 @@ def test_the_cron_play_fails_under_the_threshold_and_on_unsettled_transfers(tmp_
         low = play(env, '-e', 'smsbox_balance_threshold=500')
         missing = play(env)
         emu.set_accounts({KEY: 1000})
-        txid = unknown_transfer(ledger, 'shop-nice', 75, '2026-01-05T09:00:00Z', monkeypatch)
+        txid = unknown_transfer(ledger, 'shop-nice', 75, monkeypatch, '2026-01-05T09:00:00Z', key=KEY)
         unsettled = play(env, '-e', 'smsbox_balance_threshold=500')
         tolerated = play(env, '-e', 'smsbox_balance_threshold=500', '-e', 'smsbox_balance_fail_on_unsettled=false')
         outputs = [ok, low, missing, unsettled, tolerated]

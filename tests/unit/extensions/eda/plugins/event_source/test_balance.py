@@ -250,12 +250,13 @@ def test_the_event_loop_is_never_blocked_by_a_slow_read(emu):
 
 # -- the ledger: transfers left unsettled ----------------------------------------------------------------
 
-def unknown_transfer(location, subaccount, amount, monkeypatch, created=None):
-    """Records a transfer whose answer was lost, as smsbox_credit records it, at ``created`` (default now)."""
+def unknown_transfer(location, subaccount, amount, monkeypatch, created=None, key=KEY):
+    """Records a transfer whose answer was lost, as smsbox_credit records it, at ``created`` (default now).
+    The test of the alerts under ansible-rulebook (tests/integration/eda) uses it too."""
     with monkeypatch.context() as patch:
         if created:
             patch.setattr(ledger_module, 'now', lambda: created)
-        with Ledger(location, key_fingerprint(KEY)).session() as book:
+        with Ledger(location, key_fingerprint(key)).session() as book:
             book.record_subaccount(subaccount, 'created')
             tx = book.begin_transfer(subaccount, amount)
             book.settle_transfer(tx['id'], 'unknown', detail='answer lost')
