@@ -11,6 +11,7 @@ input checks, and the ledger is read through the modules' own ``Ledger``, read-o
 import asyncio
 import datetime
 import logging
+import math
 import os
 import sys
 from urllib.parse import urlsplit
@@ -166,7 +167,7 @@ def _number(value, where, what, minimum, allow_equal):
         number = float(value) if not isinstance(value, bool) and isinstance(value, (int, float, str)) else None
     except ValueError:
         number = None
-    if number is None or number != number or abs(number) == float('inf'):
+    if number is None or not math.isfinite(number):
         _refuse('%s must be a number, got %r' % (what, value), where)
     if number < minimum or (number == minimum and not allow_equal):
         _refuse('%s must be %s %g, got %r' % (what, 'at least' if allow_equal else 'more than', minimum, value), where)
@@ -397,4 +398,3 @@ async def main(queue, args):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
