@@ -48,11 +48,11 @@ def requirement_names(path):
     return found
 
 
-def missing(wanted, path, what):
+def missing(wanted, path, what, source='requirements.txt'):
     have = requirement_names(path)
     lost = sorted(name for name in wanted if name not in have)
     for name in lost:
-        print('FAIL: %s (from requirements.txt) is not in %s (%s)' % (wanted[name], what, path))
+        print('FAIL: %s (from %s) is not in %s (%s)' % (wanted[name], source, what, path))
     return len(lost)
 
 
@@ -83,9 +83,9 @@ def main():
     failures += missing(wanted, introspected, 'ansible-builder introspect of the installed collection')
 
     # 2. The build context of execution-environment.yml; 3. that of decision-environment.yml.
-    failures += check_context(root, work, 'execution-environment.yml', tarball, galaxy['version'], wanted)
+    failures += check_context(root, work, 'execution-environment.yml', tarball, galaxy['version'], wanted, 'requirements.txt')
     failures += check_context(root, work, 'decision-environment.yml', tarball, galaxy['version'],
-                              requirement_names_of(['ansible-rulebook']), system=('java-17-openjdk',))
+                              requirement_names_of(['ansible-rulebook']), 'what a DE needs', system=('java-17-openjdk',))
     print('ee: %s' % ('FAILED' if failures else 'each build context has the collection and its requirements'))
     return 1 if failures else 0
 
@@ -94,14 +94,14 @@ def requirement_names_of(lines):
     return dict((canonicalize_name(Requirement(line).name), line) for line in lines)
 
 
-def check_context(root, work, definition, tarball, version, wanted, system=()):
+def check_context(root, work, definition, tarball, version, wanted, source, system=()):
     """``ansible-builder create`` on one definition; the number of things its build context lacks."""
     failures = 0
     context = os.path.join(work, os.path.splitext(definition)[0])
     run('ansible-builder', 'create', '--file', os.path.join(root, definition),
         '--context', context, '--output-filename', 'Containerfile', '-v', '2')
     build = os.path.join(context, '_build')
-    failures += missing(wanted, os.path.join(build, 'requirements.txt'), 'the build context of %s' % definition)
+    failures += missing(wanted, os.path.join(build, 'requirements.txt'), 'the build context of %s' % definition, source)
     with open(os.path.join(build, 'requirements.yml'), encoding='utf-8') as handle:
         collections = yaml.safe_load(handle).get('collections') or []
     names = [entry.get('name') if isinstance(entry, dict) else entry for entry in collections]
