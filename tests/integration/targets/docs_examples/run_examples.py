@@ -193,8 +193,13 @@ class Runner:
             print('--- %s %s: %s, as %s' % (group[0].where, group[0].kind, status, first.where), flush=True)
             return
         self.emulator.reset()
-        scratch = Scratch(self, 'group-%02d' % number, group)
         failed = None
+        try:
+            scratch = Scratch(self, 'group-%02d' % number, group)
+        except Failure as exc:
+            self.outcomes.extend(Outcome(block, 'failed', str(exc)) for block in group)
+            print('--- %s: failed: %s' % (group[0].where, exc), flush=True)
+            return
         for block in group:
             if failed is not None:
                 self.outcomes.append(Outcome(block, 'failed', 'not run: %s, which it runs after, failed' % failed))
@@ -207,8 +212,8 @@ class Runner:
                 failed = block.where
             outcome = Outcome(block, status, detail, time.monotonic() - started)
             self.outcomes.append(outcome)
-            print('--- %s %s: %s%s (%.1f s)' % (block.where, block.kind, status, ': ' + detail if detail else '',
-                                              outcome.seconds), flush=True)
+            summary = ': ' + detail.split('\n')[0] if detail else ''
+            print('--- %s %s: %s%s (%.1f s)' % (block.where, block.kind, status, summary, outcome.seconds), flush=True)
         # Every password SMSBOX received (the examples' vaulted ones too), for runme.sh to look for in the output.
         with open(os.path.join(self.inputs, 'passwords.txt'), 'a', encoding='utf-8') as handle:
             for account in self.emulator.state()['accounts'].values():
@@ -285,8 +290,11 @@ class Scratch:
         self.count += 1
         started = time.monotonic()
         log = os.path.join(self.dir, 'output-%02d-%s.txt' % (self.count, re.sub(r'[^\w.-]+', '-', label)[:40]))
-        result = subprocess.run(argv, cwd=cwd or self.dir, env=self.env, input=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+        try:
+            result = subprocess.run(argv, cwd=cwd or self.dir, env=self.env, input=stdin, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise Failure('%s did not end within %d s' % (label, exc.timeout))
         with open(log, 'w', encoding='utf-8') as handle:
             handle.write(result.stdout)
         print('    %s: rc %d in %.1f s' % (label, result.returncode, time.monotonic() - started), flush=True)
@@ -567,9 +575,12 @@ def main(argv=None):
             print(doc_blocks.describe(block))
         return 0
     runner = Runner(args)
+    started = time.monotonic()
     for number, group in enumerate(groups, 1):
         runner.run_group(number, group)
-    return 1 if report(runner, blocks, args.counts) else 0
+    failures = report(runner, blocks, args.counts)
+    print('\n%d groups of examples in %.0f s' % (len(groups), time.monotonic() - started))
+    return 1 if failures else 0
 
 
 if __name__ == '__main__':
