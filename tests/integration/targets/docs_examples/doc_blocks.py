@@ -57,9 +57,6 @@ LANGUAGES = {'yaml': 'yaml', 'yml': 'yaml', 'sh': 'shell', 'bash': 'shell', 'she
 
 KINDS = ('play', 'tasks', 'command', 'inventory', 'inventory-hosts', 'inventory-files', 'group-vars', 'ledger-file',
          'config', 'not-runnable')
-RUN_KINDS = ('play', 'tasks', 'command', 'inventory', 'inventory-hosts', 'inventory-files', 'group-vars',
-             'ledger-file')
-TOOLS_NEEDED = {'postgresql'}
 
 FENCE = re.compile(r'^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<lang>[\w+.-]*)[ \t]*$')
 DIRECTIVE = re.compile(r'^[ \t]*<!--[ \t]*example:(?P<body>.*?)-->[ \t]*$')
@@ -176,7 +173,7 @@ def parse_directive(block):
             block.kind, block.kind_arg = word, rest or None
         elif word in ('id', 'after', 'in', '-i', 'stdin', 'requires', 'then-rerun', 'says') and rest:
             block.options[word] = rest
-        elif word == 'needs' and rest in TOOLS_NEEDED:
+        elif word == 'needs' and rest == 'postgresql':
             block.options['needs'] = rest
         elif word == 'twice' and not rest:
             block.options['twice'] = True
