@@ -1,7 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks of the documentation's YAML for other tools (AWX, GitLab CI, GitHub Actions, ansible-builder, Galaxy),
-which cannot run here: each is parsed and checked for what the text says it does. Plain module of the
-docs_examples target: CHECKERS[name](data, root) returns the problems found (an empty list when none)."""
+"""Checks of the documentation's configuration for other tools (AWX, GitLab CI, GitHub Actions, ansible-builder,
+Galaxy, Event-Driven Ansible, cron), which cannot run here: each is parsed and checked for what the text says of it.
+Plain module of the docs_examples target: CHECKERS[name](data, root) returns the problems found (an empty list when
+none); data is the parsed YAML, or the text of a crontab."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -133,8 +134,21 @@ def github_workflow(data, root):
 
 
 def ee_definition(data, root):
-    """An ansible-builder 3 definition that installs this collection's tarball, as ansible-galaxy collection build
-    names it, with the Python requirements of the collection."""
+    """An ansible-builder 3 definition of an execution environment: the collection's tarball, as ansible-galaxy
+    collection build names it, and the collection's Python requirements."""
+    problems = _builder_problems(data, root)
+    if (data.get('dependencies') or {}).get('python') != 'requirements.txt' or not os.path.isfile(os.path.join(root, 'requirements.txt')):
+        problems.append("dependencies.python must be the collection's requirements.txt")
+    return problems
+
+
+def de_definition(data, root):
+    """An ansible-builder 3 definition of a decision environment: the collection's tarball (ansible-builder finds
+    its Python requirements by introspection)."""
+    return _builder_problems(data, root)
+
+
+def _builder_problems(data, root):
     namespace, name, version = _collection(root)
     tarball = '%s-%s-%s.tar.gz' % (namespace, name, version)
     problems = []
@@ -142,10 +156,7 @@ def ee_definition(data, root):
         problems.append('version: 3 expected (ansible-builder 3), got %r' % data.get('version'))
     if not isinstance(((data.get('images') or {}).get('base_image') or {}).get('name'), str):
         problems.append('images.base_image.name is missing')
-    dependencies = data.get('dependencies') or {}
-    if dependencies.get('python') != 'requirements.txt' or not os.path.isfile(os.path.join(root, 'requirements.txt')):
-        problems.append("dependencies.python must be the collection's requirements.txt")
-    collections = ((dependencies.get('galaxy') or {}).get('collections')) or []
+    collections = (((data.get('dependencies') or {}).get('galaxy') or {}).get('collections')) or []
     if not any(str(item.get('name', '')).endswith('/' + tarball) and item.get('type') == 'file' for item in collections):
         problems.append('dependencies.galaxy installs no %s (type: file): %r' % (tarball, collections))
     if not any(item.get('src') == tarball for item in data.get('additional_build_files') or []):
@@ -180,10 +191,85 @@ def version_matches(version, spec):
     return True
 
 
+def activation_vars(data, root):
+    """The variables of a rulebook activation of extensions/eda/rulebooks/balance_alerts_aap.yml: each one the
+    rulebook uses, and every one it uses without a default given."""
+    with open(os.path.join(root, 'extensions', 'eda', 'rulebooks', 'balance_alerts_aap.yml'), encoding='utf-8') as handle:
+        rulebook = handle.read()
+    used = set(re.findall(r'\{\{\s*(\w+)', rulebook))
+    required = set(re.findall(r'\{\{\s*(\w+)\s*\}\}', rulebook))
+    problems = ['%s is not a variable of the rulebook (it uses %s)' % (name, ', '.join(sorted(used)))
+                for name in sorted(set(data) - used)]
+    return problems + ['the rulebook needs %s, which is not given' % name for name in sorted(required - set(data))]
+
+
+def eda_source(data, root):
+    """The arguments of the event source smsbox.account.balance: each one an option of its documentation, and
+    those of each of its accounts too."""
+    with open(os.path.join(root, 'extensions', 'eda', 'plugins', 'event_source', 'balance.py'), encoding='utf-8') as handle:
+        source = handle.read()
+    quotes = "'" * 3
+    start = source.index('DOCUMENTATION = r' + quotes) + len('DOCUMENTATION = r' + quotes)
+    documentation = yaml.safe_load(source[start:source.index(quotes, start)])
+    options = set(documentation['options'])
+    problems, found = [], list(_find(data, 'smsbox.account.balance'))
+    if not found:
+        return ['no smsbox.account.balance source']
+    for arguments in found:
+        problems += ['%s is not an option of the source' % name for name in sorted(set(arguments) - options)]
+        for account in arguments.get('accounts') or []:
+            problems += ['account %s: %s is not an option of the source' % (account.get('label'), name)
+                         for name in sorted(set(account) - (options - {'accounts'}))]
+        if not all('threshold' in account for account in arguments.get('accounts') or [arguments]) and 'threshold' not in arguments:
+            problems.append('an account has no threshold')
+    return problems
+
+
+def _find(data, key):
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if name == key:
+                yield value
+            else:
+                for found in _find(value, key):
+                    yield found
+    elif isinstance(data, list):
+        for item in data:
+            for found in _find(item, key):
+                yield found
+
+
+def crontab(text, root):
+    """Crontab lines: variables, or five schedule fields and a command that is shell and runs one of the
+    collection's playbooks."""
+    problems, commands = [], []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith('#') or re.match(r'^\w+=', line):
+            continue
+        fields = line.split(None, 5)
+        if len(fields) < 6 or not all(re.match(r'^[\d*/,-]+$', field) for field in fields[:5]):
+            problems.append('not a crontab line: %s' % line)
+            continue
+        commands.append(fields[5])
+    if not commands:
+        return ['no command']
+    problems += _shell_problems(commands, 'the crontab')
+    playbooks = set(name[:-len('.yml')] for name in os.listdir(os.path.join(root, 'playbooks')) if name.endswith('.yml'))
+    for command in commands:
+        for name in re.findall(r'smsbox\.account\.(\w+)', command):
+            if name not in playbooks:
+                problems.append('the crontab runs smsbox.account.%s, which is no playbook of the collection' % name)
+    return problems
+
+
 CHECKERS = {
     'awx-credential-type': awx_credential_type,
     'gitlab-ci': gitlab_ci,
     'github-workflow': github_workflow,
     'ee-definition': ee_definition,
+    'de-definition': de_definition,
     'galaxy-requirements': galaxy_requirements,
+    'activation-vars': activation_vars,
+    'eda-source': eda_source,
+    'crontab': crontab,
 }

@@ -49,10 +49,10 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 # The pages whose examples are run, relative to the collection root. The developer pages (architecture,
 # performance, testing) are included: their commands are classified too (most are not runnable here).
-DOC_GLOBS = ('README.md', 'docs/*.md', 'roles/*/README.md', 'examples/README.md')
+DOC_GLOBS = ('README.md', 'docs/*.md', 'roles/*/README.md', 'extensions/*/README.md', 'examples/README.md')
 
 LANGUAGES = {'yaml': 'yaml', 'yml': 'yaml', 'sh': 'shell', 'bash': 'shell', 'shell': 'shell', 'console': 'shell',
-             'json': 'json'}
+             'json': 'json', 'cron': 'cron'}
 # A fence without a language holds output (a summary line, an error message, a diagram): nothing to run.
 
 KINDS = ('play', 'tasks', 'command', 'inventory', 'inventory-hosts', 'inventory-files', 'group-vars', 'ledger-file',

@@ -376,6 +376,8 @@ class Scratch:
             data = load_yaml(text)
         elif block.language == 'json':
             data = json.loads(text)
+        elif block.language == 'cron':
+            data = text
         else:
             result = subprocess.run(['bash', '-n'], input=doc_blocks.shell_commands(block.lang, text), capture_output=True, text=True, check=False)
             if result.returncode:
