@@ -77,7 +77,10 @@ SUBSTITUTIONS = (
     (r'\b3f2a9c01b7de\b|<old>', 'key_fingerprint'),                         # the key's fingerprint
     (r'<new>', 'rotated_key_fingerprint'),                                  # a rotated key's fingerprint
 )
-# vault_* variables are given values by name (run_examples.VAULT_VARIABLES); ~/.ansible is under the scratch HOME.
+# Besides the text, the environment (run_examples.py): every command runs with HOME a scratch directory (so ~/.ansible
+# is under it), SMSBOX_API_URL the emulator's, SMSBOX_API_KEY a key of it and no SMSBOX_LEDGER; vault_* variables get
+# test values (KEY_VARIABLES), in a vaulted vault.yml beside the commands, which the plays and task lists run here get
+# as extra vars with smsbox_api_url, the emulator's.
 
 
 class Block:

@@ -232,6 +232,7 @@ class Scratch:
             os.makedirs(directory)
         self.count = 0
         self.reruns = {}
+        self.last_output = ''
         ciphertext = runner.encrypt(runner.password('vaulted'))
         self.values = dict(vault_values(ciphertext), api_url=runner.emulator.url, srv_dir=os.path.join(self.dir, 'srv') + '/',
                            key_fingerprint=runner.fingerprint(runner.keys['eu']),
@@ -321,7 +322,8 @@ class Scratch:
         return path
 
     def playbook_argv(self, *argv):
-        # The role reads no SMSBOX_API_URL: the emulator's URL as an extra var, as make demo gives it.
+        # The vault variables, and the emulator's URL as an extra var (as make demo gives it): the role takes no
+        # SMSBOX_API_URL from the environment, although its README says it does.
         return ['ansible-playbook'] + list(argv) + ['-e', '@' + os.path.join(self.dir, 'vault.yml'),
                                                     '--vault-password-file', self.vault_password_file,
                                                     '-e', 'smsbox_api_url=' + self.runner.emulator.url]
