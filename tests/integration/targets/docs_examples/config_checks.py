@@ -231,12 +231,10 @@ def _find(data, key):
             if name == key:
                 yield value
             else:
-                for found in _find(value, key):
-                    yield found
+                yield from _find(value, key)
     elif isinstance(data, list):
         for item in data:
-            for found in _find(item, key):
-                yield found
+            yield from _find(item, key)
 
 
 def crontab(text, root):

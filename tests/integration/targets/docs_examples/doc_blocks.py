@@ -127,10 +127,10 @@ def read_blocks(root, path):
             found = DIRECTIVE.match(line)
             if found:
                 if directive is not None:
-                    raise ValueError('%s:%d: a directive not followed by a fenced block' % (path, directive_line))
+                    raise ValueError('%s:%s: a directive not followed by a fenced block' % (path, directive_line))
                 directive, directive_line = found.group('body').strip(), index + 1
             elif line.strip() and directive is not None:
-                raise ValueError('%s:%d: a directive not followed by a fenced block' % (path, directive_line))
+                raise ValueError('%s:%s: a directive not followed by a fenced block' % (path, directive_line))
             index += 1
             continue
         indent, fence = match.group('indent'), match.group('fence')
@@ -248,7 +248,7 @@ def split_files(text):
             raise ValueError('text before the first "# PATH" line')
     if not files:
         raise ValueError('no "# PATH" line')
-    return [(path, content) for path, content in files]
+    return [tuple(item) for item in files]
 
 
 def collect(root, load_yaml):

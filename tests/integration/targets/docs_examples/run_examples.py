@@ -508,8 +508,7 @@ def _credits(data):
                     if isinstance(item, dict) and 'credit' in item:
                         yield item['name'], item['credit']
             else:
-                for found in _credits(value):
-                    yield found
+                yield from _credits(value)
 
 
 def _indent(text, width):
@@ -556,7 +555,7 @@ def report(runner, blocks, counts_file):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--root', required=True)
     parser.add_argument('--work')
     parser.add_argument('--inputs')
