@@ -345,7 +345,10 @@ class Scratch:
         if block.options.get('twice'):
             self.unchanged('run again', repeat)
         if 'then-rerun' in block.options:
-            self.unchanged('%s run again' % block.options['then-rerun'], self.reruns[block.options['then-rerun']])
+            name = block.options['then-rerun']
+            if name not in self.reruns:
+                raise Failure('then-rerun %s: that block has not run before this one, in its group (after)' % name)
+            self.unchanged('%s run again' % name, self.reruns[name])
         if block.options.get('given', [''])[0] == 'unknown-transfer':
             unsettled = self.ledger_unsettled()
             if unsettled:
