@@ -130,7 +130,8 @@ def check_bulk_size(items, form):
 
 # -- the items of the write modules, single or bulk form --
 
-SUBACCOUNT_ITEM = ('name', 'password', 'nolimit', 'adopt', 'baseline')
+SUBACCOUNT_ITEM = ('name', 'password', 'nolimit', 'adopt', 'baseline', 'state', 'acknowledge')
+SUBACCOUNT_STATES = ('present', 'retired')
 CREDIT_ITEM = ('subaccount', 'allocated', 'amount', 'transfer_id', 'resolve')
 RESOLVE_EXAMPLE = '{"tx-4be1c2a09d3f": applied}'
 
@@ -157,9 +158,18 @@ def read_subaccount_items(params):
             nolimit=params['nolimit'] if item.get('nolimit') is None else item['nolimit'],
             adopt=params['adopt'] if item.get('adopt') is None else item['adopt'],
             baseline=None if item.get('baseline') is None else check_count(item['baseline'], where, 'baseline', True, False),
+            state=check_state(params['state'] if item.get('state') is None else item['state'], where),
+            acknowledge=bool(params.get('acknowledge') if item.get('acknowledge') is None else item['acknowledge']),
         ))
     check_unique([item['subaccount'] for item in items], form or 'name')
     return form, items
+
+
+def check_state(state, where):
+    if state not in SUBACCOUNT_STATES:
+        raise InputError('%s: state is %r; it must be present (the sub-account exists and is managed) or retired (its credits '
+                         'are taken back once and it is left alone; the API cannot delete it)' % (where, str(state)[:30]))
+    return state
 
 
 def read_credit_items(params):

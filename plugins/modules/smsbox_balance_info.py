@@ -96,10 +96,12 @@ ledger:
           its baseline plus the applied transfers made to reach an allocation;
           C(top_ups) is the net of its applied one-off transfers (O(smsbox.account.smsbox_credit#module:amount)), which
           come on top of the allocation and are never reversed by it;
-          C(received) is every credit it received in all, C(allocated) plus C(top_ups).
+          C(allowances) the total of its per-period allowances (the role's C(credit_per_period));
+          C(reclaimed) what was taken back when it was retired (0 or less);
+          C(received) is every credit it received in all, the sum of the above.
       type: dict
       sample: {"shop-paris": {"origin": "created", "state": "present", "nolimit": false, "baseline": 0, "allocated": 500,
-                              "top_ups": 200, "received": 700}}
+                              "top_ups": 200, "allowances": 0, "reclaimed": 0, "received": 700}}
     baseline_total:
       description: Sum of the known baselines, the credits the sub-accounts had received before the ledger knew them.
       type: int
@@ -135,10 +137,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._connection import 
 def ledger_summary(ledger):
     subaccounts = {}
     for name, record in ledger.subaccounts().items():
-        credits = ledger.credits(name)
-        subaccounts[name] = dict(origin=record['origin'], state=record['state'], nolimit=record['nolimit'],
-                                 baseline=record['baseline'], allocated=credits['allocated'], top_ups=credits['top_ups'],
-                                 received=credits['received'])
+        subaccounts[name] = dict(ledger.credits(name), origin=record['origin'], state=record['state'], nolimit=record['nolimit'])
     totals = ledger.credits_of_all().values()
     return dict(path=ledger.path, exists=ledger.exists, subaccounts=subaccounts, unsettled=ledger.unsettled(),
                 baseline_total=sum(credits['baseline'] or 0 for credits in totals),

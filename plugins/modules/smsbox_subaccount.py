@@ -76,10 +76,24 @@ options:
     type: raw
   state:
     description:
-      - Only C(present) exists; the API cannot delete a sub-account.
+      - C(present), the sub-account exists and is managed; C(retired), a shop closes.
+      - C(retired) takes back, in one transfer recorded like any other, the credits the ledger knows the sub-account received
+        (its baseline, allocations, top-ups and allowances), marks it retired in the ledger, and leaves it alone afterwards.
+        When SMSBOX refuses the take-back (it spent some credits), it is retired all the same, with a warning, once, that
+        says how to take back what it still holds; the take-back is not sent again.
+      - The API cannot delete a sub-account; a retired one still counts toward the 500 of its main account. Describing a
+        retired sub-account as C(present) again manages it again, sending nothing.
+      - In the bulk form, the default for items that do not set it.
     type: str
-    choices: [present]
+    choices: [present, retired]
     default: present
+  acknowledge:
+    description:
+      - Record that the sub-account's password or O(nolimit) was changed in the SMSBOX dashboard to what the task gives,
+        sending nothing, so that the module stops warning that they differ from the ones used at creation.
+      - In the bulk form, the default for items that do not set it.
+    type: bool
+    default: false
   subaccounts:
     description:
       - Bulk form, many sub-accounts of the same main account in one call. Each item takes the options above.
@@ -103,6 +117,13 @@ options:
       baseline:
         description: Credits it had already received, for an adopted sub-account; see O(baseline).
         type: raw
+      state:
+        description: C(present) or C(retired); see O(state). Defaults to O(state).
+        type: str
+        choices: [present, retired]
+      acknowledge:
+        description: Record a password or O(nolimit) changed in the dashboard; see O(acknowledge). Defaults to O(acknowledge).
+        type: bool
 seealso:
   - module: smsbox.account.smsbox_credit
 author:
@@ -154,9 +175,11 @@ action:
   sample: created
 subaccounts:
   description:
-    - One entry per item, in input order, with C(name), C(action), C(changed), and C(error) when it failed.
+    - One entry per item, in input order, with C(name), C(action), C(changed), and C(error) when it failed; a retired one
+      also has C(reclaimed) (credits taken back, 0 or less) and C(transfer) (its ledger record).
     - C(action) is C(created), C(adopted) (also when it records the baseline of a sub-account adopted without one),
-      C(unchanged) or C(failed); in check mode, the action a real run would take.
+      C(retired), C(reactivated) (a retired one described as present again), C(acknowledged), C(unchanged) or
+      C(failed); in check mode, the action a real run would take.
   returned: always
   type: list
   elements: dict
@@ -173,6 +196,20 @@ adopted:
   type: list
   elements: str
   sample: []
+retired:
+  description: The sub-accounts retired by this run (in check mode, that a real run would retire).
+  returned: always
+  type: list
+  elements: str
+acknowledged:
+  description: The sub-accounts whose password or nolimit changed in the dashboard was recorded (O(acknowledge)).
+  returned: always
+  type: list
+  elements: str
+reclaimed:
+  description: Credits taken back from the sub-accounts retired by this run, 0 or less.
+  returned: always
+  type: int
 unchanged:
   description: Names the ledger already knew.
   returned: always
@@ -216,6 +253,8 @@ ITEM_OPTIONS = dict(
     nolimit=dict(type='bool'),
     adopt=dict(type='bool'),
     baseline=dict(type='raw'),
+    state=dict(type='str', choices=['present', 'retired']),
+    acknowledge=dict(type='bool'),
 )
 
 # The role's converge action reads this spec too.
@@ -225,7 +264,8 @@ ARGUMENT_SPEC = dict(
     nolimit=dict(type='bool', default=False),
     adopt=dict(type='bool', default=False),
     baseline=dict(type='raw'),
-    state=dict(type='str', default='present', choices=['present']),
+    state=dict(type='str', default='present', choices=['present', 'retired']),
+    acknowledge=dict(type='bool', default=False),
     subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
     concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
 )

@@ -124,7 +124,7 @@ class CreditConverger:
         if unsettled:
             result['unsettled'] = [tx['id'] for tx in unsettled]
             refused = unsettled_message(where, name, unsettled)
-        refused = refused or self.reused_transfer_id(item) or self.unknown_to_ledger(item)
+        refused = refused or self.retired(item) or self.reused_transfer_id(item) or self.unknown_to_ledger(item)
         amount = 0 if refused else self.amount_for(item, allocated, result)
         refused = refused or (self.refused_before(item, amount) if amount < 0 else None)
         if refused:
@@ -202,6 +202,15 @@ class CreditConverger:
                 'ledger at the ledger of this main account, or adopt it with smsbox.account.smsbox_subaccount, adopt: true and '
                 'baseline: the credits it has already received. amount with transfer_id moves credits without a ledger record.'
                 % (item['where'], self.run.ledger_path, item['allocated']))
+
+    def retired(self, item):
+        """An error when credits are given to a retired sub-account; taking back what it still holds stays possible."""
+        record = self.ledger.subaccount(item['subaccount'])
+        if record is None or record['state'] != 'retired' or (item['allocated'] is None and (item['amount'] or 0) <= 0):
+            return None
+        return ('%s: nothing was sent, because it is retired: its credits were taken back and it is left alone. To manage it '
+                'again, describe it as present with smsbox.account.smsbox_subaccount (state: present); to take back what it '
+                'still holds, use amount with a negative number and a transfer_id' % item['where'])
 
     def reused_transfer_id(self, item):
         """An error when the idempotency key already names another transfer: skipping it would silently not pay."""

@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import Step, result_of, run_writes
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, read_subaccount_items
+from ansible_collections.smsbox.account.plugins.module_utils._converge.retirement import Retirement
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint, password_fingerprint
 
 REFUSED_CAUSES = ('the name may already exist (made elsewhere: to record it, set adopt: true and baseline: the credits it had '
@@ -37,8 +38,10 @@ def converge_subaccounts(run):
         if not run.check_mode:
             run_writes(steps, run.params['concurrency'])
         returned['unsettled'] = book.unsettled()
-    for action, listed in (('created', 'created'), ('adopted', 'adopted'), ('unchanged', 'unchanged'), ('failed', 'failed_names')):
+    for action, listed in (('created', 'created'), ('adopted', 'adopted'), ('retired', 'retired'), ('acknowledged', 'acknowledged'),
+                           ('unchanged', 'unchanged'), ('failed', 'failed_names')):
         returned[listed] = [step.result['name'] for step in steps if step.result['action'] == action]
+    returned['reclaimed'] = sum(step.result.get('reclaimed', 0) for step in steps)
     return result_of(run, steps, 'subaccounts', 'sub-accounts', 'name', **returned)
 
 
@@ -51,6 +54,7 @@ class SubaccountConverger:
         self.ledger = ledger
         self.api_key = run.params['api_key']
         self.key_fp = key_fingerprint(self.api_key)
+        self.retirement = Retirement(run, client, ledger)
 
     def password_fp(self, password):
         # Prefixed with the key fingerprint: after a key rotation the comparison is skipped, not wrong.
@@ -60,8 +64,20 @@ class SubaccountConverger:
         name = item['subaccount']
         result = dict(name=name, changed=False)
         record = self.ledger.subaccount(name)
+        if item['state'] == 'retired':
+            return self.retirement.plan(item, record)
         view = dict(nolimit=item['nolimit'], state='present')
+        if record and record['state'] == 'retired':
+            # Described as present again: it exists at SMSBOX (the API cannot delete it), so it is managed again, nothing sent.
+            result.update(action='reactivated', changed=True)
+            return Step(result, where=item['where'], write=self.keep(record, state='present'), before={name: dict(state='retired')},
+                        after={name: dict(state='present')})
         if record and record['state'] == 'present':
+            acknowledged = self.acknowledged(item, record)
+            if acknowledged:
+                result.update(action='acknowledged', changed=True)
+                return Step(result, where=item['where'], write=self.keep(record, **acknowledged),
+                            before={name: dict((key, record[key]) for key in acknowledged)}, after={name: acknowledged})
             self.warn_differences(item, record)
             if item['baseline'] is not None and record['origin'] == 'adopted' and record['baseline'] is None:
                 # Completes an adoption made without it: from now on allocated counts from what it had received.
@@ -87,7 +103,8 @@ class SubaccountConverger:
         name = item['subaccount']
         if record['nolimit'] is not None and record['nolimit'] != item['nolimit']:
             self.run.warn('Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: '
-                          'change it in the SMSBOX dashboard (User Management). Nothing was changed.'
+                          'change it in the SMSBOX dashboard (User Management). Nothing was changed. Once it is changed there, '
+                          'run the task once with acknowledge: true to record it, and this warning stops.'
                           % (name, record['nolimit'], item['nolimit']))
         if item['baseline'] is not None and record['baseline'] is not None and record['baseline'] != item['baseline']:
             self.run.warn('Sub-account %r has a recorded baseline of %d credits (%s); the task gives %d. A baseline is recorded '
@@ -97,7 +114,27 @@ class SubaccountConverger:
         if item['password'] is not None and stored and stored.split(':')[0] == self.key_fp \
                 and stored != self.password_fp(item['password']):
             self.run.warn('Sub-account %r was created with another password than the task gives. The API cannot change '
-                          'it: change it in the SMSBOX dashboard. Nothing was changed.' % name)
+                          'it: change it in the SMSBOX dashboard. Nothing was changed. Once it is changed there, run the task '
+                          'once with acknowledge: true to record it, and this warning stops.' % name)
+
+    def acknowledged(self, item, record):
+        """With acknowledge, the nolimit and password the task gives, recorded as changed in the dashboard (nothing is sent)."""
+        if not item['acknowledge']:
+            return None
+        changes = {}
+        if record['nolimit'] != item['nolimit']:
+            changes['nolimit'] = item['nolimit']
+        if item['password'] is not None and record.get('password_fp') != self.password_fp(item['password']):
+            changes['password_fp'] = self.password_fp(item['password'])
+        return changes or None
+
+    def keep(self, record, **changes):
+        """A write that records the sub-account with ``changes`` and everything else as it was."""
+        def write(step):
+            fields = dict((key, record[key]) for key in ('origin', 'state', 'nolimit', 'password_fp', 'baseline'))
+            fields.update(changes)
+            self.ledger.record_subaccount(record['name'], **fields)
+        return write
 
     def adopt_without_create(self, item):
         def write(step):

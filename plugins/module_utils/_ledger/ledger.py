@@ -247,20 +247,20 @@ class Ledger:
                        if self._transfers[txid]['state'] == 'applied')
 
     def credits(self, name):
-        """``{baseline, allocated, top_ups, received}`` of a sub-account (a baseline unknown counts as 0 in the sums)."""
+        """What a sub-account received, by kind: ``baseline`` (None when unknown, 0 in the sums), ``allocated`` (the
+        declared allocation: baseline plus transfers of kind allocated), ``top_ups`` (one-off amounts), ``allowances``
+        (per-period allowances), ``reclaimed`` (taken back at retirement, 0 or less) and ``received`` in all."""
+        sums = dict(allocated=0, amount=0, period=0, retire=0)
         with self._mutex:
             record = self._subaccounts.get(name)
             baseline = record['baseline'] if record is not None else None
-            allocated = top_ups = 0
             for txid in self._by_subaccount.get(name, ()):
                 tx = self._transfers[txid]
                 if tx['state'] == 'applied':
-                    if tx['kind'] == 'allocated':
-                        allocated += tx['amount']
-                    else:
-                        top_ups += tx['amount']
+                    sums[tx['kind']] += tx['amount']
         base = baseline or 0
-        return dict(baseline=baseline, allocated=base + allocated, top_ups=top_ups, received=base + allocated + top_ups)
+        return dict(baseline=baseline, allocated=base + sums['allocated'], top_ups=sums['amount'], allowances=sums['period'],
+                    reclaimed=sums['retire'], received=base + sum(sums.values()))
 
     def credits_of_all(self):
         """``credits()`` of every sub-account the ledger has a record or an applied transfer of, by name."""

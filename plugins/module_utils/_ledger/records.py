@@ -24,8 +24,9 @@ TRANSFER_STATES = ('pending', 'applied', 'rejected', 'unknown')
 SUBACCOUNT_ORIGINS = ('created', 'adopted')
 SUBACCOUNT_STATES = ('present', 'unknown', 'retired')
 # What made a transfer: "allocated" counts toward the declared allocation that allocated compares with; "amount" is
-# a one-off transfer (a top-up, an invoice) on top of it, never reversed by a later allocated.
-TRANSFER_KINDS = ('allocated', 'amount')
+# a one-off transfer (a top-up, an invoice) on top of it, never reversed by a later allocated; "retire" takes back
+# what a retired sub-account received; "period" is a per-period allowance (the role's credit_per_period).
+TRANSFER_KINDS = ('allocated', 'amount', 'retire', 'period')
 
 # pending -> anything but pending; unknown -> applied|rejected only (an operator's resolve).
 ALLOWED_SETTLES = {
@@ -186,19 +187,18 @@ def summary(contents):
     """Counts and credit totals of a ledger's records: what a copy must carry over unchanged."""
     by_state = dict((state, 0) for state in TRANSFER_STATES)
     amounts = dict((state, 0) for state in TRANSFER_STATES)
-    top_ups = 0
+    declared = 0
     for tx in contents.transfers.values():
         by_state[tx['state']] += 1
         amounts[tx['state']] += tx['amount']
-        if tx['state'] == 'applied' and tx['kind'] != 'allocated':
-            top_ups += tx['amount']
+        if tx['state'] == 'applied' and tx['kind'] == 'allocated':
+            declared += tx['amount']
     baselines = [record['baseline'] for record in contents.subaccounts.values()]
     known = sum(value for value in baselines if value is not None)
     return dict(
         subaccounts=len(contents.subaccounts),
         subaccounts_baseline_unknown=sum(1 for value in baselines if value is None),
         transfers=by_state,
-        credits=dict(baseline=known, applied=amounts['applied'], allocated=known + amounts['applied'] - top_ups, top_ups=top_ups,
-                     received=known + amounts['applied'], unsettled=amounts['pending'] + amounts['unknown'],
-                     rejected=amounts['rejected']),
+        credits=dict(baseline=known, applied=amounts['applied'], allocated=known + declared, received=known + amounts['applied'],
+                     unsettled=amounts['pending'] + amounts['unknown'], rejected=amounts['rejected']),
     )

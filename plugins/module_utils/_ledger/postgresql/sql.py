@@ -58,7 +58,7 @@ SCHEMA_V2 = (
     "ALTER TABLE smsbox_ledger_transfers ADD COLUMN kind text",
     "UPDATE smsbox_ledger_transfers SET kind = CASE WHEN transfer_id IS NULL THEN 'allocated' ELSE 'amount' END",
     "ALTER TABLE smsbox_ledger_transfers ALTER COLUMN kind SET NOT NULL, "
-    "ADD CONSTRAINT smsbox_ledger_transfers_kind_check CHECK (kind IN ('allocated', 'amount')), ADD COLUMN run jsonb",
+    "ADD CONSTRAINT smsbox_ledger_transfers_kind_check CHECK (kind IN ('allocated', 'amount', 'retire', 'period')), ADD COLUMN run jsonb",
     "ALTER TABLE smsbox_ledger_subaccounts DROP CONSTRAINT IF EXISTS smsbox_ledger_subaccounts_state_check, "
     "ADD CONSTRAINT smsbox_ledger_subaccounts_state_check CHECK (state IN ('present', 'unknown', 'retired')), ADD COLUMN run jsonb",
     "ALTER TABLE smsbox_ledger_accounts ADD COLUMN moved_to text",

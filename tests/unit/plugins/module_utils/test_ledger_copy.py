@@ -20,7 +20,7 @@ FP_A = key_fingerprint('key-of-account-A-0123456789')
 FP_B = key_fingerprint('key-of-account-B-9876543210')
 FIGURES = dict(subaccounts=3, subaccounts_baseline_unknown=1,
                transfers=dict(pending=1, applied=3, rejected=1, unknown=1),
-               credits=dict(baseline=250, applied=85, allocated=250, top_ups=85, received=335, unsettled=37, rejected=50))
+               credits=dict(baseline=250, applied=85, allocated=250, received=335, unsettled=37, rejected=50))
 
 
 def fill(location, fingerprint=FP_A):

@@ -42,7 +42,7 @@ def test_totals_per_month_count_applied_transfers_given_and_taken_back(tmp_path)
 
     assert result['totals'] == dict(given=200, taken_back=100, net=100, transfers=2)
     assert result['periods'] == [dict(period='2026-11', given=200, taken_back=100, net=100, transfers=2)]
-    assert result['subaccounts']['paris']['credits'] == dict(baseline=0, allocated=500, top_ups=200, received=700)
+    assert result['subaccounts']['paris']['credits'] == dict(baseline=0, allocated=500, top_ups=200, allowances=0, reclaimed=0, received=700)
     lines = text.split('\r\n')
     assert lines[0] == 'created,subaccount,amount,kind,state,transfer_id,id,settled,detail,run'
     assert [line.split(',')[:5] for line in lines[1:4]] == [

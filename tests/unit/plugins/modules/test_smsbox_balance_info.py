@@ -76,11 +76,11 @@ def test_ledger_summary_after_module_runs(run_module, emulator, base, ledger_pat
     ledger = result['ledger']
     assert ledger['path'] == ledger_path and ledger['exists'] is True
     assert ledger['subaccounts'] == {
-        'shop-a': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=200, top_ups=30, received=230),
-        'shop-b': dict(origin='created', state='present', nolimit=True, baseline=0, allocated=0, top_ups=50, received=50),
-        'shop-c': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=0, top_ups=0, received=0),
-        'hq-support': dict(origin='adopted', state='present', nolimit=None, baseline=None, allocated=0, top_ups=0, received=0),
-        'hq-sales': dict(origin='adopted', state='present', nolimit=None, baseline=40, allocated=100, top_ups=0, received=100),
+        'shop-a': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=200, top_ups=30, allowances=0, reclaimed=0, received=230),
+        'shop-b': dict(origin='created', state='present', nolimit=True, baseline=0, allocated=0, top_ups=50, allowances=0, reclaimed=0, received=50),
+        'shop-c': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=0, top_ups=0, allowances=0, reclaimed=0, received=0),
+        'hq-support': dict(origin='adopted', state='present', nolimit=None, baseline=None, allocated=0, top_ups=0, allowances=0, reclaimed=0, received=0),
+        'hq-sales': dict(origin='adopted', state='present', nolimit=None, baseline=40, allocated=100, top_ups=0, allowances=0, reclaimed=0, received=100),
     }
     # each total is what its name says: baselines are no transfers, one-off top-ups no declared allocation
     assert (ledger['baseline_total'], ledger['allocated_total'], ledger['top_ups_total'], ledger['received_total'],

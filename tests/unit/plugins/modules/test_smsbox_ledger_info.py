@@ -51,8 +51,8 @@ def test_a_statement_without_the_key_has_every_figure_and_sends_nothing(run_modu
     assert not info.failed, info.msg
     assert info['changed'] is False and info['exists'] is True and info['key_fingerprint'] == FP
     paris, lyon = info['subaccounts']['paris'], info['subaccounts']['lyon']
-    assert paris['credits'] == dict(baseline=0, allocated=600, top_ups=200, received=800)
-    assert lyon['credits'] == dict(baseline=0, allocated=250, top_ups=0, received=250)
+    assert paris['credits'] == dict(baseline=0, allocated=600, top_ups=200, allowances=0, reclaimed=0, received=800)
+    assert lyon['credits'] == dict(baseline=0, allocated=250, top_ups=0, allowances=0, reclaimed=0, received=250)
     assert [(tx['amount'], tx['kind'], tx['state']) for tx in paris['transfers']] == [(600, 'allocated', 'applied'),
                                                                                       (200, 'amount', 'applied')]
     assert paris['transfers'][1]['transfer_id'] == 'invoice-42'
