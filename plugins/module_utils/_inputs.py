@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import datetime
 import ipaddress
 import os
 import re
@@ -132,7 +133,8 @@ def check_bulk_size(items, form):
 
 SUBACCOUNT_ITEM = ('name', 'password', 'nolimit', 'adopt', 'baseline', 'state', 'acknowledge')
 SUBACCOUNT_STATES = ('present', 'retired')
-CREDIT_ITEM = ('subaccount', 'allocated', 'amount', 'transfer_id', 'resolve')
+CREDIT_ITEM = ('subaccount', 'allocated', 'amount', 'transfer_id', 'resolve', 'period')
+PERIOD_NAME = re.compile(r'^(\d{4})-(?:(0[1-9]|1[0-2])|W(0[1-9]|[1-4]\d|5[0-3]))\Z')  # 2026-12, 2026-W50
 RESOLVE_EXAMPLE = '{"tx-4be1c2a09d3f": applied}'
 
 
@@ -186,6 +188,12 @@ def read_credit_items(params):
         if item.get('allocated') is None and item.get('amount') is None and not item.get('resolve'):
             raise InputError('%s: give allocated, amount or resolve' % where)
         transfer_id = item.get('transfer_id')
+        period = read_period(item.get('period'), where)
+        if period is not None:
+            if item.get('allocated') is not None or item.get('amount') is None:
+                raise InputError('%s: period pays amount once per period (an allowance); it needs amount, and not allocated' % where)
+            # Its idempotency key: one allowance per sub-account and period, whatever the number of runs or controllers.
+            transfer_id = transfer_id or 'allowance-%s-%s' % (period, name)
         if transfer_id is not None and item.get('amount') is None:
             raise InputError('%s: transfer_id is the idempotency key of an amount; it needs amount' % where)
         if transfer_id is not None and not transfer_id.strip():
@@ -201,9 +209,29 @@ def read_credit_items(params):
             amount=None if item.get('amount') is None else check_count(item['amount'], where, 'amount', False, True),
             transfer_id=transfer_id,
             resolve=read_resolve(item.get('resolve'), where),
+            period=period,
         ))
+        if period is not None and items[-1]['amount'] <= 0:
+            raise InputError('%s: an allowance (period) gives credits: amount must be more than 0, got %d' % (where, items[-1]['amount']))
     check_unique([item['subaccount'] for item in items], form or 'subaccount')
     return form, items
+
+
+def read_period(value, where, today=None):
+    """The period an allowance is for: ``month`` or ``week`` (the current one, UTC), or one named (``2026-12``,
+    ``2026-W50``, to pay a period that was missed); None when not given."""
+    if value is None:
+        return None
+    today = today or datetime.datetime.now(datetime.timezone.utc).date()
+    if value == 'month':
+        return today.strftime('%Y-%m')
+    if value == 'week':
+        year, week, _day = today.isocalendar()
+        return '%d-W%02d' % (year, week)
+    if isinstance(value, str) and PERIOD_NAME.match(value):
+        return value
+    raise InputError('%s: period must be month, week (the current one) or a period such as 2026-12 or 2026-W50, got %r'
+                     % (where, str(value)[:30]))
 
 
 def read_resolve(value, where):

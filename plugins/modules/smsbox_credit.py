@@ -71,6 +71,16 @@ options:
       - Idempotency key for O(amount). When the ledger holds an applied transfer with this key, nothing is sent.
       - A key names one transfer; giving it with another O(subaccount) or O(amount) is refused before anything is sent.
     type: str
+  period:
+    description:
+      - Makes O(amount) an allowance, paid once per period whatever the number of runs, controllers or retries, as a
+        schedule (AWX, cron) needs; C(month) or C(week) (ISO weeks) is the current one in UTC, and a period named
+        C(2026-12) or C(2026-W50) pays that one (a period that was missed).
+      - Its idempotency key is O(transfer_id), by default C(allowance-<period>-<sub-account>); a period already paid sends
+        nothing, even when O(amount) changed since (the new amount applies from the next period).
+      - Allowances come on top of the declared allocation (O(allocated)), as one-off amounts do; results and
+        M(smsbox.account.smsbox_balance_info) show them apart (C(allowances)).
+    type: str
   resolve:
     description:
       - "Settle transfers of the sub-account whose outcome is C(unknown), after checking in the SMSBOX dashboard whether
@@ -103,6 +113,9 @@ options:
       resolve:
         description: Transfers of this sub-account to settle first, by id, each C(applied) or C(rejected); see O(resolve).
         type: raw
+      period:
+        description: Pay O(allocations[].amount) once per period; see O(period).
+        type: str
 notes:
   - Do not wrap this module in C(until)/C(retries). A transfer whose answer was lost may have been applied, and the
     module already stops rather than pay twice; settle it with O(resolve) instead.
@@ -227,6 +240,7 @@ ITEM_OPTIONS = dict(
     amount=dict(type='raw'),
     transfer_id=dict(type='str'),
     resolve=dict(type='raw'),
+    period=dict(type='str'),
 )
 
 # The single form takes the item's options at the top; the role's converge action reads this spec too.

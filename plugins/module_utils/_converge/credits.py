@@ -139,7 +139,7 @@ class CreditConverger:
             return Step(result, where=where, **diff)
         result.update(action='transferred', changed=True, amount=amount)
         step = Step(result, where=where, **diff)
-        kind = 'allocated' if declarative else 'amount'
+        kind = 'allocated' if declarative else 'period' if item['period'] else 'amount'
         if self.run.check_mode:
             self.sent.append(dict(id=None, subaccount=name, amount=amount, state='planned', transfer_id=item['transfer_id'],
                                   kind=kind, detail=None))
@@ -215,6 +215,8 @@ class CreditConverger:
     def reused_transfer_id(self, item):
         """An error when the idempotency key already names another transfer: skipping it would silently not pay."""
         earlier = self.ledger.find_by_transfer_id(item['transfer_id']) if item['transfer_id'] is not None else None
+        if earlier and item['period'] and earlier['subaccount'] == item['subaccount']:
+            return None  # an allowance changed within its period: it was paid (amount_for says so), the new one starts next period
         if earlier and (earlier['subaccount'], earlier['amount']) != (item['subaccount'], item['amount']):
             return ('%s: nothing was sent, because transfer_id %r already names %s, a transfer of %+d credits to %r; '
                     'give each transfer its own transfer_id' % (item['where'], item['transfer_id'], earlier['id'],
@@ -228,6 +230,9 @@ class CreditConverger:
             return 0
         if item['transfer_id'] is not None:
             earlier = self.ledger.find_by_transfer_id(item['transfer_id'])
+            if earlier and earlier['state'] == APPLIED and item['period']:
+                add_note(result, 'the allowance of %s was paid already (%s, %+d)' % (item['period'], earlier['id'], earlier['amount']))
+                return 0
             if earlier and earlier['state'] == APPLIED:
                 add_note(result, 'transfer_id %r was applied already (%s)' % (item['transfer_id'], earlier['id']))
                 return 0
