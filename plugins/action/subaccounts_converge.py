@@ -26,10 +26,11 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import mask
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, uri_passwords
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 
-# stage -> (the module, its converge function, the plan entry it converges)
+# stage -> (the module, its converge function, the plan entry it converges, the module option that takes it)
 STAGES = {
-    'subaccounts': (smsbox_subaccount, converge_subaccounts, 'subaccounts'),
-    'credits': (smsbox_credit, converge_credits, 'allocations'),
+    'subaccounts': (smsbox_subaccount, converge_subaccounts, 'subaccounts', 'subaccounts'),
+    'credits': (smsbox_credit, converge_credits, 'allocations', 'allocations'),
+    'allowances': (smsbox_credit, converge_credits, 'allowances', 'allocations'),
 }
 ACCOUNT_SETTINGS = ('api_key', 'api_url', 'ledger', 'validate_certs', 'ca_path', 'timeout', 'concurrency')
 MAX_ACCOUNTS_AT_ONCE = 8
@@ -52,16 +53,16 @@ class ActionModule(ActionBase):
         plan = task_vars.get('smsbox_plan') or {}
         if 'accounts' not in plan:
             return dict(result, failed=True, msg=NO_PLAN)
-        module, converge, entries = STAGES[stage]
+        module, converge, entries, _option = STAGES[stage]
         accounts = list(plan['accounts'])
         # The create stage's outcome per main account, when it ran in this play: a failure of one account stops only
         # that account's credits, and only for the sub-accounts that could not be made.
         made = dict((entry.get('item', {}).get('label'), entry) for entry in (task_vars.get('smsbox_created') or {}).get('results', [])
-                    if isinstance(entry, dict)) if stage == 'credits' else {}
+                    if isinstance(entry, dict)) if stage != 'subaccounts' else {}
 
         def converge_account(account):
             item = dict(label=account['label'], hosts=account['hosts'])
-            account, not_attempted = without_failed_creates(account, made.get(account['label']))
+            account, not_attempted = without_failed_creates(account, made.get(account['label']), entries)
             if not_attempted:
                 return dict(skipped=True, smsbox_skip=True, changed=False, item=item, skip_reason=not_attempted)
             if not account[entries]:
@@ -69,7 +70,9 @@ class ActionModule(ActionBase):
             params = self._params(stage, account)
             if REQUESTS_IMPORT_ERROR:
                 return dict(self._module_run(module, params, task_vars), item=item)
-            return dict(self._in_process(module, converge, params, account['label']), item=item)
+            # In check mode, the names the create stage predicts it creates are no surprise to the credit stages.
+            expected = frozenset(made.get(account['label'], {}).get('created') or ())
+            return dict(self._in_process(module, converge, params, account['label'], expected), item=item)
 
         if REQUESTS_IMPORT_ERROR:
             results = [converge_account(account) for account in accounts]  # module calls, one after the other
@@ -77,18 +80,23 @@ class ActionModule(ActionBase):
             with ThreadPoolExecutor(max_workers=max(1, min(MAX_ACCOUNTS_AT_ONCE, len(accounts)))) as pool:
                 results = list(pool.map(converge_account, accounts))
         warnings = [warning for account_result in results for warning in account_result.pop('warnings', [])]
-        return dict(result, changed=any(account_result.get('changed') for account_result in results), results=results,
-                    warnings=warnings)
+        result.update(changed=any(account_result.get('changed') for account_result in results), results=results, warnings=warnings)
+        if self._play_context.diff:
+            # Shown by --diff: each main account's sub-accounts, before and after (a task's diff must be at its top).
+            result['diff'] = [dict(account_result['diff'], before_header='%s (%s)' % (account_result['item']['label'], stage),
+                                   after_header='%s (%s)' % (account_result['item']['label'], stage))
+                              for account_result in results if account_result.get('changed') and account_result.get('diff')]
+        return result
 
     @staticmethod
     def _params(stage, account):
         params = dict((key, account.get(key)) for key in ACCOUNT_SETTINGS if account.get(key) is not None)
-        params[STAGES[stage][2]] = account[STAGES[stage][2]]
+        params[STAGES[stage][3]] = account[STAGES[stage][2]]
         if stage == 'subaccounts':
             params['adopt'] = bool(account.get('adopt'))
         return params
 
-    def _in_process(self, module, converge, params, label):
+    def _in_process(self, module, converge, params, label, expected=frozenset()):
         spec = connection_argument_spec()
         spec.update(module.ARGUMENT_SPEC)
         validated = ArgumentSpecValidator(spec, **module.RULES).validate(params)
@@ -98,6 +106,7 @@ class ActionModule(ActionBase):
         if validated.error_messages:
             return scrub(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages)), secrets)
         run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff)
+        run.expected_new = expected
         account_result = run_result(run, converge)
         account_result.setdefault('changed', False)
         account_result['warnings'] = ['%s: %s' % (label, warning) for warning in run.warnings]
@@ -110,18 +119,19 @@ class ActionModule(ActionBase):
         return account_result
 
 
-def without_failed_creates(account, made):
-    """The account without the credit items of sub-accounts its create stage failed to make, and why its credits are
-    not attempted at all (its create stage failed as a whole: a refused key, a ledger that cannot be opened), or None."""
+def without_failed_creates(account, made, entries='allocations'):
+    """The account without the credit items (``entries``) of sub-accounts its create stage failed to make, and why its
+    credits are not attempted at all (its create stage failed as a whole: a refused key, a ledger that cannot be opened),
+    or None."""
     if not made or made.get('skipped') or not (made.get('failed') or made.get('msg')):
         return account, None
     if not made.get('subaccounts'):
         return account, 'not attempted: its sub-accounts stage failed'
     failed = set(made.get('failed_names') or ())
-    allocations = [entry for entry in account['allocations'] if entry['subaccount'] not in failed]
-    if account['allocations'] and not allocations:
+    kept = [entry for entry in account[entries] if entry['subaccount'] not in failed]
+    if account[entries] and not kept:
         return account, 'not attempted: the sub-accounts it was for could not be created'
-    return dict(account, allocations=allocations), None
+    return dict(account, **{entries: kept}), None
 
 
 # Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.

@@ -46,7 +46,11 @@ class ActionModule(ActionBase):
         clashes = self._group_clashes(hosts, task_vars)
         if clashes:
             return dict(result, failed=True, msg=' | '.join(clashes))
-        plan = plan_hosts(hosts, task_vars['hostvars'], self._role_options(), read_ledger=read_ledger)
+        # Hosts of the inventory this play does not converge (--limit, serial, a play over some groups): their sub-accounts
+        # are no drift, and a partial view never reclaims.
+        batch = set(hosts)
+        outside = [host for host in (task_vars.get('groups') or {}).get('all', []) if host not in batch]
+        plan = plan_hosts(hosts, task_vars['hostvars'], self._role_options(), read_ledger=read_ledger, outside=outside)
         if plan['errors']:
             return dict(result, failed=True, msg=' | '.join(plan['errors']))
         # The plan holds keys and passwords: hidden from every callback, kept in the registered variable.

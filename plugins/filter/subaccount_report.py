@@ -43,26 +43,38 @@ def _stage(results, label):
     return result, 'failed' if result.get('failed') or result.get('msg') else 'ok'
 
 
+def drift_text(drift, partial):
+    """The drift part of a summary line: the ledger's sub-accounts no host describes, with what each received."""
+    if not drift:
+        return ''
+    listed = ', '.join('%s (%d received%s)' % (entry['name'], entry['received'], ', reclaimed' if entry.get('reclaim') else '')
+                       for entry in drift[:10])
+    more = ' and %d more' % (len(drift) - 10) if len(drift) > 10 else ''
+    return '; drift: %s%s%s' % (listed, more, ' (this play sees part of the inventory: nothing is reclaimed)' if partial else '')
+
+
 def _names(result, action):
     return [entry['name'] for entry in result.get('subaccounts', []) if entry.get('action') == action]
 
 
-def subaccount_summary(accounts, created, credited, check_mode=False):
+def subaccount_summary(accounts, created, credited, check_mode=False, allowances=None):
     """What happened to each main account: a dict per account, with a readable ``line``.
 
-    ``created`` and ``credited`` are the loop results of the role's two stages, None for a stage that did not run.
-    The figures are what the results say happened, also when a stage failed part way (its results so far).
+    ``created``, ``credited`` and ``allowances`` are the results of the role's stages, None for a stage that did not
+    run. The figures are what the results say happened, also when a stage failed part way (its results so far). The
+    drift (the ledger's sub-accounts no host describes) comes from the plan's ``accounts``.
     """
     summary = []
-    created, credited = _by_label(created), _by_label(credited)
+    created, credited, allowances = _by_label(created), _by_label(credited), _by_label(allowances)
     for account in accounts:
         label = account['label']
         made, made_state = _stage(created, label)
         moved, moved_state = _stage(credited, label)
+        paid, paid_state = _stage(allowances, label)
         transfers = moved.get('transfers', [])
         # The ledger's unsettled transfers after the run (every sub-account's, described by a host or not); only those whose
         # outcome is unknown: one SMSBOX refused (ERREUR) is settled, as rejected.
-        ledger_unsettled = moved.get('unsettled', made.get('unsettled', []))
+        ledger_unsettled = paid.get('unsettled', moved.get('unsettled', made.get('unsettled', account.get('unsettled', []))))
         unsettled = {}
         for tx in ledger_unsettled:
             unsettled.setdefault(tx['subaccount'], []).append(tx['id'])
@@ -77,14 +89,24 @@ def subaccount_summary(accounts, created, credited, check_mode=False):
             balance_before=moved.get('balance_before', made.get('balance')),
             balance_after=moved.get('balance_after', moved.get('balance_before', made.get('balance'))),
             unsettled=sorted(unsettled),
-            stages=dict(subaccounts=made_state, credits=moved_state),
+            retired=_names(made, 'retired'),
+            reclaimed=made.get('reclaimed', 0),
+            allowances_paid=paid.get('moved', 0),
+            drift=account.get('drift', []),
+            stages=dict(subaccounts=made_state, credits=moved_state, allowances=paid_state),
         )
+        if paid.get('balance_after') is not None:
+            entry['balance_after'] = paid['balance_after']
         stages = ''.join('; %s %s' % (stage, state.upper() if state == 'failed' else state)
-                         for stage, state in (('sub-accounts', made_state), ('credits', moved_state)) if state not in ('ok', 'skipped'))
-        entry['line'] = ('%(prefix)s%(account)s: %(created_count)d created, %(adopted_count)d adopted, %(unchanged)d unchanged; '
-                         '%(credits_moved)+d credits moved in %(transfers)d transfers; main balance %(balance_before)s -> '
-                         '%(balance_after)s; unsettled: %(unsettled_text)s%(stages)s') % dict(
+                         for stage, state in (('sub-accounts', made_state), ('credits', moved_state), ('allowances', paid_state))
+                         if state not in ('ok', 'skipped') and not (stage == 'allowances' and not account.get('allowances')))
+        entry['line'] = ('%(prefix)s%(account)s: %(created_count)d created, %(adopted_count)d adopted, %(unchanged)d unchanged%(retired_text)s; '
+                         '%(credits_moved)+d credits moved in %(transfers)d transfers%(allowances_text)s; main balance %(balance_before)s -> '
+                         '%(balance_after)s; unsettled: %(unsettled_text)s%(drift_text)s%(stages)s') % dict(
             entry, prefix='(check mode, predicted) ' if check_mode else '', stages=stages,
+            retired_text=', %d retired (%+d credits reclaimed)' % (len(entry['retired']), entry['reclaimed']) if entry['retired'] else '',
+            allowances_text=', allowances %+d' % entry['allowances_paid'] if entry['allowances_paid'] else '',
+            drift_text=drift_text(entry['drift'], account.get('partial')),
             created_count=len(entry['created']), adopted_count=len(entry['adopted']),
             unsettled_text=', '.join('%s (%s)' % (name, ', '.join(unsettled[name])) for name in entry['unsettled']) or 'none')
         summary.append(entry)

@@ -65,6 +65,8 @@ class Run:
         self.check_mode = check_mode
         self.diff = diff
         self.warnings = []
+        # Names an earlier task of the same run is predicted to create (the role's create stage, in check mode).
+        self.expected_new = frozenset()
 
     def warn(self, message):
         self.warnings.append(message)

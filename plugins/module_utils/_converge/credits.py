@@ -190,7 +190,8 @@ class CreditConverger:
         if item['allocated'] is None or self.ledger.baseline_known(item['subaccount']):
             return None
         if self.run.check_mode:
-            self.unknown_names.append(item['subaccount'])
+            if item['subaccount'] not in self.run.expected_new:
+                self.unknown_names.append(item['subaccount'])
             return None
         record = self.ledger.subaccount(item['subaccount'])
         if record is not None:

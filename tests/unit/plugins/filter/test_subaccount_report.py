@@ -231,3 +231,26 @@ def test_failures_speak_the_role_vocabulary():
 
     assert 'set smsbox_adopt: true to record it' in message and ' adopt: true' not in message
     assert message.startswith('eu: ')
+
+
+def test_retirements_allowances_and_drift_are_in_the_line():
+    eu = dict(account('eu'), allowances=[dict(subaccount='shop-a', amount=100, period='month')],
+              drift=[dict(name='closed', state='present', allocated=600, received=800)])
+    created = [loop_result(eu, balance=1000, subaccounts=subs(**{'shop-a': 'unchanged', 'old': 'retired'}), reclaimed=-300)]
+    credited = [skipped(eu)]
+    paid = [loop_result(eu, balance_before=1300, balance_after=1200, moved=100, transfers=[
+        dict(id='tx-1', subaccount='shop-a', amount=100, state='applied')])]
+
+    (entry,) = subaccount_summary([eu], created, credited, False, paid)
+
+    assert entry['retired'] == ['old'] and entry['reclaimed'] == -300 and entry['allowances_paid'] == 100
+    assert entry['line'] == ('eu: 0 created, 0 adopted, 1 unchanged, 1 retired (-300 credits reclaimed); +0 credits moved in 0 '
+                             'transfers, allowances +100; main balance 1000 -> 1200; unsettled: none; drift: closed (800 received)')
+
+
+def test_a_partial_view_says_nothing_is_reclaimed():
+    eu = dict(account('eu'), partial=True, drift=[dict(name='closed', state='present', allocated=5, received=5)])
+
+    (entry,) = subaccount_summary([eu], [loop_result(eu, balance=1, subaccounts=[])], [skipped(eu)])
+
+    assert entry['line'].endswith('drift: closed (5 received) (this play sees part of the inventory: nothing is reclaimed)')
