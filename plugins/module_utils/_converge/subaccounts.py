@@ -15,6 +15,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._converge.engine im
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, read_subaccount_items
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint, password_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import OUTCOME
 
 REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it, with baseline: the credits it has '
                   'already received), the main account may have reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
@@ -69,9 +70,15 @@ class SubaccountConverger:
             return Step(result)
         before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
         if item['password'] is None:
+            if record:
+                # Created by this collection, its answer lost (or its run killed): only sending the create again settles it.
+                result.update(action='failed', error='%s: a password is needed to settle it: an earlier create by this collection '
+                                                     'did not get its answer, and sending it again settles it (it cannot be adopted)'
+                              % item['where'])
+                return Step(result)
             if not item['adopt']:
-                result.update(action='failed', error='%s: a password is needed to %s it (or set adopt: true if it exists already)'
-                              % (item['where'], 'settle' if record else 'create'))
+                result.update(action='failed', error='%s: a password is needed to create it (or set adopt: true if it exists already)'
+                              % item['where'])
                 return Step(result)
             result.update(action='adopted', changed=True)
             view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
@@ -111,14 +118,20 @@ class SubaccountConverger:
         def write(step):
             name = item['subaccount']
             password_fp = self.password_fp(item['password'])
+            # Recorded unknown before it is sent, as a transfer is pending: a run killed meanwhile leaves a record that the
+            # next run settles by sending the create again. One settling an earlier unknown create is recorded already.
+            announced = None if settling else self.ledger.announce_create(name, item['nolimit'], password_fp)
             try:
                 self.client.create(name, item['password'], item['nolimit'])
             except SmsboxRefused:
                 if settling:
                     # Our own earlier create, whose answer was lost, made it.
-                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp,
+                                                  kind=OUTCOME)
                     step.result['note'] = 'an earlier create whose answer was lost had made it'
-                elif item['adopt']:
+                    return
+                self.ledger.withdraw_create(announced)  # refused: the name is not ours
+                if item['adopt']:
                     self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
                     step.result['action'] = 'adopted'
                 else:
@@ -126,13 +139,17 @@ class SubaccountConverger:
                                        error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
             except SmsboxError as error:
                 if error.write_outcome == UNKNOWN:
-                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp)
+                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp,
+                                                  kind=OUTCOME)
                     step.result.update(action='failed', error='%s: %s. It may have been created: run the task again, which sends '
                                                               'the create once more and settles it from the answer.' % (item['where'], error))
                 else:
+                    if announced is not None:
+                        self.ledger.withdraw_create(announced)  # certainly not made
                     step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
             else:
-                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp,
+                                              kind=OUTCOME)
                 if item['baseline']:
                     step.result['note'] = 'baseline ignored: this collection created it, so it had received nothing before'
         return write

@@ -23,15 +23,18 @@ def _same_ledger(source, dest, source_fingerprint, fingerprint):
     return source.kind == dest.kind and source.location == dest.location and source_fingerprint == fingerprint
 
 
-def copy_ledger(source, dest, fingerprint, source_fingerprint=None, check_mode=False, lock_timeout=DEFAULT_LOCK_TIMEOUT):
+def copy_ledger(source, dest, fingerprint, source_fingerprint=None, check_mode=False, lock_timeout=DEFAULT_LOCK_TIMEOUT,
+                move_aside=False):
     """Copies the ledger of the main account ``fingerprint`` from ``source`` into ``dest`` (locations: paths or URIs).
 
     ``source_fingerprint`` names the account in the source when it is another key's (the old one, after a key
     rotation); the source must have been used with that key. The destination must hold no record of the account,
-    or exactly the same ones (then nothing is written). Everything is written at once and read back; the counts
-    and credit totals of what was read back must equal the source's.
+    or exactly the same ones (then nothing is written); with ``move_aside``, other records it holds are first moved
+    aside (kept, renamed: see LedgerStore.move_aside). Everything is written at once and read back; the counts and
+    credit totals of what was read back must equal the source's.
 
-    Returns dict(changed, source=dict(location, fingerprint, **summary), dest=dict(location, fingerprint, **summary)).
+    Returns dict(changed, source=dict(location, fingerprint, **summary), dest=dict(location, fingerprint, **summary)),
+    and ``moved_aside`` (where the destination's earlier records went) when they were.
     """
     source_fingerprint = source_fingerprint or fingerprint
     reader = open_store(source, source_fingerprint, lock_timeout=lock_timeout)
@@ -53,12 +56,17 @@ def copy_ledger(source, dest, fingerprint, source_fingerprint=None, check_mode=F
         writer.lock(exclusive=not check_mode)
         existing = writer.read()
         changed = True
-        if not existing.empty:
-            if not existing.same_records(contents):
-                found = summary(existing)
+        aside = None
+        if not existing.empty and not existing.same_records(contents):
+            found = summary(existing)
+            if not move_aside:
                 raise LedgerError('Ledger %s already holds records of this main account (%d sub-accounts, %d transfers): nothing was '
-                                  'copied. Copy into an empty ledger, or move that one aside first.'
+                                  'copied. Copy into an empty ledger, or move those records aside first: run again with '
+                                  'move_aside: true, which keeps them under another name (see docs/ledger.md).'
                                   % (writer.location, found['subaccounts'], sum(found['transfers'].values())))
+            aside = 'would be moved aside' if check_mode else writer.move_aside()
+            existing = Contents()
+        if not existing.empty:
             changed = False
             after = summary(existing)
         elif check_mode:
@@ -77,9 +85,12 @@ def copy_ledger(source, dest, fingerprint, source_fingerprint=None, check_mode=F
     finally:
         writer.close()
         reader.close()
-    return dict(changed=changed,
-                source=dict(location=reader.location, fingerprint=source_fingerprint, **before),
-                dest=dict(location=writer.location, fingerprint=fingerprint, **after))
+    result = dict(changed=changed,
+                  source=dict(location=reader.location, fingerprint=source_fingerprint, **before),
+                  dest=dict(location=writer.location, fingerprint=fingerprint, **after))
+    if aside:
+        result['moved_aside'] = aside
+    return result
 
 
 def _others_hint(store):

@@ -32,6 +32,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     TRANSFER_STATES,
     LedgerDependencyError,
     LedgerError,
+    LockLostError,
     default_baseline,
     is_count,
     key_fingerprint,
@@ -40,25 +41,34 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
 )
 # printable_location and default_ledger_path are part of what callers import from here.
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (  # noqa: F401 pylint: disable=unused-import
+    DECISION,
+    DEFAULT_CONNECTIONS,
     DEFAULT_LOCK_TIMEOUT,
+    OUTCOME,
     open_store,
     printable_location,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.recording import RecordingMixin
 
 _KEEP = object()  # record_subaccount's baseline when not given
 
 
-class Ledger:
+class Ledger(RecordingMixin):
     """The ledger of one main account. Use it through ``session()``.
 
     ``location`` is a file path (the default store) or a ``postgresql://`` URI; ``path`` is where it
     is, fit to print (a URI's password masked). ``concurrency`` is how many threads of the module may
-    record at once (a PostgreSQL store opens as many connections to write).
+    record at once; a PostgreSQL store opens at most ``connections`` connections: one holds the lock,
+    the others (no more than ``concurrency``) record. ``on_wait`` is told who holds the lock while
+    ``session()`` waits for it.
     """
 
-    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1):
-        self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=concurrency)
+    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1,
+                 connections=DEFAULT_CONNECTIONS, on_wait=None):
+        writers = max(1, min(concurrency or 1, (connections or DEFAULT_CONNECTIONS) - 1))
+        self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=writers)
+        self._store.on_wait = on_wait
         self.path = self._store.location
         self.fingerprint = fingerprint
         self.api_url = api_url
@@ -90,10 +100,16 @@ class Ledger:
         try:
             self._store.lock(self._exclusive)
             self._load(self._store.read())
-            yield self
-            if self._exclusive and self._account_due and self.exists:
+            try:
+                yield self
+            except LedgerError as error:
+                raise self._with_unrecorded(error)
+            if self._exclusive and self._account_due and self.exists and not self._store.lock_lost:
                 # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
                 self._commit_account()
+            if self._store.lock_lost:
+                self.warnings.append('Ledger %s: this run lost its lock (%s) and took it again to record the answers to the '
+                                     'requests it had sent; it sent nothing after that.' % (self.path, self._store.lock_lost))
         finally:
             try:
                 self.warnings.extend(self._store.close())
@@ -109,6 +125,7 @@ class Ledger:
         self._by_subaccount = {}  # name -> ids in creation order; keeps per-item queries fast on a long history
         self._by_transfer_id = {}  # idempotency key -> ids in creation order
         self._reserved = set()  # transfer ids being committed
+        self.unrecorded = []  # answers SMSBOX gave that the store could not record, each a sentence
         self._fingerprints = []
         self._stored_api_url = None
         self._account_due = False  # account metadata to commit before the next record
@@ -278,11 +295,13 @@ class Ledger:
         if not self._exclusive:
             raise LedgerError('Ledger %s was opened read-only (check mode or an info module): it cannot record changes.' % self.path)
 
-    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP):
+    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP, kind=DECISION):
         """Upserts a sub-account; the arguments given replace the whole record.
 
         ``baseline``: the credits it had received before this ledger knew it, None when unknown. Not given:
         the record's own when its origin stays the same, else 0 for ``created`` and None for ``adopted``.
+        ``kind``: OUTCOME for the answer to a create already sent (kept and retried while the store is away),
+        DECISION otherwise; a create is announced with ``announce_create`` before it is sent.
         """
         if not isinstance(name, str) or not name:
             raise LedgerError('Ledger %s cannot record a sub-account without a name.' % self.path)
@@ -307,7 +326,13 @@ class Ledger:
             record = dict(name=name, origin=origin, state=state, nolimit=nolimit, password_fp=password_fp, baseline=baseline,
                           recorded=now())
         self._commit_account()
-        self._store.commit_subaccount(record)
+        try:
+            self._store.commit_subaccount(record, kind=kind)
+        except LedgerError:
+            if kind == OUTCOME:
+                self._unrecorded('the create of sub-account %r was answered %s' % (
+                    name, 'OK (created)' if state == 'present' else 'with a lost answer (it may exist)'))
+            raise
         with self._mutex:
             self._subaccounts[name] = record
             self.exists = True
@@ -333,9 +358,11 @@ class Ledger:
         try:
             self._commit_account()
             self._store.commit_transfer(tx)
-        except Exception:
+        except Exception as error:
             with self._mutex:
                 self._reserved.discard(txid)
+            if isinstance(error, LedgerError) and not isinstance(error, LockLostError):
+                self._discard(tx)  # the row may have reached the store before its connection was lost
             raise
         with self._mutex:
             self._put_transfer(tx)
@@ -358,7 +385,15 @@ class Ledger:
                     self.path, txid, state, tx['state'],
                     ', which can only become %s' % ' or '.join(allowed) if allowed else ' already, which is final'))
             settled = dict(tx, state=state, settled=now(), detail=detail)
-        self._store.commit_transfer(settled, previous_state=tx['state'])
+        try:
+            self._store.commit_transfer(settled, previous_state=tx['state'])
+        except LedgerError:
+            if tx['state'] == 'pending':
+                self._unrecorded('transfer %s of %+d credits to %r was answered %s: it stays %s in the ledger; %s' % (
+                    txid, tx['amount'], tx['subaccount'], detail or state, tx['state'],
+                    'settle it with resolve: {%s: %s}' % (txid, state) if state in ('applied', 'rejected')
+                    else 'check it in the SMSBOX dashboard and settle it with resolve'))
+            raise
         with self._mutex:
             self._put_transfer(settled)
         return dict(settled)

@@ -39,6 +39,10 @@ class LedgerError(Exception):
     """Corrupt ledger, newer format, lock timeout, bad location, lost database. str(e) is a full sentence naming the ledger and what to do."""
 
 
+class LockLostError(LedgerError):
+    """This run no longer holds the lock of its main account: nothing new may be recorded, nor sent to SMSBOX."""
+
+
 class LedgerDependencyError(LedgerError):
     """A Python library the chosen store needs is missing; ``library`` names it for missing_required_lib()."""
 

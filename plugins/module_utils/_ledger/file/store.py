@@ -26,12 +26,13 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     KIND,
     Contents,
     LedgerError,
+    LockLostError,
     checked_subaccount,
     checked_transfer,
     key_fingerprint,
     now,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_LOCK_TIMEOUT, LedgerStore
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DECISION, DEFAULT_LOCK_TIMEOUT, LedgerStore
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import (
     atomic_write,
     describe,
@@ -80,9 +81,14 @@ class FileStore(FileReadingMixin, LedgerStore):
         self._warnings = []
         self._dirty = False
         self._broken = None
+        self._lock_lost = None
         self._journal_size = 0
         self._written = 0
         self._synced = 0
+
+    @property
+    def lock_lost(self):
+        return self._lock_lost
 
     # -- paths --
 
@@ -138,7 +144,7 @@ class FileStore(FileReadingMixin, LedgerStore):
                 raise LedgerError('Cannot open the lock file %s of ledger %s: %s. Check its permissions.'
                                   % (real_lock, self.path, describe(error)))
             operation = fcntl.LOCK_SH
-        wait_for_flock(self._lock_fd, operation, self.lock_timeout, self.path, real_lock)
+        wait_for_flock(self._lock_fd, operation, self.lock_timeout, self.path, real_lock, on_wait=self.on_wait)
 
     # -- reading --
 
@@ -196,6 +202,13 @@ class FileStore(FileReadingMixin, LedgerStore):
     def _check_writable(self):
         if not self._locked or not self._exclusive:
             raise LedgerError('Ledger %s is not locked for writing: it cannot record changes.' % self.path)
+        if self._lock_lost is None and not self._holds_lock():
+            self._lock_lost = 'its lock file %s was deleted or replaced while this run held it' % (self._real + '.lock')
+        if self._lock_lost:
+            # Another run may have locked a new lock file and be writing these files: nothing more is recorded or sent.
+            raise LockLostError('Ledger %s: this run no longer holds the lock of the main account (%s), so nothing more is '
+                                'recorded, nor sent to SMSBOX. Another run may hold the ledger now: run again once it is done, and '
+                                'never delete a ledger\'s lock file while a run may be going.' % (self.path, self._lock_lost))
         if self._broken:
             raise LedgerError('Ledger %s refuses further records in this run because %s. Check the disk, then run again.'
                               % (self.path, self._broken))
@@ -237,11 +250,33 @@ class FileStore(FileReadingMixin, LedgerStore):
 
     # -- commits --
 
-    def commit_subaccount(self, record):
+    def _holds_lock(self):
+        """Whether the lock file this run locked is still the ledger's: deleting or replacing it would let another run in."""
+        try:
+            held = os.fstat(self._lock_fd)
+            current = os.stat(self._real + '.lock')
+        except OSError:
+            return False
+        return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+
+    def commit_subaccount(self, record, kind=DECISION):
         self._check_writable()
         with self._io_lock:
+            current = self._subaccounts.get(record['name'])
+            if current is not None and current['origin'] == 'created' and record['origin'] == 'adopted':
+                raise LedgerError('Ledger %s records sub-account %r as created by this collection: it cannot become adopted, '
+                                  'which would drop its origin and baseline. Nothing was changed.' % (self.path, record['name']))
             seq = self._append({'subaccount': record})
             self._subaccounts[record['name']] = record
+        self._sync(seq)
+
+    def withdraw_subaccount(self, record):
+        self._check_writable()
+        with self._io_lock:
+            if self._subaccounts.get(record['name']) != record:
+                return  # no longer that announced record: nothing to withdraw
+            seq = self._append({'withdrawn': dict(name=record['name'], recorded=record['recorded'])})
+            del self._subaccounts[record['name']]
         self._sync(seq)
 
     def commit_transfer(self, record, previous_state=None):
@@ -280,6 +315,30 @@ class FileStore(FileReadingMixin, LedgerStore):
             self._format = FORMAT_VERSION
             self._truncate_journal()
             self._dirty = False
+
+    def move_aside(self):
+        self._check_writable()
+        aside = '%s.aside-%s' % (self._real, now().replace('-', '').replace(':', ''))
+        with self._io_lock:
+            try:
+                if os.path.exists(self._real):
+                    os.rename(self._real, aside)
+                if os.path.exists(self._real + '.journal'):
+                    if self._journal_fd is not None:
+                        os.close(self._journal_fd)
+                        self._journal_fd = None
+                    os.rename(self._real + '.journal', aside + '.journal')
+                fsync_dir(os.path.dirname(self._real))
+            except OSError as error:
+                raise LedgerError('Cannot move ledger %s aside to %s: %s. Nothing was copied.' % (self.path, aside, describe(error)))
+            self._subaccounts = {}
+            self._transfers = {}
+            self._fingerprints = []
+            self._api_url = None
+            self._exists = False
+            self._journal_size = 0
+            self._dirty = False
+        return aside
 
     # -- snapshot --
 
@@ -355,7 +414,7 @@ class FileStore(FileReadingMixin, LedgerStore):
         warnings = []
         try:
             # Also after an error in the session: every record is already durable, this only folds the journal in.
-            if self._locked and self._exclusive and self._dirty and self._broken is None:
+            if self._locked and self._exclusive and self._dirty and self._broken is None and self._lock_lost is None:
                 warnings = self._compact()
         finally:
             self._close_fds()

@@ -844,12 +844,16 @@ def test_baseline_counts_in_allocated_and_is_unknown_for_adopted_names(location)
         assert book.allocations() == {'made': 10, 'found': 10, 'told': 310}
         # not given: an unchanged origin keeps its baseline; another origin takes the new origin's
         assert book.record_subaccount('told', 'adopted', state='present', nolimit=False)['baseline'] == 300
-        assert book.record_subaccount('made', 'adopted')['baseline'] is None
+        # a sub-account this collection created never becomes adopted: it would lose its origin and its baseline
+        with pytest.raises(LedgerError) as info:
+            book.record_subaccount('made', 'adopted')
+        assert "'made' as created by this collection: it cannot become adopted" in str(info.value)
+        assert book.subaccount('made')['origin'] == 'created' and book.baseline('made') == 0
         assert book.record_subaccount('found', 'adopted', baseline=None)['baseline'] is None
         book.record_subaccount('quiet', 'adopted', baseline=25)
     with ledger.session(exclusive=False) as book:
         assert book.baseline('told') == 300 and book.allocated('told') == 310
-        assert book.baseline('made') is None and book.baseline_known('made') is False
+        assert book.subaccount('made')['origin'] == 'created' and book.baseline_known('made') is True
         assert book.allocations() == {'made': 10, 'found': 10, 'told': 310, 'quiet': 25}
 
 
