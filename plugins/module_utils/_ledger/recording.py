@@ -12,7 +12,7 @@ than the store retries, the run's lock taken by another run) is kept in ``unreco
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, LockLostError, now
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, LockLostError, NoSuchRecord, now
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import NEW
 
 
@@ -76,6 +76,8 @@ class RecordingMixin:
         never = dict(tx, state='rejected', settled=now(), detail='never sent: the ledger could not record it first')
         try:
             self._store.commit_transfer(never, previous_state='pending')
+        except NoSuchRecord:
+            pass
         except LedgerError:
             # No such row (it never reached the store), or the store stayed away: then the next run may report it unknown.
             self._unrecorded('transfer %s of %+d credits to %r was not sent; if a later run reports it unknown, settle it with '

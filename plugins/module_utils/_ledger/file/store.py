@@ -27,6 +27,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     Contents,
     LedgerError,
     LockLostError,
+    NoSuchRecord,
     checked_subaccount,
     checked_transfer,
     key_fingerprint,
@@ -285,7 +286,9 @@ class FileStore(FileReadingMixin, LedgerStore):
             current = self._transfers.get(record['id'])
             if previous_state is None and current is not None:
                 raise LedgerError('Ledger %s already holds a transfer %s.' % (self.path, record['id']))
-            if previous_state is not None and (current is None or current['state'] != previous_state):
+            if previous_state is not None and current is None:
+                raise NoSuchRecord('Ledger %s holds no transfer %s to settle.' % (self.path, record['id']))
+            if previous_state is not None and current['state'] != previous_state:
                 raise LedgerError('Ledger %s cannot settle transfer %s: it is no longer %s.' % (self.path, record['id'], previous_state))
             seq = self._append({'transfer': record})
             self._transfers[record['id']] = record

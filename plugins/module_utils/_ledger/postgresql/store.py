@@ -30,6 +30,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     Contents,
     LedgerDependencyError,
     LedgerError,
+    NoSuchRecord,
     RecordError,
     checked_fingerprints,
     checked_subaccount,
@@ -261,6 +262,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                 return None  # an earlier attempt committed it before its connection was lost
             return row[0] if row is not None else 'missing'
         found = self._commit('recording transfer %s as %s' % (record['id'], record['state']), OUTCOME, update, params)
+        if found == 'missing':
+            raise NoSuchRecord('PostgreSQL ledger %s holds no transfer %s to record as %s.' % (self.location, record['id'], record['state']))
         if found:
             raise LedgerError('PostgreSQL ledger %s cannot record transfer %s as %s: it is %s there, no longer %s; another run '
                               'changed it meanwhile. Run smsbox.account.smsbox_balance_info to see it, and settle it with resolve if '

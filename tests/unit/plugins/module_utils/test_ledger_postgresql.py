@@ -253,17 +253,6 @@ def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
         assert [(tx['amount'], tx['state']) for tx in book.transfers()] == [(10, 'unknown')]
 
 
-def test_a_lost_lock_still_records_the_outcome_of_a_sent_transfer(pg_location):
-    ledger = Ledger(pg_location, FP_A)
-    with ledger.session() as book:
-        sent = book.begin_transfer('shop', 10)
-        terminate(pg_location, book._store._lock_conn.info.backend_pid)
-        assert book.settle_transfer(sent['id'], 'applied', detail='OK')['state'] == 'applied'
-        book.record_subaccount('shop', 'created')
-    with ledger.session(exclusive=False) as book:
-        assert book.allocated('shop') == 10 and book.warnings == []
-
-
 def test_a_lost_writer_connection_sends_nothing_and_a_settlement_is_retried(pg_location):
     def end_writers(book):
         pids = [conn.info.backend_pid for conn in book._store._idle]

@@ -5,8 +5,10 @@
 
     python module_process.py MODULE ARGS_JSON_FILE PAUSE MARKER_FILE
 
-PAUSE is ``none``, ``after_pending`` (the transfer is recorded pending, not yet sent) or
-``before_record`` (SMSBOX answered, the outcome is not yet recorded). At the point, the process
+PAUSE is ``none``, ``after_pending`` (the transfer is recorded pending, not yet sent),
+``before_record`` (SMSBOX answered, the outcome is not yet recorded), ``after_announce`` (a create is
+recorded unknown, not yet sent) or ``before_record_create`` (SMSBOX answered a create, the answer is
+not yet recorded). At the point, the process
 writes MARKER_FILE and sleeps until the test kills it. The pause is installed here by monkeypatching;
 the production code has no hook for it. Not a test module: test_crash.py starts it.
 """
@@ -43,6 +45,22 @@ def install_pause(pause, marker):
         def paused_settle(self, txid, state, detail=None):  # pylint: disable=unused-argument
             stop_here(marker)
         ledger.Ledger.settle_transfer = paused_settle
+    elif pause == 'after_announce':
+        announce_create = ledger.Ledger.announce_create
+
+        def paused_announce(self, *args, **kwargs):
+            recorded = announce_create(self, *args, **kwargs)
+            stop_here(marker)
+            return recorded
+        ledger.Ledger.announce_create = paused_announce
+    elif pause == 'before_record_create':
+        record_subaccount = ledger.Ledger.record_subaccount
+
+        def paused_record(self, name, origin, state='present', **kwargs):
+            if kwargs.get('kind') == 'outcome':
+                stop_here(marker)
+            return record_subaccount(self, name, origin, state=state, **kwargs)
+        ledger.Ledger.record_subaccount = paused_record
     elif pause != 'none':
         raise ValueError('unknown pause %r' % pause)
 
