@@ -311,7 +311,8 @@ class PostgresqlConnectionsMixin:
                 return
 
     def _relock(self, generation, deadline):
-        """Takes the lock again on a new connection, to record the answers to requests already sent; returns None, or why not."""
+        """Takes the lock again on a new connection, to record the answers to requests already sent; returns None, or why not.
+        Retried while the database is out of reach, up to ``deadline``; given up at once when another run holds the lock."""
         with self._relock_mutex:
             if self._generation != generation:
                 return None  # another thread took it again meanwhile
@@ -327,9 +328,11 @@ class PostgresqlConnectionsMixin:
                             self._lock_conn = conn
                             self._generation += 1
                             return None
+                        # Another run holds the ledger: it has read this run's records already and settles them its way.
                         self._lock_conn = conn
                         problem = 'another run holds it now: %s' % self._holders()
                         self._lock_conn = None
+                        return problem
                     finally:
                         if self._lock_conn is not conn:
                             self._close_quietly(conn)
