@@ -78,6 +78,8 @@ def say(text):
 
 def fail(text):
     say('FAIL: ' + text)
+    for job in Job.started:
+        job.keep_command()
     sys.exit(1)
 
 
@@ -227,6 +229,7 @@ class Job:
     """A private data dir in AWX's layout, run by ansible-runner in a session of its own."""
 
     number = 0
+    started = []
 
     def __init__(self, accounts, database, port=PG_PORT, adopt=False, extra_env=None):
         Job.number += 1
@@ -270,6 +273,7 @@ class Job:
         self.process = subprocess.Popen([runner, 'run', self.pdd, '-p', 'site.yml', '--artifact-dir', self.artifacts,  # pylint: disable=consider-using-with
                                          '--ident', 'run'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
+        Job.started.append(self)
         COUNTS['jobs run'] += 1
         return self
 
