@@ -17,7 +17,8 @@ PgBouncer. The faults:
   next job starts, with smsbox_adopt on;
 - the PostgreSQL server restarted (about 1 s away) and stopped for 8 s while transfers are in flight;
 - PgBouncer in transaction and in session pooling: two jobs at once, and a cancelled job;
-- a database that cannot give every job its connections (a connection limit), four jobs at once.
+- a database that cannot give every job its connections (a connection limit), four jobs at once;
+- a job that finds the ledger taken: it says who holds it while it waits, and one with a short lock_timeout gives up.
 
 After each, every main account is audited: every sub-account SMSBOX holds is in the ledger as created (0 lost
 records, none adopted), none was created twice, no sub-account received more than declared (0 duplicate transfers),
@@ -67,7 +68,7 @@ COUNTS = collections.OrderedDict((name, 0) for name in (
     'database outages of 8 s', 'PgBouncer transaction-pooling jobs', 'PgBouncer session-pooling jobs',
     'jobs refused for connections before any request', 'lost records', 'duplicate creates', 'duplicate transfers',
     'answered transfers left pending', 'transfers left unknown by a killed job',
-    'creates a killed job left unknown, settled by the next job'))
+    'creates a killed job left unknown, settled by the next job', 'jobs that waited for the lock and said who held it'))
 ZERO = ('lost records', 'duplicate creates', 'duplicate transfers', 'answered transfers left pending')
 random_points = random.Random(SEED)
 
@@ -551,6 +552,42 @@ def connection_limit(database):
         follow_up('connection limit, again', [account], database)
 
 
+HOLDER = '''
+import sys, time
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
+with Ledger(sys.argv[1], sys.argv[2]).session():
+    print('held', flush=True)
+    time.sleep(float(sys.argv[3]))
+'''
+
+
+def waiting(database):
+    """A job that finds the ledger taken says who holds it every 10 s (the role), and one with SMSBOX_LOCK_TIMEOUT=2 gives up."""
+    account = Account('wt', 'eu')
+    fresh_emulator([account])
+    uri = 'postgresql://smsbox_test:%s@%s:%d/%s' % (urllib.request.quote(DB_PASSWORD, safe=''), PG_HOST, PG_PORT, database)
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, uri, account.fingerprint, '13'], stdout=subprocess.PIPE)  # pylint: disable=consider-using-with
+    try:
+        if holder.stdout.readline().strip() != b'held':
+            fail('wait: the holder did not take the lock')
+        patient = Job([account], database).start()
+        hasty = Job([account], database, extra_env={'SMSBOX_LOCK_TIMEOUT': '2'}).start()
+        if hasty.wait() == 0:
+            fail('wait: a job with SMSBOX_LOCK_TIMEOUT=2 did not give up')
+        named = "held by 'smsbox.account %d on " % holder.pid
+        if 'waited 2 seconds (lock_timeout)' not in hasty.output or named not in hasty.output or posts([account]):
+            fail('wait: the job that gave up did not name the holder, or sent something: %s' % hasty.output[-3000:])
+        if patient.wait() != 0:
+            fail('wait: the patient job failed: %s' % patient.output[-3000:])
+        if 'waiting for the lock of PostgreSQL ledger' not in patient.output or named not in patient.output:
+            fail('wait: the waiting job did not say who holds the lock: %s' % patient.output[-3000:])
+    finally:
+        holder.kill()
+        holder.wait()
+    audit('wait', [account], database, answered_known=True, settled=True)
+    COUNTS['jobs that waited for the lock and said who held it'] += 1
+
+
 def main():
     say('seed %d (HARNESS_SEED to replay)' % SEED)
     started = time.monotonic()
@@ -559,7 +596,8 @@ def main():
     scenarios = [('cancels', cancels, 'smsbox_jobs'), ('lock', terminated_lock, 'smsbox_jobs'),
                  ('restart', lambda database: database_away(database, 'restart'), 'smsbox_jobs'),
                  ('outage', lambda database: database_away(database, 'outage'), 'smsbox_jobs'),
-                 ('pgbouncer', pgbouncer, 'smsbox_jobs'), ('connections', connection_limit, 'smsbox_limited')]
+                 ('pgbouncer', pgbouncer, 'smsbox_jobs'), ('connections', connection_limit, 'smsbox_limited'),
+                 ('wait', waiting, 'smsbox_jobs')]
     chosen = [name for name in ENV.get('HARNESS_SCENARIOS', '').split(',') if name]
     for name, scenario, database in scenarios:
         if chosen and name not in chosen:
