@@ -57,9 +57,16 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=NO_PLAN)
         module, converge, entries = STAGES[stage]
         accounts = list(plan['accounts'])
+        # The create stage's outcome per main account, when it ran in this play: a failure of one account stops only
+        # that account's credits, and only for the sub-accounts that could not be made.
+        made = dict((entry.get('item', {}).get('label'), entry) for entry in (task_vars.get('smsbox_created') or {}).get('results', [])
+                    if isinstance(entry, dict)) if stage == 'credits' else {}
 
         def converge_account(account):
             item = dict(label=account['label'], hosts=account['hosts'])
+            account, not_attempted = without_failed_creates(account, made.get(account['label']))
+            if not_attempted:
+                return dict(skipped=True, smsbox_skip=True, changed=False, item=item, skip_reason=not_attempted)
             if not account[entries]:
                 return dict(skipped=True, changed=False, item=item)
             params = self._params(stage, account)
@@ -115,6 +122,17 @@ class ActionModule(ActionBase):
         account_result = self._execute_module(module_name=name, module_args=params, task_vars=task_vars)
         account_result.pop('invocation', None)
         return account_result
+
+
+def without_failed_creates(account, made):
+    """The account without the credit items of sub-accounts its create stage failed to make, and why its credits are
+    not attempted at all (its create stage failed as a whole: a refused key, a ledger that cannot be opened), or None."""
+    if not made or made.get('skipped') or not (made.get('failed') or made.get('msg')):
+        return account, None
+    if not made.get('subaccounts'):
+        return account, 'not attempted: its sub-accounts stage failed'
+    failed = set(made.get('failed_names') or ())
+    return dict(account, allocations=[entry for entry in account['allocations'] if entry['subaccount'] not in failed]), None
 
 
 # Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.

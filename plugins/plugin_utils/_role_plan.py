@@ -39,6 +39,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     is_postgresql_uri,
     mask,
 )
+from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import names_held_elsewhere
 from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 
 try:
@@ -237,9 +238,27 @@ class Plan:
             labels.add(label)
             account['label'] = label
 
-    def result(self):
+    def check_names_across_accounts(self, read_ledger=None):
+        """A name described under two main accounts, or about to be created under one while another's ledger holds it
+        (``read_ledger`` given: the action reads the ledgers; the filter cannot), is refused."""
+        owners = {}
+        for account in self.accounts.values():
+            for name, found in account['entries'].items():
+                owners.setdefault(name, []).append((account, found['host']))
+        for name, found in owners.items():
+            if len(found) > 1:
+                self.errors.append('sub-account %r is described under two main accounts, %s: SMSBOX names are unique across '
+                                   'main accounts, so one of them would be refused or pay the wrong shop; describe it once'
+                                   % (name, ' and '.join('%s (host %s)' % (account['label'], host) for account, host in found[:2])))
+        if read_ledger is not None and len(self.accounts) > 1 and not self.errors:
+            self.errors.extend(names_held_elsewhere([
+                (account['label'], account, dict((name, found['host']) for name, found in account['entries'].items()))
+                for account in self.accounts.values()], read_ledger))
+
+    def result(self, read_ledger=None):
         self.label_accounts()
         self.check_ledgers()
+        self.check_names_across_accounts(read_ledger)
         accounts = []
         for account in self.accounts.values():
             entries = [found['entry'] for found in account['entries'].values()]
@@ -258,11 +277,11 @@ class Plan:
         return dict(accounts=accounts, errors=self.errors)
 
 
-def plan_hosts(hosts, hostvars, spec):
+def plan_hosts(hosts, hostvars, spec, read_ledger=None):
     plan = Plan(spec)
     for host in hosts:
         plan.read_host(host, hostvars[host])
-    return plan.result()
+    return plan.result(read_ledger)
 
 
 # The modules name their own options in messages; a role user sets the role's variables instead.

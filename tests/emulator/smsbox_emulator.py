@@ -418,6 +418,11 @@ class _Handler(BaseHTTPRequestHandler):
                     raise FaultError('accounts body must be an object {"key": balance}')
                 emulator.set_accounts(data)
                 self._send_json(200, emulator.state(requests=False))
+            elif path == '/spend' and self.command == 'POST':
+                if not isinstance(data, dict):
+                    raise FaultError('spend body must be an object {"subaccount": name, "credits": n}')
+                emulator.spend(data.get('subaccount'), data.get('credits'))
+                self._send_json(200, emulator.state(requests=False))
             else:
                 self._send_json(404, {'error': 'unknown control endpoint %s %s' % (self.command, CONTROL_PREFIX + path)})
         except FaultError as exc:
@@ -668,6 +673,19 @@ class Emulator:
         """Add main accounts or set the balance of existing ones: {"key": balance, ...}."""
         with self.lock:
             self._build_accounts(self.accounts, accounts)
+
+    def spend(self, subaccount, credits):
+        """The sub-account sends SMS worth ``credits``: they leave it, as the dashboard would then show."""
+        with self.lock:
+            for account in self.accounts.values():
+                sub = account.subaccounts.get(subaccount)
+                if sub is not None:
+                    amount = to_decimal(credits)
+                    if amount < 0 or amount > sub['credits']:
+                        raise FaultError('%s holds %s credits; it cannot spend %s' % (subaccount, sub['credits'], credits))
+                    sub['credits'] -= amount
+                    return
+        raise FaultError('no sub-account %s' % subaccount)
 
     def _build_accounts(self, target, accounts):
         """Add/update main accounts in target from {"key": balance | {"balance": b, "subaccounts": {...}}}."""

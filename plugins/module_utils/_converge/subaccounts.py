@@ -15,10 +15,10 @@ from ansible_collections.smsbox.account.plugins.module_utils._converge.engine im
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, read_subaccount_items
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint, password_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import OUTCOME
 
-REFUSED_CAUSES = ('the name may already exist (made elsewhere: set adopt: true to record it, with baseline: the credits it has '
-                  'already received), the main account may have reached %d sub-accounts, or a parameter was refused' % MAX_SUBACCOUNTS)
+REFUSED_CAUSES = ('the name may already exist (made elsewhere: to record it, set adopt: true and baseline: the credits it had '
+                  'received before, never what the dashboard shows now), the main account may have reached %d sub-accounts, or a '
+                  'parameter was refused' % MAX_SUBACCOUNTS)
 
 
 def converge_subaccounts(run):
@@ -29,12 +29,14 @@ def converge_subaccounts(run):
         converger = SubaccountConverger(run, client, book)
         steps = [converger.plan(item) for item in items]
         new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
-        known = sum(1 for record in book.subaccounts().values() if record['state'] == 'present')
+        # A retired sub-account still counts: the API cannot delete it.
+        known = sum(1 for record in book.subaccounts().values() if record['state'] in ('present', 'retired'))
         if new and known + new > MAX_SUBACCOUNTS:
             raise ModuleFailure('Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
                                 'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS), **returned)
         if not run.check_mode:
             run_writes(steps, run.params['concurrency'])
+        returned['unsettled'] = book.unsettled()
     for action, listed in (('created', 'created'), ('adopted', 'adopted'), ('unchanged', 'unchanged'), ('failed', 'failed_names')):
         returned[listed] = [step.result['name'] for step in steps if step.result['action'] == action]
     return result_of(run, steps, 'subaccounts', 'sub-accounts', 'name', **returned)
@@ -64,10 +66,10 @@ class SubaccountConverger:
             if item['baseline'] is not None and record['origin'] == 'adopted' and record['baseline'] is None:
                 # Completes an adoption made without it: from now on allocated counts from what it had received.
                 result.update(action='adopted', changed=True)
-                return Step(result, write=self.record_baseline(item, record), before={name: dict(baseline=None)},
+                return Step(result, where=item['where'], write=self.record_baseline(item, record), before={name: dict(baseline=None)},
                             after={name: dict(baseline=item['baseline'])})
             result['action'] = 'unchanged'
-            return Step(result)
+            return Step(result, where=item['where'])
         before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
         if item['password'] is None:
             if record:
@@ -75,17 +77,17 @@ class SubaccountConverger:
                 result.update(action='failed', error='%s: a password is needed to settle it: an earlier create by this collection '
                                                      'did not get its answer, and sending it again settles it (it cannot be adopted)'
                               % item['where'])
-                return Step(result)
+                return Step(result, where=item['where'])
             if not item['adopt']:
                 result.update(action='failed', error='%s: a password is needed to create it (or set adopt: true if it exists already)'
                               % item['where'])
-                return Step(result)
+                return Step(result, where=item['where'])
             result.update(action='adopted', changed=True)
             view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
-            return Step(result, write=self.adopt_without_create(item), before=before, after={name: view})
+            return Step(result, where=item['where'], write=self.adopt_without_create(item), before=before, after={name: view})
         result.update(action='created', changed=True)
         view['origin'] = 'created'
-        return Step(result, write=self.create(item, settling=record is not None), before=before, after={name: view})
+        return Step(result, where=item['where'], write=self.create(item, settling=record is not None), before=before, after={name: view})
 
     def warn_differences(self, item, record):
         name = item['subaccount']
@@ -127,20 +129,26 @@ class SubaccountConverger:
                 if settling:
                     # Our own earlier create, whose answer was lost, made it.
                     self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp,
-                                                  kind=OUTCOME)
+                                                  answered=True)
                     step.result['note'] = 'an earlier create whose answer was lost had made it'
                     return
                 self.ledger.withdraw_create(announced)  # refused: the name is not ours
-                if item['adopt']:
+                if item['adopt'] and item['baseline'] is not None:
+                    # Declared existing (its baseline given): SMSBOX's refusal confirms it.
                     self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
                     step.result['action'] = 'adopted'
+                elif item['adopt']:
+                    step.result.update(action='failed', changed=False, error=(
+                        '%s: SMSBOX refused to create it (ERREUR), and it was not adopted: adopt records only a sub-account '
+                        'declared as existing, with no password or with baseline (the credits it had received before), and '
+                        'this one was given a password and no baseline, so it looks new: %s' % (item['where'], REFUSED_CAUSES)))
                 else:
                     step.result.update(action='failed', changed=False,
                                        error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
             except SmsboxError as error:
                 if error.write_outcome == UNKNOWN:
                     self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp,
-                                                  kind=OUTCOME)
+                                                  answered=True)
                     step.result.update(action='failed', error='%s: %s. It may have been created: run the task again, which sends '
                                                               'the create once more and settles it from the answer.' % (item['where'], error))
                 else:
@@ -149,7 +157,7 @@ class SubaccountConverger:
                     step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
             else:
                 self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp,
-                                              kind=OUTCOME)
+                                              answered=True)
                 if item['baseline']:
                     step.result['note'] = 'baseline ignored: this collection created it, so it had received nothing before'
         return write

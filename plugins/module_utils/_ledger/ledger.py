@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import os
 import threading
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (  # noqa: F401 pylint: disable=unused-import
@@ -29,11 +28,13 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     MAX_FINGERPRINT_HISTORY,
     SUBACCOUNT_ORIGINS,
     SUBACCOUNT_STATES,
+    TRANSFER_KINDS,
     TRANSFER_STATES,
     LedgerDependencyError,
     LedgerError,
     LockLostError,
     default_baseline,
+    default_kind,
     is_count,
     key_fingerprint,
     now,
@@ -61,10 +62,11 @@ class Ledger(RecordingMixin):
     is, fit to print (a URI's password masked). ``concurrency`` is how many threads of the module may
     record at once; a PostgreSQL store opens at most ``connections`` connections: one holds the lock,
     the others (no more than ``concurrency``) record. ``on_wait`` is told who holds the lock while
-    ``session()`` waits for it.
+    ``session()`` waits for it. ``run`` describes the run that makes the new records (job, CI run,
+    controller, playbook, label), recorded with each of them.
     """
 
-    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1,
+    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1, run=None,
                  connections=DEFAULT_CONNECTIONS, on_wait=None):
         writers = max(1, min(concurrency or 1, (connections or DEFAULT_CONNECTIONS) - 1))
         self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=writers)
@@ -72,6 +74,7 @@ class Ledger(RecordingMixin):
         self.path = self._store.location
         self.fingerprint = fingerprint
         self.api_url = api_url
+        self.run = dict(run) if run else None
         self._mutex = threading.RLock()
         self._account_lock = threading.Lock()
         self._active = False
@@ -128,6 +131,7 @@ class Ledger(RecordingMixin):
         self.unrecorded = []  # answers SMSBOX gave that the store could not record, each a sentence
         self._fingerprints = []
         self._stored_api_url = None
+        self.moved_to = None  # the key fingerprint this account's records were copied to (a rotated key)
         self._account_due = False  # account metadata to commit before the next record
 
     # -- loading and operator policy --
@@ -137,6 +141,7 @@ class Ledger(RecordingMixin):
         self.warnings.extend(contents.warnings)
         self._fingerprints = list(contents.fingerprints)
         self._stored_api_url = contents.api_url
+        self.moved_to = contents.moved_to
         self._subaccounts = dict(contents.subaccounts)
         for record in contents.transfers.values():
             self._put_transfer(record)
@@ -216,7 +221,7 @@ class Ledger(RecordingMixin):
             if not self._account_due:
                 return
             api_url = self.api_url if self.api_url is not None else self._stored_api_url
-            self._store.commit_account(list(self._fingerprints), api_url)
+            self._store.commit_account(list(self._fingerprints), api_url, moved_to=self.moved_to)
             self._stored_api_url = api_url
             self._account_due = False
             self.exists = True
@@ -243,24 +248,46 @@ class Ledger(RecordingMixin):
         return self.baseline(name) is not None
 
     def allocated(self, name):
-        """Its baseline (0 when unknown) plus the amounts of its applied transfers."""
+        """Its declared allocation, what ``allocated`` compares with: its baseline (0 when unknown) plus its applied
+        transfers of kind ``allocated``. One-off transfers (``amount``) come on top and are never reversed by it."""
+        return self.credits(name)['allocated']
+
+    def received(self, name):
+        """Every credit it received in all: its baseline (0 when unknown) plus all its applied transfers."""
+        return self.credits(name)['received']
+
+    def applied_by_ledger(self, name):
+        """The credits this ledger's own applied transfers moved to it, whatever their kind (never part of a baseline)."""
+        with self._mutex:
+            return sum(self._transfers[txid]['amount'] for txid in self._by_subaccount.get(name, ())
+                       if self._transfers[txid]['state'] == 'applied')
+
+    def credits(self, name):
+        """``{baseline, allocated, top_ups, received}`` of a sub-account (a baseline unknown counts as 0 in the sums)."""
         with self._mutex:
             record = self._subaccounts.get(name)
-            records = [self._transfers[txid] for txid in self._by_subaccount.get(name, ())]
-            base = record['baseline'] if record is not None and record['baseline'] is not None else 0
-            return base + sum(tx['amount'] for tx in records if tx['state'] == 'applied')
-
-    def allocations(self):
-        """``allocated()`` of every sub-account with a baseline or an applied transfer."""
-        totals = {}
-        with self._mutex:
-            for name, record in self._subaccounts.items():
-                if record['baseline']:
-                    totals[name] = record['baseline']
-            for tx in self._transfers.values():
+            baseline = record['baseline'] if record is not None else None
+            allocated = top_ups = 0
+            for txid in self._by_subaccount.get(name, ()):
+                tx = self._transfers[txid]
                 if tx['state'] == 'applied':
-                    totals[tx['subaccount']] = totals.get(tx['subaccount'], 0) + tx['amount']
-        return totals
+                    if tx['kind'] == 'allocated':
+                        allocated += tx['amount']
+                    else:
+                        top_ups += tx['amount']
+        base = baseline or 0
+        return dict(baseline=baseline, allocated=base + allocated, top_ups=top_ups, received=base + allocated + top_ups)
+
+    def credits_of_all(self):
+        """``credits()`` of every sub-account the ledger has a record or an applied transfer of, by name."""
+        with self._mutex:
+            names = set(self._subaccounts) | set(tx['subaccount'] for tx in self._transfers.values() if tx['state'] == 'applied')
+        return dict((name, self.credits(name)) for name in sorted(names))
+
+    def receipts(self):
+        """``received()`` of every sub-account that received anything (a baseline or an applied transfer), by name."""
+        return dict((name, credits['received']) for name, credits in self.credits_of_all().items()
+                    if credits['baseline'] or credits['received'] != (credits['baseline'] or 0))
 
     def transfers(self, subaccount=None, states=None):
         if isinstance(states, str):
@@ -295,13 +322,13 @@ class Ledger(RecordingMixin):
         if not self._exclusive:
             raise LedgerError('Ledger %s was opened read-only (check mode or an info module): it cannot record changes.' % self.path)
 
-    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP, kind=DECISION):
+    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP, answered=False):
         """Upserts a sub-account; the arguments given replace the whole record.
 
         ``baseline``: the credits it had received before this ledger knew it, None when unknown. Not given:
         the record's own when its origin stays the same, else 0 for ``created`` and None for ``adopted``.
-        ``kind``: OUTCOME for the answer to a create already sent (kept and retried while the store is away),
-        DECISION otherwise; a create is announced with ``announce_create`` before it is sent.
+        ``answered``: the record is the answer to a create already sent (kept and retried while the store is
+        away, even after the run lost its lock); a create is announced with ``announce_create`` before it is sent.
         """
         if not isinstance(name, str) or not name:
             raise LedgerError('Ledger %s cannot record a sub-account without a name.' % self.path)
@@ -324,12 +351,12 @@ class Ledger(RecordingMixin):
                                         current['baseline']) == (origin, state, nolimit, password_fp, baseline):
                 return dict(current)
             record = dict(name=name, origin=origin, state=state, nolimit=nolimit, password_fp=password_fp, baseline=baseline,
-                          recorded=now())
+                          recorded=now(), run=self.run)
         self._commit_account()
         try:
-            self._store.commit_subaccount(record, kind=kind)
+            self._store.commit_subaccount(record, how=OUTCOME if answered else DECISION)
         except LedgerError:
-            if kind == OUTCOME:
+            if answered:
                 self._unrecorded('the create of sub-account %r was answered %s' % (
                     name, 'OK (created)' if state == 'present' else 'with a lost answer (it may exist)'))
             raise
@@ -337,63 +364,3 @@ class Ledger(RecordingMixin):
             self._subaccounts[name] = record
             self.exists = True
         return dict(record)
-
-    def begin_transfer(self, subaccount, amount, transfer_id=None):
-        """Records a pending transfer, durably, before the caller sends it. Raises LedgerError when it cannot: then send nothing."""
-        if not isinstance(subaccount, str) or not subaccount:
-            raise LedgerError('Ledger %s cannot record a transfer without a sub-account name.' % self.path)
-        if not is_count(amount) or amount == 0:
-            raise LedgerError('Ledger %s cannot record a transfer of %r credits to %r: the amount must be a non-zero integer.'
-                              % (self.path, amount, subaccount))
-        if transfer_id is not None and not isinstance(transfer_id, str):
-            raise LedgerError('Ledger %s cannot record a transfer to %r: transfer_id must be a string.' % (self.path, subaccount))
-        self._check_writable()
-        with self._mutex:
-            txid = 'tx-' + os.urandom(6).hex()
-            while txid in self._transfers or txid in self._reserved:
-                txid = 'tx-' + os.urandom(6).hex()
-            self._reserved.add(txid)
-        tx = dict(id=txid, subaccount=subaccount, amount=amount, transfer_id=transfer_id, state='pending',
-                  created=now(), settled=None, detail=None)
-        try:
-            self._commit_account()
-            self._store.commit_transfer(tx)
-        except Exception as error:
-            with self._mutex:
-                self._reserved.discard(txid)
-            if isinstance(error, LedgerError) and not isinstance(error, LockLostError):
-                self._discard(tx)  # the row may have reached the store before its connection was lost
-            raise
-        with self._mutex:
-            self._put_transfer(tx)
-            self._reserved.discard(txid)
-            self.exists = True
-        return dict(tx)
-
-    def settle_transfer(self, txid, state, detail=None):
-        """pending -> applied|rejected|unknown; unknown -> applied|rejected. Durable before it returns."""
-        self._check_writable()
-        if detail is not None:
-            detail = str(detail)[:MAX_DETAIL]
-        with self._mutex:
-            tx = self._transfers.get(txid)
-            if tx is None:
-                raise LedgerError('Ledger %s has no transfer %r to settle.' % (self.path, txid))
-            if state not in ALLOWED_SETTLES.get(tx['state'], ()):
-                allowed = ALLOWED_SETTLES.get(tx['state'])
-                raise LedgerError('Ledger %s cannot settle transfer %s as %r: it is %s%s.' % (
-                    self.path, txid, state, tx['state'],
-                    ', which can only become %s' % ' or '.join(allowed) if allowed else ' already, which is final'))
-            settled = dict(tx, state=state, settled=now(), detail=detail)
-        try:
-            self._store.commit_transfer(settled, previous_state=tx['state'])
-        except LedgerError:
-            if tx['state'] == 'pending':
-                self._unrecorded('transfer %s of %+d credits to %r was answered %s: it stays %s in the ledger; %s' % (
-                    txid, tx['amount'], tx['subaccount'], detail or state, tx['state'],
-                    'settle it with resolve: {%s: %s}' % (txid, state) if state in ('applied', 'rejected')
-                    else 'check it in the SMSBOX dashboard and settle it with resolve'))
-            raise
-        with self._mutex:
-            self._put_transfer(settled)
-        return dict(settled)

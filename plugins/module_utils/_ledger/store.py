@@ -65,8 +65,8 @@ class LedgerStore:
         """Everything the store holds for this account, as ledger_records.Contents."""
         raise NotImplementedError
 
-    def commit_subaccount(self, record, kind=DECISION):
-        """Upserts one sub-account record (the whole record, keyed by its name), as ``kind`` (NEW, DECISION, OUTCOME).
+    def commit_subaccount(self, record, how=DECISION):
+        """Upserts one sub-account record (the whole record, keyed by its name), as ``how`` says (NEW, DECISION, OUTCOME).
 
         A record of origin ``created`` is never replaced by one of origin ``adopted``: that raises LedgerError.
         """
@@ -86,8 +86,9 @@ class LedgerStore:
         """
         raise NotImplementedError
 
-    def commit_account(self, fingerprints, api_url):
-        """Records the account's metadata: the key fingerprints its ledger was used with, oldest first, and the API URL."""
+    def commit_account(self, fingerprints, api_url, moved_to=None):
+        """Records the account's metadata: the key fingerprints its ledger was used with, oldest first, the API URL, and
+        the key fingerprint its records were copied to after a key rotation (None while they were not)."""
         raise NotImplementedError
 
     def replace_all(self, contents):

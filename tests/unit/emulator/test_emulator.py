@@ -580,6 +580,19 @@ def test_python_reset_and_seeded_subaccounts(emu):
     assert account(emu)['balance'] == 1000 and account(emu)['subaccounts'] == {}
 
 
+def test_spent_credits_leave_the_sub_account_and_a_larger_take_back_is_refused(emu):
+    assert create(emu, 'shop1') == 'OK' and transfer(emu, 'shop1', 500) == 'OK'
+    control = emu.control_url
+    session = requests.Session()
+    assert session.post(control + '/spend', json={'subaccount': 'shop1', 'credits': 300}, timeout=5).status_code == 200
+    assert account(emu)['subaccounts']['shop1']['credits'] == 200 and account(emu)['balance'] == 500
+    assert transfer(emu, 'shop1', -201) == 'ERREUR'
+    assert transfer(emu, 'shop1', -200) == 'OK'
+    refused = session.post(control + '/spend', json={'subaccount': 'shop1', 'credits': 1}, timeout=5)
+    assert refused.status_code == 400 and 'holds 0' in refused.json()['error']
+    assert session.post(control + '/spend', json={'subaccount': 'nobody', 'credits': 1}, timeout=5).status_code == 400
+
+
 # --- command line --------------------------------------------------------------------------------
 
 def test_cli_background_state_stop(tmp_path):

@@ -79,6 +79,7 @@ class FileStore(FileReadingMixin, LedgerStore):
         self._transfers = {}  # by id, in creation order (dicts keep insertion order)
         self._fingerprints = []
         self._api_url = None
+        self._moved_to = None
         self._warnings = []
         self._dirty = False
         self._broken = None
@@ -161,6 +162,7 @@ class FileStore(FileReadingMixin, LedgerStore):
             self._format = snapshot['format']
             self._fingerprints = list(snapshot['key_fingerprints'])
             self._api_url = snapshot.get('api_url')
+            self._moved_to = snapshot.get('moved_to')
             for name, record in snapshot['subaccounts'].items():
                 self._subaccounts[name] = self._checked(checked_subaccount, record, 'its sub-account %r' % name, name)
             for index, record in enumerate(snapshot['transfers']):
@@ -183,7 +185,7 @@ class FileStore(FileReadingMixin, LedgerStore):
                     raise LedgerError('Cannot repair the journal %s of ledger %s: %s. Check the disk and its permissions.'
                                       % (self._real + '.journal', self.path, describe(error)))
                 self._journal_size = good_end
-        return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url,
+        return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url, moved_to=self._moved_to,
                         subaccounts=self._subaccounts, transfers=self._transfers, warnings=self._warnings)
 
     # -- journal --
@@ -260,7 +262,7 @@ class FileStore(FileReadingMixin, LedgerStore):
             return False
         return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
 
-    def commit_subaccount(self, record, kind=DECISION):
+    def commit_subaccount(self, record, how=DECISION):
         self._check_writable()
         with self._io_lock:
             current = self._subaccounts.get(record['name'])
@@ -294,12 +296,13 @@ class FileStore(FileReadingMixin, LedgerStore):
             self._transfers[record['id']] = record
         self._sync(seq)
 
-    def commit_account(self, fingerprints, api_url):
+    def commit_account(self, fingerprints, api_url, moved_to=None):
         self._check_writable()
         with self._io_lock:
-            seq = self._append({'account': dict(key_fingerprints=list(fingerprints), api_url=api_url)})
+            seq = self._append({'account': dict(key_fingerprints=list(fingerprints), api_url=api_url, moved_to=moved_to)})
             self._fingerprints = list(fingerprints)
             self._api_url = api_url
+            self._moved_to = moved_to
         self._sync(seq)
 
     def replace_all(self, contents):
@@ -307,11 +310,13 @@ class FileStore(FileReadingMixin, LedgerStore):
         with self._io_lock:
             if self._subaccounts or self._transfers:
                 raise LedgerError('Ledger %s already holds records: nothing was written to it.' % self.path)
-            problem = self._write_snapshot(contents.fingerprints, contents.api_url, contents.subaccounts, contents.transfers.values())
+            problem = self._write_snapshot(contents.fingerprints, contents.api_url, contents.moved_to, contents.subaccounts,
+                                           contents.transfers.values())
             if problem:
                 raise LedgerError('Cannot write ledger %s: %s. Nothing was written to it.' % (self.path, problem))
             self._fingerprints = list(contents.fingerprints)
             self._api_url = contents.api_url
+            self._moved_to = contents.moved_to
             self._subaccounts = dict(contents.subaccounts)
             self._transfers = dict(contents.transfers)
             self._exists = True
@@ -345,13 +350,14 @@ class FileStore(FileReadingMixin, LedgerStore):
 
     # -- snapshot --
 
-    def _write_snapshot(self, fingerprints, api_url, subaccounts, transfers):
+    def _write_snapshot(self, fingerprints, api_url, moved_to, subaccounts, transfers):
         """Writes a snapshot atomically; returns None, or what went wrong."""
         snapshot = dict(
             format=FORMAT_VERSION,
             kind=KIND,
             key_fingerprints=list(fingerprints),
             api_url=api_url,
+            moved_to=moved_to,
             updated=now(),
             subaccounts=dict((name, subaccounts[name]) for name in sorted(subaccounts)),
             transfers=list(transfers),
@@ -378,7 +384,7 @@ class FileStore(FileReadingMixin, LedgerStore):
 
     def _compact(self):
         """Writes the snapshot, then empties the journal (a crash in between is harmless: replay is idempotent)."""
-        problem = self._write_snapshot(self._fingerprints, self._api_url, self._subaccounts, self._transfers.values())
+        problem = self._write_snapshot(self._fingerprints, self._api_url, self._moved_to, self._subaccounts, self._transfers.values())
         if problem:
             # Every record is already durable in the journal; the next exclusive session folds it in.
             return ['Could not rewrite ledger %s (%s); its records are safe in %s and will be folded in by the next run.'

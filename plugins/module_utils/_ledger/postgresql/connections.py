@@ -181,10 +181,10 @@ class PostgresqlConnectionsMixin:
                     raise self._connect_error(error)
                 raise self._error(what, error, advice=lost_advice if lost else 'Check the database, then run again.')
 
-    def _commit(self, what, kind, run, params):
+    def _commit(self, what, how, run, params):
         """run(conn, params) with this run's token in ``params``: None once committed, or what it found instead; raises
-        LockGone when the statement's guard found the lock gone. ``kind`` (NEW, DECISION, OUTCOME) says what is retried."""
-        if kind != OUTCOME and self._lock_lost:
+        LockGone when the statement's guard found the lock gone. ``how`` (NEW, DECISION, OUTCOME) says what is retried."""
+        if how != OUTCOME and self._lock_lost:
             raise self._lock_lost_error(what)
         psycopg = self._psycopg
         deadline = time.monotonic() + OUTCOME_RETRY_SECONDS
@@ -196,7 +196,7 @@ class PostgresqlConnectionsMixin:
                 return self._run_on_writer(run, dict(params, token=self._token))
             except LockGone:
                 self._lock_lost = self._lock_lost or 'its lock connection to the database ended'
-                if kind != OUTCOME:
+                if how != OUTCOME:
                     raise self._lock_lost_error(what)
                 problem = self._relock(generation, deadline)
                 if problem:
@@ -207,18 +207,18 @@ class PostgresqlConnectionsMixin:
                 if attempt < RETRIES and getattr(error, 'sqlstate', None) in RETRYABLE_STATES:
                     time.sleep(random.uniform(0.001, min(0.25, 0.004 * 2 ** attempt)))
                     continue
-                if lost and kind == DECISION and attempt < RETRIES:
+                if lost and how == DECISION and attempt < RETRIES:
                     time.sleep(random.uniform(0.001, min(0.25, 0.004 * 2 ** attempt)))
                     continue
-                if lost and kind == OUTCOME and time.monotonic() < deadline:
+                if lost and how == OUTCOME and time.monotonic() < deadline:
                     # Bounded, jittered backoff while the database is away (a restart, a failover): the answer is kept.
                     time.sleep(min(random.uniform(0.5, 1.0) * min(2.0, 0.05 * 2 ** attempt), max(0.0, deadline - time.monotonic())))
                     continue
-                if kind == NEW:
+                if how == NEW:
                     raise self._error(what, error, advice=(
                         'The connection to the database was lost while recording it, so it is not sent.' if lost
                         else 'It is not sent. Check the database, then run again.'))
-                if lost and kind == OUTCOME:
+                if lost and how == OUTCOME:
                     raise self._error(what, error, advice='The database stayed out of reach for %g seconds.' % OUTCOME_RETRY_SECONDS)
                 if getattr(error, 'connecting', False):
                     raise self._connect_error(error)

@@ -20,6 +20,7 @@ lock in connections.py, beside it.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import threading
 import traceback
@@ -179,6 +180,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             if account:
                 contents.fingerprints = checked_fingerprints(account['key_fingerprints'])
                 contents.api_url = account['api_url']
+                contents.moved_to = account.get('moved_to')
             for record in subaccounts:
                 contents.subaccounts[record['name']] = checked_subaccount(record)
             for record in transfers:
@@ -212,6 +214,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
 
     def _params(self, **more):
         more.update(account=self.fingerprint, token=self._token)
+        if more.get('run') is not None:
+            more['run'] = json.dumps(more['run'], sort_keys=True)  # cast to jsonb by the statement
         return more
 
     def _still_held(self, conn, params):
@@ -219,7 +223,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         if not conn.execute(CHECK_LOCK, params).fetchone()[0]:
             raise LockGone()
 
-    def commit_subaccount(self, record, kind=DECISION):
+    def commit_subaccount(self, record, how=DECISION):
         self._check_writable()
         params = self._params(**dict((field, record[field]) for field in SUBACCOUNT_FIELDS))
 
@@ -228,7 +232,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                 return None
             self._still_held(conn, params)
             return 'created'
-        if self._commit('recording sub-account %r' % record['name'], kind, upsert, params):
+        if self._commit('recording sub-account %r' % record['name'], how, upsert, params):
             raise LedgerError('PostgreSQL ledger %s records sub-account %r as created by this collection: it cannot become adopted, '
                               'which would drop its origin and baseline. Nothing was changed.' % (self.location, record['name']))
 
@@ -269,9 +273,9 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                               'changed it meanwhile. Run smsbox.account.smsbox_balance_info to see it, and settle it with resolve if '
                               'it is unknown.' % (self.location, record['id'], record['state'], found, previous_state))
 
-    def commit_account(self, fingerprints, api_url):
+    def commit_account(self, fingerprints, api_url, moved_to=None):
         self._check_writable()
-        params = self._params(fingerprints=list(fingerprints), api_url=api_url)
+        params = self._params(fingerprints=list(fingerprints), api_url=api_url, moved_to=moved_to)
 
         def upsert(conn, params):
             if not conn.execute(UPSERT_ACCOUNT, params).rowcount:
@@ -280,7 +284,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
 
     def replace_all(self, contents):
         self._check_writable()
-        params = self._params(fingerprints=list(contents.fingerprints), api_url=contents.api_url)
+        params = self._params(fingerprints=list(contents.fingerprints), api_url=contents.api_url, moved_to=contents.moved_to)
         subaccounts = [self._params(**dict((field, record[field]) for field in SUBACCOUNT_FIELDS))
                        for record in contents.subaccounts.values()]
         transfers = [self._params(**dict((field, record[field]) for field in TRANSFER_FIELDS)) for record in contents.transfers.values()]

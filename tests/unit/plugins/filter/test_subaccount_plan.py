@@ -222,15 +222,18 @@ def test_a_name_described_differently_by_two_hosts_is_an_error_naming_both(spec,
     assert PASSWORD not in dumped and OTHER_PASSWORD not in dumped and KEY_EU not in dumped
 
 
-def test_the_same_name_under_two_main_accounts_is_not_a_conflict_of_the_plan(spec):
+def test_the_same_name_under_two_main_accounts_is_refused(spec):
+    # SMSBOX names are unique across main accounts: one of the two would be refused, or pay the wrong shop.
     hostvars = {
-        'paris': dict(smsbox_subaccount=sub('shop-x', credit=1), smsbox_api_key=KEY_EU),
-        'boston': dict(smsbox_subaccount=sub('shop-x', credit=2), smsbox_api_key=KEY_US),
+        'paris': dict(smsbox_subaccount=sub('shop-x', credit=1), smsbox_api_key=KEY_EU, smsbox_account_label='eu'),
+        'boston': dict(smsbox_subaccount=sub('shop-x', credit=2), smsbox_api_key=KEY_US, smsbox_account_label='us'),
     }
 
     result = plan(hostvars, spec)
 
-    assert result['errors'] == [] and len(result['accounts']) == 2
+    assert result['errors'] == ["sub-account 'shop-x' is described under two main accounts, eu (host paris) and us (host boston): "
+                                "SMSBOX names are unique across main accounts, so one of them would be refused or pay the wrong shop; "
+                                "describe it once"]
 
 
 @pytest.mark.parametrize('entry, words', [

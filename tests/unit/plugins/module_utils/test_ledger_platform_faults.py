@@ -69,7 +69,7 @@ def test_a_create_is_announced_unknown_before_it_is_sent_and_withdrawn_when_refu
         assert stored_subaccounts(location) == {'shop-new': ('created', 'unknown')}
         assert made['state'] == 'unknown' and made['baseline'] == 0
         book.record_subaccount('shop-new', 'created', state='present', nolimit=False, password_fp=made['password_fp'],
-                               kind=store_mod.OUTCOME)
+                               answered=True)
         refused = book.announce_create('shop-taken', False, None)
         book.withdraw_create(refused)  # SMSBOX answered ERREUR: the name is not ours
         assert book.subaccount('shop-taken') is None
@@ -113,7 +113,7 @@ def test_a_run_that_lost_its_lock_records_and_sends_nothing_new(location, store)
         if store == 'postgresql':
             # the answers to requests already sent are still recorded: the lock is taken again for them (nobody holds it)
             book.settle_transfer(sent['id'], 'applied', detail='OK')
-            book.record_subaccount('shop-2', 'created', state='present', kind=store_mod.OUTCOME)
+            book.record_subaccount('shop-2', 'created', state='present', answered=True)
             # but nothing new, ever, in this run
             with pytest.raises(LockLostError):
                 book.begin_transfer('shop', 30)
@@ -182,7 +182,7 @@ def test_an_answer_is_kept_and_recorded_when_the_database_comes_back(pg_location
             proxy.cut(outage)  # the lock connection and every writer dropped, new ones refused meanwhile
             started = time.monotonic()
             book.settle_transfer(sent['id'], 'applied', detail='OK')
-            book.record_subaccount('shop-new', 'created', state='present', password_fp=made['password_fp'], kind=store_mod.OUTCOME)
+            book.record_subaccount('shop-new', 'created', state='present', password_fp=made['password_fp'], answered=True)
             waited = time.monotonic() - started
             assert outage - 0.5 < waited < outage + 5
             with pytest.raises(LockLostError):

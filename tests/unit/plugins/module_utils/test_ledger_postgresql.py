@@ -112,7 +112,7 @@ def test_tables_are_created_once_by_first_runs_racing(pg_location):
         dummy, err = child.communicate(timeout=120)
         assert child.returncode == 0, err
     rows = table_rows(pg_location)
-    assert rows['smsbox_ledger_schema'] == [('1', rows['smsbox_ledger_schema'][0][1])]
+    assert rows['smsbox_ledger_schema'] == [('2', rows['smsbox_ledger_schema'][0][1])]
     assert len(rows['smsbox_ledger_accounts']) == 6 and len(rows['smsbox_ledger_subaccounts']) == 6
 
 
@@ -163,7 +163,7 @@ def test_accounts_share_a_database_apart_and_a_new_key_is_pointed_at_the_others(
         book.settle_transfer(tx['id'], 'applied')
         # another main account is not blocked by this one's lock
         with Ledger(pg_location, FP_B, lock_timeout=0).session(exclusive=False) as other:
-            assert other.subaccounts() == {} and other.allocations() == {}
+            assert other.subaccounts() == {} and other.receipts() == {}
             assert len(other.warnings) == 1
             warning = other.warnings[0]
             assert 'fingerprint %s' % FP_A in warning and 'rotated' in warning and 'smsbox_ledger_copy' in warning
@@ -315,7 +315,7 @@ def test_serialization_failures_and_deadlocks_are_retried(pg_location):
             thread.join()
     assert errors == []
     with Ledger(serializable, FP_B).session(exclusive=False) as book:
-        assert sum(book.allocations().values()) == 200
+        assert sum(book.receipts().values()) == 200
 
 
 # -- secrets --
@@ -394,4 +394,4 @@ def test_psycopg_missing_is_a_dependency_error(monkeypatch):
         Ledger('postgresql://u:topsecret@db/x', FP_A)
     assert info.value.library == 'psycopg[binary]' and 'topsecret' not in str(info.value)
     assert 'postgresql://u:********@db/x' in str(info.value)
-    assert pg_sql_mod.SCHEMA_VERSION == 1
+    assert pg_sql_mod.SCHEMA_VERSION == 2

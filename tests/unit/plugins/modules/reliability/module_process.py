@@ -57,7 +57,7 @@ def install_pause(pause, marker):
         record_subaccount = ledger.Ledger.record_subaccount
 
         def paused_record(self, name, origin, state='present', **kwargs):
-            if kwargs.get('kind') == 'outcome':
+            if kwargs.get('answered'):
                 stop_here(marker)
             return record_subaccount(self, name, origin, state=state, **kwargs)
         ledger.Ledger.record_subaccount = paused_record
