@@ -1,9 +1,15 @@
 # The two commands of the quick start, and the pieces of the second one.
 # One stage on some lines: make units CORE=2.19   (CORE="2.16 2.21", JOBS=2: see scripts/test.sh)
-.PHONY: demo test sanity units integration doc lint molecule changelog docsite galaxy ee bench clean
+.PHONY: demo demo-up demo-down test sanity units integration doc lint molecule changelog docsite galaxy ee bench clean
 
 demo:  ## provision the example inventories on the local SMSBOX emulator (no account, no network)
 	bash scripts/demo.sh
+
+demo-up:  ## the demo's emulator and first run, left up: play with .build/demo/play --check (see examples/README.md)
+	bash scripts/demo.sh up
+
+demo-down:  ## stop the emulator of make demo-up
+	bash scripts/demo.sh down
 
 test:  ## every test: the ansible-core matrix (sanity, units, integration, doc), then lint, molecule, release checks
 	bash scripts/test.sh

@@ -6,6 +6,11 @@
 # The inventories name the real endpoint; -e smsbox_api_url=... (extra vars win over group_vars)
 # points both at the emulator, and -e smsbox_ledger_dir=... keeps the two ledgers under .build/demo/
 # instead of ~/.ansible/smsbox/. The emulator stops however this script ends.
+#
+#   scripts/demo.sh          (make demo)       the demo above
+#   scripts/demo.sh up       (make demo-up)    the emulator and the first run, left up to play with:
+#                                              .build/demo/play [ansible-playbook options], e.g. --check --diff
+#   scripts/demo.sh down     (make demo-down)  stops that emulator
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 DEMO=$BUILD/demo
@@ -29,6 +34,38 @@ provision() {
 ensure_venv
 use_core
 stage_collection
+
+if [[ ${1:-} == down ]]; then
+    stop_emulator
+    echo "The demo emulator is stopped (its ledgers stay under $DEMO/ledgers until the next make demo or demo-up)."
+    exit 0
+fi
+
+if [[ ${1:-} == up ]]; then
+    stop_emulator
+    rm -rf "$DEMO"
+    mkdir -p "$DEMO/ledgers"
+    python "$EMULATOR" serve --background --ready-file "$READY" --accounts-file "$EXAMPLES/emulator-accounts.json" > /dev/null
+    URL=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$READY")
+    # The command an operator runs, pointed at this emulator: what `play` runs, with the options given to it.
+    cat > "$DEMO/play" <<PLAY
+#!/usr/bin/env bash
+# The demo's provisioning command against the emulator make demo-up started ($URL); options are passed on.
+set -euo pipefail
+cd "$ROOT"
+export PATH="$VENV/bin:\$PATH" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
+exec ansible-playbook smsbox.account.provision -i examples/inventories/eu -i examples/inventories/us \\
+    --vault-password-file examples/demo-vault-password.txt -e smsbox_api_url=$URL -e smsbox_ledger_dir=$DEMO/ledgers "\$@"
+PLAY
+    chmod +x "$DEMO/play"
+    say "Run 1 against the emulator at $URL (left running)"
+    "$DEMO/play"
+    say "The emulator stays up. Edit a credit in examples/inventories/*/hosts.yml, then:"
+    echo "  .build/demo/play --check --diff   # predicts the transfers, sends nothing"
+    echo "  .build/demo/play                  # sends them"
+    echo "  make demo-down                    # stops the emulator"
+    exit 0
+fi
 
 trap stop_emulator EXIT
 trap 'exit 130' INT

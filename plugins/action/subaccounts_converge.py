@@ -132,7 +132,10 @@ def without_failed_creates(account, made):
     if not made.get('subaccounts'):
         return account, 'not attempted: its sub-accounts stage failed'
     failed = set(made.get('failed_names') or ())
-    return dict(account, allocations=[entry for entry in account['allocations'] if entry['subaccount'] not in failed]), None
+    allocations = [entry for entry in account['allocations'] if entry['subaccount'] not in failed]
+    if account['allocations'] and not allocations:
+        return account, 'not attempted: the sub-accounts it was for could not be created'
+    return dict(account, allocations=allocations), None
 
 
 # Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.

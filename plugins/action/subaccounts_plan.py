@@ -9,6 +9,7 @@ __metaclass__ = type
 import os
 
 from ansible.module_utils.common.validation import check_type_list
+from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.action import ActionBase
 
 import yaml
@@ -58,7 +59,16 @@ class ActionModule(ActionBase):
             return []
         play_hosts = set(hosts)
         groups = set(group for group, members in (task_vars.get('groups') or {}).items() if play_hosts.intersection(members))
-        return group_clashes(sources, groups, self._loader.load_from_file, ACCOUNT_VARIABLES)
+        return group_clashes(sources, groups, self._reader().load_from_file, ACCOUNT_VARIABLES)
+
+    def _reader(self):
+        """A loader of our own that decrypts with the play's vault secrets: the play's loader caches what it parses, and
+        a file parsed here first would reach the play's variables untrusted as templates (ansible-core 2.19+)."""
+        loader = DataLoader()
+        secrets = getattr(getattr(self._loader, '_vault', None), 'secrets', None)
+        if secrets:
+            loader.set_vault_secrets(secrets)
+        return loader
 
     @staticmethod
     def _role_options():

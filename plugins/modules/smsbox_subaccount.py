@@ -15,8 +15,9 @@ description:
   - The SMSBOX API cannot tell whether a sub-account exists, so the module keeps a ledger of the sub-accounts it
     created or adopted (see O(ledger)). A name the ledger knows is left alone; any other name is created.
   - When SMSBOX refuses a create (C(ERREUR)), the cause cannot be told apart (the name exists, the main account has
-    500 sub-accounts, or a parameter was refused). With O(adopt=true), the name is then recorded as existing,
-    made elsewhere; without it the task fails and says so.
+    500 sub-accounts, or a parameter was refused). With O(adopt=true) and a O(baseline), which declare the name as
+    existing, it is then recorded as made elsewhere; otherwise the task fails and says so. A new sub-account (a
+    password and no baseline) whose create is refused is never recorded, with or without O(adopt).
   - The password and O(nolimit) can only be set at creation through the API. When the task asks for other values
     than the ledger recorded at creation, the module warns and changes nothing; change them in the SMSBOX dashboard.
   - An adopted sub-account's credits are unknown to the ledger until O(baseline) records what it had already received;
@@ -55,16 +56,21 @@ options:
     default: false
   adopt:
     description:
-      - When SMSBOX refuses to create the name, record it as an existing sub-account made elsewhere instead of failing.
+      - Record a sub-account declared as existing, made elsewhere, instead of failing.
       - Without O(password), record the name as adopted without sending a create.
+      - With O(password) and O(baseline), the create is sent; if SMSBOX refuses it (the name exists), the name is
+        recorded as adopted with that baseline. With O(password) and no O(baseline), the name is new: a refused create
+        fails, and nothing is recorded.
       - In the bulk form, the default for items that do not set it.
     type: bool
     default: false
   baseline:
     description:
-      - For an adopted sub-account, the credits it has already received from this main account, as the SMSBOX dashboard
-        shows them (an integer, 0 or more). Recorded at adoption, or later on a sub-account adopted without it; a
-        different value for a baseline already recorded only warns.
+      - For an adopted sub-account, the credits it had received from this main account before this ledger knew it (an
+        integer, 0 or more): what it received in all, never what the SMSBOX dashboard shows now, which is net of what
+        it spent (a shop that received 500 and spent 300 shows 200; a baseline of 200 would pay 300 again), and
+        without the transfers this ledger itself recorded. Recorded at adoption, or later on a sub-account adopted
+        without it; a different value for a baseline already recorded only warns.
       - Declarative allocations (O(smsbox.account.smsbox_credit#module:allocated)) count from it.
       - Ignored, with a warning, for a sub-account this collection created (its baseline is 0).
     type: raw
@@ -184,6 +190,15 @@ balance:
   returned: success
   type: raw
   sample: 1250
+unsettled:
+  description:
+    - Every transfer of this main account's ledger whose outcome is still unknown after the run (C(unknown), or C(pending)
+      when a run was interrupted), whichever sub-account it went to, described by this task or not. Settle each with
+      O(smsbox.account.smsbox_credit#module:resolve).
+  returned: when the ledger could be opened
+  type: list
+  elements: dict
+  sample: [{"id": "tx-4be1c2a09d3f", "subaccount": "shop-lyon", "amount": 100, "state": "unknown"}]
 ledger_path:
   description: Where the ledger of this main account is, its file path or its PostgreSQL URI with the password masked.
   returned: success

@@ -234,7 +234,38 @@ ENTRIES = [
               us1=dict(shop('us-a'), smsbox_account_label='us', smsbox_ledger='/srv/smsbox/one.json', smsbox_api_key='other-key-0001')),
          'main accounts eu (hosts eu1) and us (hosts us1) share one ledger (smsbox_ledger /srv/smsbox/one.json): each main account needs '
          'its own smsbox_ledger'),
+    role('Role variables', 'role-name-under-two-accounts',
+         dict(eu1=dict(shop('shop-a'), smsbox_account_label='eu'), us1=dict(shop('shop-a'), smsbox_account_label='us', smsbox_api_key='other-key-0001')),
+         "sub-account 'shop-a' is described under two main accounts, eu (host eu1) and us (host us1): SMSBOX names are unique "
+         'across main accounts, so one of them would be refused or pay the wrong shop; describe it once'),
     role('Role variables', 'role-501-subaccounts',
          dict(web1=dict(smsbox_account_label='eu', smsbox_subaccounts=[dict(name='s%d' % index) for index in range(501)])),
          'main account eu is given 501 sub-accounts; SMSBOX allows 500'),
+]
+
+# Refusals that depend on what the run finds (its ledgers, its inventory files), not on one input alone: each is
+# proved by the test named, and listed in docs/refused-inputs.md with the start of its message.
+CONTEXT = [
+    dict(id='role-group-of-two-inventories', where='role',
+         situation='two inventories of one run define a group of the same name with different main-account variables',
+         message="group 'shops' is defined by inventories <eu> and <us>, which set smsbox_api_key ... differently; ...",
+         test='tests/unit/plugins/plugin_utils/test_inventory_sources.py, tests/integration/targets/role_subaccounts'),
+    dict(id='role-all-of-two-inventories', where='role',
+         situation='two inventories each set main-account variables in group_vars/all.yml, differently',
+         message='inventories <eu> and <us> each set smsbox_api_key for all their hosts ...',
+         test='tests/unit/plugins/plugin_utils/test_inventory_sources.py'),
+    dict(id='role-name-in-another-ledger', where='role',
+         situation="a name the plan would create under one main account is held by another main account's ledger (a moved shop)",
+         message="host <h>: sub-account 'paris' would be created under main account us, but the ledger of main account eu (<path>) "
+                 'holds it (created, present, 250 credits received in all, 250 declared) ...',
+         test='tests/unit/plugins/plugin_utils/test_ledgers_of_the_run.py, tests/integration/targets/role_subaccounts'),
+    dict(id='credit-take-back-refused-before', where='smsbox_credit',
+         situation='the same take-back SMSBOX refused last time (the sub-account spent its credits), asked again',
+         message="<item>: not sent: SMSBOX refused this same take-back of -200 credits at <time> (tx-...), most likely because ...",
+         test='tests/unit/plugins/modules/test_smsbox_credit.py::test_a_take_back_refused_because_the_shop_spent_its_credits_is_not_resent'),
+    dict(id='credit-allocated-baseline-unknown', where='smsbox_credit',
+         situation='allocated on a sub-account adopted without its baseline',
+         message='<item>: nothing was sent, because it was adopted (<date>) without the credits it had received before this ledger '
+                 'knew it (its baseline) ...',
+         test='tests/unit/plugins/modules/test_adoption_baseline.py'),
 ]

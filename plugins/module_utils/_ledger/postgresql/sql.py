@@ -104,19 +104,28 @@ UPSERT_ACCOUNT = ("INSERT INTO smsbox_ledger_accounts (account, key_fingerprints
 # After a statement that changed no row: does this run still hold its lock?
 CHECK_LOCK = "SELECT " + HOLDS_LOCK
 
-# One statement, so one snapshot: the account row and all its records.
-READ_ALL = """SELECT
-  (SELECT json_build_object('key_fingerprints', key_fingerprints, 'api_url', api_url, 'moved_to', moved_to)
+# One statement, so one snapshot: the account row and all its records. Version-1 tables (read by a read-only run
+# before the first real run migrates them) lack the columns of version 2, which then read as null.
+READ_ALL_TEMPLATE = """SELECT
+  (SELECT json_build_object('key_fingerprints', key_fingerprints, 'api_url', api_url, 'moved_to', {moved_to})
      FROM smsbox_ledger_accounts WHERE account = %(account)s),
   (SELECT coalesce(json_agg(json_build_object('name', name, 'origin', origin, 'state', state, 'nolimit', nolimit,
-                                              'password_fp', password_fp, 'baseline', baseline, 'recorded', recorded, 'run', run)
+                                              'password_fp', password_fp, 'baseline', baseline, 'recorded', recorded,
+                                              'run', {run})
                             ORDER BY name), '[]'::json)
      FROM smsbox_ledger_subaccounts WHERE account = %(account)s),
   (SELECT coalesce(json_agg(json_build_object('id', id, 'subaccount', subaccount, 'amount', amount, 'transfer_id', transfer_id,
                                               'state', state, 'created', created, 'settled', settled, 'detail', detail,
-                                              'kind', kind, 'run', run)
+                                              'kind', {kind}, 'run', {run})
                             ORDER BY seq), '[]'::json)
      FROM smsbox_ledger_transfers WHERE account = %(account)s)"""
+READ_ALL = READ_ALL_TEMPLATE.format(moved_to='moved_to', run='run', kind='kind')
+READ_ALL_V1 = READ_ALL_TEMPLATE.format(moved_to='NULL::text', run='NULL::jsonb', kind='NULL::text')
+
+
+def read_all(version):
+    return READ_ALL if version >= 2 else READ_ALL_V1
+
 
 LOCK_SETTINGS = ("SELECT set_config('idle_in_transaction_session_timeout', '0', true), "
                  "set_config('tcp_keepalives_idle', '30', true), set_config('tcp_keepalives_interval', '10', true), "

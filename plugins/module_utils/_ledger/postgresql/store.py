@@ -57,14 +57,15 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.
     DELETE_ANNOUNCED,
     HOLDS_LOCK,
     INSERT_TRANSFER,
-    READ_ALL,
     SCHEMA_OF_TABLES,
+    SCHEMA_VERSION,
     UPDATE_TRANSFER,
     UPSERT_ACCOUNT,
     UPSERT_SUBACCOUNT,
     check_version,
     ensure_schema,
     lock_keys,
+    read_all,
     schema_outdated,
 )
 
@@ -111,6 +112,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         self._exclusive = False
         self._schema = None
         self._tables = False
+        self._version = 0
         self._keys = None
         self._token = None
         self._generation = 0  # how many times this session took the lock
@@ -135,7 +137,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                 self._schema, self._tables, self._default_isolation = cur.fetchone()
                 if self._tables:
                     cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
-                    check_version(cur.fetchone()[0] or 0, self.location)
+                    self._version = cur.fetchone()[0] or 0
+                    check_version(self._version, self.location)
             self._lock_conn.rollback()
             if self._schema is None:
                 raise LedgerError('PostgreSQL ledger %s has no schema to keep its tables in: the search_path names no schema that '
@@ -149,6 +152,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                     raise LedgerError('PostgreSQL ledger %s: another run kept its tables locked for %g seconds (lock_timeout) while '
                                       'creating or migrating them; nothing was sent. Run again.' % (self.location, self.lock_timeout))
                 self._tables = True
+                self._version = SCHEMA_VERSION
             self._take_lock()
             if self._exclusive:
                 self._open_writers()
@@ -171,7 +175,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             return Contents()
         try:
             with self._lock_conn.cursor() as cur:
-                cur.execute(READ_ALL, dict(account=self.fingerprint))
+                cur.execute(read_all(self._version), dict(account=self.fingerprint))
                 account, subaccounts, transfers = cur.fetchone()
         except self._psycopg.Error as error:
             raise self._error('reading', error)

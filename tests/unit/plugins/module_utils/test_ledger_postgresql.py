@@ -116,6 +116,35 @@ def test_tables_are_created_once_by_first_runs_racing(pg_location):
     assert len(rows['smsbox_ledger_accounts']) == 6 and len(rows['smsbox_ledger_subaccounts']) == 6
 
 
+def test_version_1_tables_are_read_as_they_are_then_migrated_in_place_by_a_real_run(pg_location):
+    # Tables made by the previous release, with its rows: a top-up keyed by its transfer_id, and an allocation.
+    with connect(pg_location) as conn:
+        for statement in pg_sql_mod.SCHEMA_V1:
+            conn.execute(statement)
+        conn.execute("INSERT INTO smsbox_ledger_accounts (account, key_fingerprints) VALUES (%s, %s)", (FP_A, [FP_A]))
+        conn.execute("INSERT INTO smsbox_ledger_subaccounts (account, name, origin, state, baseline) VALUES (%s, 'shop', 'created', 'present', 0)",
+                     (FP_A,))
+        for txid, amount, transfer_id in (('tx-000000000001', 600, None), ('tx-000000000002', 200, 'invoice-1')):
+            conn.execute("INSERT INTO smsbox_ledger_transfers (account, id, subaccount, amount, transfer_id, state) "
+                         "VALUES (%s, %s, 'shop', %s, %s, 'applied')", (FP_A, txid, amount, transfer_id))
+
+    with Ledger(pg_location, FP_A).session(exclusive=False) as book:
+        assert [tx['kind'] for tx in book.transfers()] == ['allocated', 'amount']
+        assert (book.allocated('shop'), book.received('shop')) == (600, 800)
+    assert table_rows(pg_location)['smsbox_ledger_schema'][0][0] == '1'  # a read-only run migrates nothing
+
+    with Ledger(pg_location, FP_A).session() as book:
+        book.record_subaccount('shop', 'created', state='retired')
+    rows = table_rows(pg_location)
+    assert rows['smsbox_ledger_schema'][0][0] == '2'
+    with connect(pg_location) as conn:
+        assert conn.execute('SELECT id, kind FROM smsbox_ledger_transfers ORDER BY seq').fetchall() == [
+            ('tx-000000000001', 'allocated'), ('tx-000000000002', 'amount')]
+    with Ledger(pg_location, FP_A).session(exclusive=False) as book:
+        assert book.subaccount('shop')['state'] == 'retired' and book.moved_to is None
+        assert (book.allocated('shop'), book.received('shop')) == (600, 800)
+
+
 def test_tables_of_a_newer_release_are_refused(pg_location):
     with Ledger(pg_location, FP_A).session() as book:
         book.record_subaccount('a', 'created')
