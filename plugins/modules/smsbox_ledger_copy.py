@@ -16,12 +16,15 @@ description:
   - Moves a file ledger into PostgreSQL, so that several controllers, CI runners or AWX/AAP jobs share it; or exports any
     ledger to the JSON snapshot format of a file ledger, as a backup or to review it.
   - O(api_key) names the main account; a file ledger that was never used with this key is refused.
-    After a key rotation, O(source_fingerprint) names the old key's ledger, which is copied to the new key.
+    After a key rotation, O(source_fingerprint) names the old key's ledger, which is copied to the new key; the old key's
+    ledger is then marked as moved (under its exclusive lock), so that a job still running with the old key refuses to
+    write to it instead of paying again.
   - The destination must hold no record of the main account, unless O(move_aside) moves them out of the way first. Everything
     is written in one transaction (PostgreSQL) or one atomic rename (file), then read back; the counts and credit totals read
     back must equal the source's, or the task fails.
-  - Sends nothing to SMSBOX. The source is read under its shared lock and the destination written under its exclusive
-    lock, so no run of the modules changes either meanwhile. The source is left as it is; stop using it afterwards.
+  - Sends nothing to SMSBOX. The source is read under its shared lock (its exclusive lock after a key rotation) and the
+    destination written under its exclusive lock, so no run of the modules changes either meanwhile. The source's records
+    are left as they are; stop using it afterwards.
 extends_documentation_fragment:
   - smsbox.account.connection
   - smsbox.account.connection.attributes
@@ -103,6 +106,8 @@ moved_aside:
 source:
   description:
     - What the source ledger holds for the main account.
+    - After a key rotation (O(source_fingerprint)), C(moved_to) is the new key's fingerprint, which the old key's ledger now
+      records: a run with the old key then refuses to write to it, naming the new one.
     - C(subaccounts) counts its sub-accounts and C(subaccounts_baseline_unknown) those whose earlier credits are unknown;
       C(transfers) counts its transfers by state; C(credits) sums their credits (C(allocated) is C(baseline) plus
       C(applied); C(unsettled) is the amount of the C(pending) and C(unknown) transfers).

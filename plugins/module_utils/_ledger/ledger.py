@@ -145,9 +145,22 @@ class Ledger(RecordingMixin):
         self._subaccounts = dict(contents.subaccounts)
         for record in contents.transfers.values():
             self._put_transfer(record)
+        self._check_moved()
         self._check_fingerprint()
         self._check_rotated_key()
         self._settle_interrupted()
+
+    def _check_moved(self):
+        # The old key's ledger, copied to the new key after a rotation: writing here would pay again what the new one pays.
+        if not self.moved_to:
+            return
+        text = ('Ledger %s of the API key with fingerprint %s was moved to the key with fingerprint %s (smsbox_ledger_copy after a '
+                'key rotation): it is kept as it was and records nothing more. Run with the new API key (fingerprint %s), whose '
+                'ledger holds these records and everything since; stop using the old key.'
+                % (self.path, self.fingerprint, self.moved_to, self.moved_to))
+        if self._exclusive:
+            raise LedgerError(text + ' Nothing was sent to SMSBOX.')
+        self.warnings.append(text)
 
     def _check_fingerprint(self):
         if not self.fingerprint:

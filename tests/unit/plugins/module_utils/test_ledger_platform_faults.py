@@ -23,6 +23,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying imp
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import connections as pg_connections
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LockLostError
+from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import Probe
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, password_of, table_rows, terminate
 from ansible_collections.smsbox.account.tests.unit.tcp_proxy import proxy_to
 
@@ -369,3 +370,37 @@ def test_a_copy_can_move_the_destination_records_aside(location, store, tmp_path
     with Ledger(location, FP_B).session(exclusive=False) as other:
         if store == 'postgresql':
             assert all(result['moved_aside'] not in warning for warning in other.warnings)
+
+
+# -- item 8: a key rotation --
+
+def test_the_copy_to_a_rotated_key_marks_the_old_ledger_moved_and_the_old_key_writes_nothing(location, store, tmp_path):
+    with Ledger(location, FP_A).session() as book:
+        book.record_subaccount('shop', 'created')
+        tx = book.begin_transfer('shop', 45)
+        book.settle_transfer(tx['id'], 'applied', detail='OK')
+    before = Probe(store, location).stored() if store == 'file' else None
+    dest = location if store == 'postgresql' else str(tmp_path / 'ledgers' / 'new-key.json')
+    assert copy_ledger(location, dest, FP_B, source_fingerprint=FP_A, check_mode=True)['source']['moved_to'] == FP_B
+    with Ledger(location, FP_A).session():
+        pass  # check mode marked nothing
+    result = copy_ledger(location, dest, FP_B, source_fingerprint=FP_A)
+    assert result['changed'] and result['source']['moved_to'] == FP_B
+    # a job still on the old key: refused before anything is sent, naming the new key
+    with pytest.raises(LedgerError) as info:
+        with Ledger(location, FP_A).session():
+            raise AssertionError('a run with the old key opened its ledger for writing')
+    assert 'moved to the key with fingerprint %s' % FP_B in str(info.value) and 'Nothing was sent' in str(info.value)
+    with Ledger(location, FP_A).session(exclusive=False) as old:
+        assert any('moved to the key with fingerprint %s' % FP_B in warning for warning in old.warnings)
+        assert old.received('shop') == 45  # kept as it was
+    # the same copy again changes nothing; a copy of the old ledger to a third key is refused
+    assert copy_ledger(location, dest, FP_B, source_fingerprint=FP_A)['changed'] is False
+    with Ledger(dest, FP_B).session() as new:
+        assert new.received('shop') == 45 and new.moved_to is None
+        new.record_subaccount('shop-2', 'created')
+    with pytest.raises(LedgerError) as info:
+        copy_ledger(location, str(tmp_path / 'third.json'), key_fingerprint('a third key 000000000'), source_fingerprint=FP_A)
+    assert 'moved to key fingerprint %s already' % FP_B in str(info.value)
+    if before is not None:
+        assert Probe(store, location).stored() != before  # the old file records where it went
