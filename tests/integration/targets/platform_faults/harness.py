@@ -18,7 +18,8 @@ PgBouncer. The faults:
 - the PostgreSQL server restarted (about 1 s away) and stopped for 8 s while transfers are in flight;
 - PgBouncer in transaction and in session pooling: two jobs at once, and a cancelled job;
 - a database that cannot give every job its connections (a connection limit), four jobs at once;
-- a job that finds the ledger taken: it says who holds it while it waits, and one with a short lock_timeout gives up.
+- a job that finds the ledger taken: it says who holds it while it waits, and one with a short lock_timeout gives up;
+- a key rotation: after the documented copy, a job still on the old key refuses to write; the new key pays a raise once.
 
 After each, every main account is audited: every sub-account SMSBOX holds is in the ledger as created (0 lost
 records, none adopted), none was created twice, no sub-account received more than declared (0 duplicate transfers),
@@ -68,7 +69,8 @@ COUNTS = collections.OrderedDict((name, 0) for name in (
     'database outages of 8 s', 'PgBouncer transaction-pooling jobs', 'PgBouncer session-pooling jobs',
     'jobs refused for connections before any request', 'lost records', 'duplicate creates', 'duplicate transfers',
     'answered transfers left pending', 'transfers left unknown by a killed job',
-    'creates a killed job left unknown, settled by the next job', 'jobs that waited for the lock and said who held it'))
+    'creates a killed job left unknown, settled by the next job', 'jobs that waited for the lock and said who held it',
+    'jobs on a rotated-away key refused before any request'))
 ZERO = ('lost records', 'duplicate creates', 'duplicate transfers', 'answered transfers left pending')
 random_points = random.Random(SEED)
 
@@ -106,6 +108,13 @@ class Account:
         self.prefix = '%s%s' % (scenario.replace('-', ''), label)
         self.declared = dict(('%s-%02d' % (self.prefix, n), 5 + n) for n in range(1, names + 1))
         self.fingerprint = key_fingerprint(self.key)
+
+    def rotated(self):
+        """The same main account under a new key (SMSBOX may accept both for a while)."""
+        other = Account.__new__(Account)
+        other.__dict__.update(self.__dict__, key=self.key.replace(KEY_MARK, KEY_MARK + 'n'), declared=dict(self.declared))
+        other.fingerprint = key_fingerprint(other.key)
+        return other
 
 
 def fresh_emulator(accounts):
@@ -232,7 +241,7 @@ class Job:
     number = 0
     started = []
 
-    def __init__(self, accounts, database, port=PG_PORT, adopt=False, extra_env=None):
+    def __init__(self, accounts, database, port=PG_PORT, adopt=False, extra_env=None, playbook=None, extravars=None):
         Job.number += 1
         self.name = 'job%03d' % Job.number
         self.accounts = accounts
@@ -248,7 +257,7 @@ class Job:
         with open(os.path.join(self.pdd, 'env', 'envvars'), 'w') as handle:
             json.dump(envvars, handle)  # JSON is YAML: ansible-runner reads either
         with open(os.path.join(self.pdd, 'env', 'extravars'), 'w') as handle:
-            json.dump({'smsbox_hosts': 'all'}, handle)
+            json.dump(dict({'smsbox_hosts': 'all'}, **(extravars or {})), handle)
         with open(os.path.join(self.pdd, 'env', 'settings'), 'w') as handle:
             json.dump({'suppress_ansible_output': True}, handle)
         inventory = {'all': {'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
@@ -265,7 +274,7 @@ class Job:
         with open(os.path.join(self.pdd, 'inventory', 'hosts.yml'), 'w') as handle:
             json.dump(inventory, handle)
         with open(os.path.join(self.pdd, 'project', 'site.yml'), 'w') as handle:
-            handle.write('- name: Provision\n  ansible.builtin.import_playbook: smsbox.account.provision\n')
+            handle.write(playbook or '- name: Provision\n  ansible.builtin.import_playbook: smsbox.account.provision\n')
         self.process = None
         self.rc = None
 
@@ -552,6 +561,51 @@ def connection_limit(database):
         follow_up('connection limit, again', [account], database)
 
 
+COPY = '''- name: Copy the old key's ledger to the new key, as docs/ledger-format.md says after a key rotation
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Copy
+      smsbox.account.smsbox_ledger_copy:
+        ledger: "{{ lookup('env', 'SMSBOX_LEDGER') }}"
+        dest: "{{ lookup('env', 'SMSBOX_LEDGER') }}"
+        source_fingerprint: "{{ old_fingerprint }}"
+      register: copied
+    - name: The old key's ledger now says where it went
+      ansible.builtin.assert:
+        that: copied.source.moved_to == new_fingerprint and copied.dest.subaccounts == copied.source.subaccounts
+'''
+
+
+def rotation(database):
+    """After a key rotation and the documented copy, a job still on the old key refuses to write; the new key pays once."""
+    old = Account('kr', 'eu', names=4)
+    fresh_emulator([old])
+    if Job([old], database).run() != 0:
+        fail('rotation: the first job failed')
+    new = old.rotated()
+    control('/accounts', {new.key: {'same_as': old.key}})  # SMSBOX accepts both keys for a while
+    copy = Job([new], database, playbook=COPY, extravars={'old_fingerprint': old.fingerprint, 'new_fingerprint': new.fingerprint})
+    if copy.run() != 0:
+        fail('rotation: the copy failed: %s' % copy.output[-3000:])
+    raised = sorted(old.declared)[0]
+    for account in (old, new):
+        account.declared[raised] += 45
+    sent = len(posts([old, new]))
+    stale = Job([old], database)
+    if stale.run() == 0 or len(posts([old, new])) != sent:
+        fail('rotation: a job on the old key was not refused, or sent something: %s' % stale.output[-3000:])
+    if 'moved to the key with fingerprint %s' % new.fingerprint not in stale.output:
+        fail('rotation: the refusal does not name the new key: %s' % stale.output[-3000:])
+    if Job([new], database).run() != 0:
+        fail('rotation: the job on the new key failed')
+    transfers = [(entry['params']['to'], entry['params']['credit']) for entry in posts([old, new]) if 'to' in entry['params']]
+    if transfers[-1:] != [(raised, '45')] or sum(1 for name, _credit in transfers if name == raised) != 2:
+        fail('rotation: the raise was not paid exactly once: %s' % transfers)
+    audit('rotation', [new], database, answered_known=True, settled=True)
+    COUNTS['jobs on a rotated-away key refused before any request'] += 1
+
+
 HOLDER = '''
 import sys, time
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
@@ -597,7 +651,7 @@ def main():
                  ('restart', lambda database: database_away(database, 'restart'), 'smsbox_jobs'),
                  ('outage', lambda database: database_away(database, 'outage'), 'smsbox_jobs'),
                  ('pgbouncer', pgbouncer, 'smsbox_jobs'), ('connections', connection_limit, 'smsbox_limited'),
-                 ('wait', waiting, 'smsbox_jobs')]
+                 ('wait', waiting, 'smsbox_jobs'), ('rotation', rotation, 'smsbox_jobs')]
     chosen = [name for name in ENV.get('HARNESS_SCENARIOS', '').split(',') if name]
     for name, scenario, database in scenarios:
         if chosen and name not in chosen:
