@@ -75,10 +75,18 @@ class PostgresqlConnectionsMixin:
     def _error(self, what, error, advice='Check the database, then run again.'):
         return LedgerError('PostgreSQL ledger %s: %s failed: %s. %s' % (self.location, what, self._masked(error), advice))
 
-    def _connect_error(self, error):
-        return LedgerError('Cannot connect to the PostgreSQL ledger %s: %s. Check the URI, that the server accepts connections '
-                           'from this host, and the password (in the URI, PGPASSWORD, ~/.pgpass or a service file).'
-                           % (self.location, self._masked(error)))
+    def _connect_error(self, error, at_start=False):
+        text = self._masked(error)
+        if 'too many connections' in text or 'connection slots' in text:
+            advice = ('The database has no connection left for this run, which needs %d (one holds the lock, %d record; the '
+                      'ledger_connections option): raise the server\'s max_connections or the role\'s connection limit, lower '
+                      'ledger_connections (at least 2), or put a pooler in front: see "Sizing and poolers" in docs/ledger.md.'
+                      % (self.pool_size + 1, self.pool_size))
+        else:
+            advice = ('Check the URI, that the server accepts connections from this host, and the password (in the URI, '
+                      'PGPASSWORD, ~/.pgpass or a service file).')
+        return LedgerError('Cannot connect to the PostgreSQL ledger %s: %s. %s%s' % (
+            self.location, text, advice, ' Nothing was sent to SMSBOX.' if at_start else ''))
 
     # -- connections --
 

@@ -159,7 +159,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         except psycopg.Error as error:
             self.close()
             if getattr(error, 'connecting', False):
-                raise self._connect_error(error)
+                raise self._connect_error(error, at_start=True)
             raise self._error('locking', error)
         except Exception:
             self.close()

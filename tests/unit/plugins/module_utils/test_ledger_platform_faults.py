@@ -272,6 +272,11 @@ def test_a_database_that_cannot_give_the_connections_fails_the_run_before_anythi
         assert proxy.open_connections == 0  # what it had opened is closed again
     with Ledger(pg_location, FP_A, lock_timeout=1).session():
         pass  # and the lock went with it
+    with proxy_to(pg_location, limit=0) as proxy:
+        with pytest.raises(LedgerError) as info:
+            with Ledger(proxy.uri(pg_location), FP_A).session():
+                raise AssertionError('the session opened without a connection')
+        assert 'Cannot connect' in str(info.value) and 'Nothing was sent to SMSBOX' in str(info.value)
 
 
 # -- item 3: a transaction pooler --
