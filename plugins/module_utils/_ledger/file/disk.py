@@ -76,6 +76,26 @@ def atomic_write(path, data):
     fsync_dir(os.path.dirname(path))
 
 
+def still_the_file(fd, path):
+    """Whether the open file fd is still the one at path (same device and inode, not deleted)."""
+    try:
+        held = os.fstat(fd)
+        current = os.stat(path)
+    except OSError:
+        return False
+    return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+
+
+def rename_aside(path, stamp):
+    """Renames path and its journal to path.aside-<stamp> (and .journal); returns the new path. Raises OSError."""
+    aside = '%s.aside-%s' % (path, stamp)
+    for suffix in ('', '.journal'):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, aside + suffix)
+    fsync_dir(os.path.dirname(path))
+    return aside
+
+
 def make_dirs(directory, ledger_path):
     """Creates directory and its missing parents with mode 0700, for the ledger at ledger_path."""
     missing = []

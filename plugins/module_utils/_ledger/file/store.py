@@ -41,9 +41,11 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk i
     fsync_dir,
     make_dirs,
     open_private,
+    rename_aside,
+    still_the_file,
     wait_for_flock,
-    write_all,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.journal import JournalMixin
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.reading import FileReadingMixin
 
 
@@ -53,7 +55,7 @@ def default_ledger_path(api_key):
     return os.path.join(home, 'smsbox', 'ledger-%s.json' % key_fingerprint(api_key))
 
 
-class FileStore(FileReadingMixin, LedgerStore):
+class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
     """The ledger of one main account in a file (and its journal and lock file) at ``path``."""
 
     kind = 'file'
@@ -188,20 +190,6 @@ class FileStore(FileReadingMixin, LedgerStore):
         return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url, moved_to=self._moved_to,
                         subaccounts=self._subaccounts, transfers=self._transfers, warnings=self._warnings)
 
-    # -- journal --
-
-    def _open_journal(self):
-        if self._journal_fd is None:
-            real_journal = self._real + '.journal'
-            try:
-                self._journal_fd, created = open_private(real_journal, os.O_WRONLY | os.O_APPEND)
-            except OSError as error:
-                raise LedgerError('Cannot open the journal %s of ledger %s: %s. Check that the directory is writable by this user.'
-                                  % (real_journal, self.path, describe(error)))
-            if created:
-                fsync_dir(os.path.dirname(real_journal))
-        return self._journal_fd
-
     def _check_writable(self):
         if not self._locked or not self._exclusive:
             raise LedgerError('Ledger %s is not locked for writing: it cannot record changes.' % self.path)
@@ -216,51 +204,11 @@ class FileStore(FileReadingMixin, LedgerStore):
             raise LedgerError('Ledger %s refuses further records in this run because %s. Check the disk, then run again.'
                               % (self.path, self._broken))
 
-    def _append(self, entry):
-        """Writes one journal line; the caller holds _io_lock and calls _sync(seq) after releasing it."""
-        data = (json.dumps(entry, separators=(',', ':')) + '\n').encode('utf-8')
-        fd = self._open_journal()
-        try:
-            write_all(fd, data)
-        except OSError as error:
-            try:
-                os.ftruncate(fd, self._journal_size)  # never leave half a line for the next append to follow
-            except OSError:
-                self._broken = 'a journal write failed and could not be undone'
-            raise LedgerError('Cannot write to the journal of ledger %s: %s. This record was not saved (a transfer not yet recorded '
-                              'is not sent; one already sent stays unsettled and is reported next run). Free disk space and run again.'
-                              % (self.path, describe(error)))
-        self._journal_size += len(data)
-        self._written += 1
-        self._dirty = True
-        self._exists = True
-        return self._written
-
-    def _sync(self, seq):
-        # Group commit: one fdatasync covers every line written before it, so concurrent threads share it.
-        with self._sync_lock:
-            if self._synced >= seq:
-                return
-            target = self._written
-            try:
-                fdatasync(self._journal_fd)
-            except OSError as error:
-                self._broken = 'the journal could not be flushed to disk'
-                raise LedgerError('Cannot flush the journal of ledger %s to disk: %s. Do not trust this run\'s records: check the '
-                                  'disk, then run again; any transfer it lists as unknown must be checked in the SMSBOX dashboard.'
-                                  % (self.path, describe(error)))
-            self._synced = target
-
     # -- commits --
 
     def _holds_lock(self):
         """Whether the lock file this run locked is still the ledger's: deleting or replacing it would let another run in."""
-        try:
-            held = os.fstat(self._lock_fd)
-            current = os.stat(self._real + '.lock')
-        except OSError:
-            return False
-        return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+        return still_the_file(self._lock_fd, self._real + '.lock')
 
     def commit_subaccount(self, record, how=DECISION):
         self._check_writable()
@@ -326,26 +274,18 @@ class FileStore(FileReadingMixin, LedgerStore):
 
     def move_aside(self):
         self._check_writable()
-        aside = '%s.aside-%s' % (self._real, now().replace('-', '').replace(':', ''))
         with self._io_lock:
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
             try:
-                if os.path.exists(self._real):
-                    os.rename(self._real, aside)
-                if os.path.exists(self._real + '.journal'):
-                    if self._journal_fd is not None:
-                        os.close(self._journal_fd)
-                        self._journal_fd = None
-                    os.rename(self._real + '.journal', aside + '.journal')
-                fsync_dir(os.path.dirname(self._real))
+                aside = rename_aside(self._real, now().replace('-', '').replace(':', ''))
             except OSError as error:
-                raise LedgerError('Cannot move ledger %s aside to %s: %s. Nothing was copied.' % (self.path, aside, describe(error)))
-            self._subaccounts = {}
-            self._transfers = {}
-            self._fingerprints = []
-            self._api_url = None
-            self._exists = False
+                raise LedgerError('Cannot move ledger %s aside: %s. Nothing was copied.' % (self.path, describe(error)))
+            self._subaccounts, self._transfers, self._fingerprints = {}, {}, []
+            self._api_url = self._moved_to = None
+            self._exists = self._dirty = False
             self._journal_size = 0
-            self._dirty = False
         return aside
 
     # -- snapshot --
