@@ -621,7 +621,7 @@ def waiting(database):
     account = Account('wt', 'eu')
     fresh_emulator([account])
     uri = 'postgresql://smsbox_test:%s@%s:%d/%s' % (urllib.request.quote(DB_PASSWORD, safe=''), PG_HOST, PG_PORT, database)
-    holder = subprocess.Popen([sys.executable, '-c', HOLDER, uri, account.fingerprint, '13'], stdout=subprocess.PIPE)  # pylint: disable=consider-using-with
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, uri, account.fingerprint, '600'], stdout=subprocess.PIPE)  # pylint: disable=consider-using-with
     try:
         if holder.stdout.readline().strip() != b'held':
             fail('wait: the holder did not take the lock')
@@ -632,6 +632,13 @@ def waiting(database):
         named = "held by 'smsbox.account %d on " % holder.pid
         if 'waited 2 seconds (lock_timeout)' not in hasty.output or named not in hasty.output or posts([account]):
             fail('wait: the job that gave up did not name the holder, or sent something: %s' % hasty.output[-3000:])
+        # The holder lets go once the waiting job has said who holds the lock (every 10 s), or after a minute.
+        deadline = time.monotonic() + 60
+        while 'waiting for the lock of PostgreSQL ledger' not in patient.output and time.monotonic() < deadline:
+            if patient.process.poll() is not None:
+                fail('wait: the waiting job ended while the ledger was held: %s' % patient.output[-3000:])
+            time.sleep(0.2)
+        holder.kill()
         if patient.wait() != 0:
             fail('wait: the patient job failed: %s' % patient.output[-3000:])
         if 'waiting for the lock of PostgreSQL ledger' not in patient.output or named not in patient.output:
