@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ledger while the platform fails under it: a lost lock, a database away for seconds, too few connections, a
-pooler, a long wait for the lock, first runs racing to create the tables.
+pooler, a long wait for the lock, a ledger moved aside, a key rotation. (First runs racing to create the tables under a
+role's lock_timeout: test_ledger_postgresql.py.)
 
 Against the real test PostgreSQL (tests/unit/postgresql.py); a database that goes away is a TCP proxy in front of it
 (tests/unit/tcp_proxy.py), cut for a while, so that the server the other tests share stays up.
@@ -13,7 +14,6 @@ __metaclass__ = type
 
 import json
 import os
-import threading
 import time
 
 import pytest
@@ -23,7 +23,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying imp
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import connections as pg_connections
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LockLostError
-from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import Probe
+from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import Probe, run_in_threads
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, password_of, table_rows, terminate
 from ansible_collections.smsbox.account.tests.unit.tcp_proxy import proxy_to
 
@@ -237,21 +237,12 @@ def test_a_run_opens_its_connections_up_front_and_no_more(pg_location):
         location = proxy.uri(pg_location)
         with Ledger(location, FP_A, concurrency=8, connections=3).session() as book:
             assert proxy.open_connections == 3  # one holds the lock, two record: all open before anything is sent
-            errors = []
 
             def work(worker):
-                try:
-                    for n in range(10):
-                        tx = book.begin_transfer('w%d' % worker, n + 1)
-                        book.settle_transfer(tx['id'], 'applied')
-                except LedgerError as error:  # pragma: no cover - reported below
-                    errors.append(error)
-            threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            assert errors == [] and proxy.open_connections == 3 and proxy.accepted == 3
+                for n in range(10):
+                    tx = book.begin_transfer('w%d' % worker, n + 1)
+                    book.settle_transfer(tx['id'], 'applied')
+            assert run_in_threads(work, 8) == [] and proxy.open_connections == 3 and proxy.accepted == 3
         with Ledger(location, FP_A, concurrency=4).session(exclusive=False):
             assert proxy.open_connections == 1  # a read-only run: the lock connection alone
 
@@ -319,33 +310,6 @@ def test_lock_timeout_zero_does_not_wait(location, store):
             with Ledger(location, FP_A, lock_timeout=0).session():
                 pass
         assert time.monotonic() - started < 1
-
-
-# -- item 10: first runs racing under a role's lock_timeout --
-
-def test_tables_are_created_once_under_a_short_lock_timeout(pg_location):
-    import subprocess
-    import sys
-    import textwrap
-    short = pg_location + '%20-clock_timeout%3D1ms%20-cstatement_timeout%3D2s'
-    code = '''
-        import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
-        location, fingerprint, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
-        while time.time() < start:
-            pass
-        with Ledger(location, fingerprint, lock_timeout=30).session() as book:
-            book.record_subaccount('shop-' + fingerprint, 'created')
-    '''
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    start = time.time() + 1.5
-    children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), short, '%012x' % n, str(start)], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True) for n in range(6)]
-    for child in children:
-        _out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-    rows = table_rows(pg_location)
-    assert len(rows['smsbox_ledger_schema']) == 1 and len(rows['smsbox_ledger_subaccounts']) == 6
 
 
 # -- item 9: moving a ledger aside --

@@ -31,38 +31,32 @@ def stop_here(marker):
     sys.exit(3)  # never reached in a test: the test kills the process first
 
 
+# pause -> (the Ledger method, whether the process stops after it ran or instead of running it, when it stops)
+PAUSES = {
+    'after_pending': ('begin_transfer', 'after', lambda kwargs: True),
+    'before_record': ('settle_transfer', 'before', lambda kwargs: True),
+    'after_announce': ('announce_create', 'after', lambda kwargs: True),
+    'before_record_create': ('record_subaccount', 'before', lambda kwargs: kwargs.get('answered')),
+}
+
+
 def install_pause(pause, marker):
     from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger  # pylint: disable=import-outside-toplevel
-    if pause == 'after_pending':
-        begin_transfer = ledger.Ledger.begin_transfer
-
-        def paused_begin(self, *args, **kwargs):
-            recorded = begin_transfer(self, *args, **kwargs)
-            stop_here(marker)
-            return recorded
-        ledger.Ledger.begin_transfer = paused_begin
-    elif pause == 'before_record':
-        def paused_settle(self, txid, state, detail=None):  # pylint: disable=unused-argument
-            stop_here(marker)
-        ledger.Ledger.settle_transfer = paused_settle
-    elif pause == 'after_announce':
-        announce_create = ledger.Ledger.announce_create
-
-        def paused_announce(self, *args, **kwargs):
-            recorded = announce_create(self, *args, **kwargs)
-            stop_here(marker)
-            return recorded
-        ledger.Ledger.announce_create = paused_announce
-    elif pause == 'before_record_create':
-        record_subaccount = ledger.Ledger.record_subaccount
-
-        def paused_record(self, name, origin, state='present', **kwargs):
-            if kwargs.get('answered'):
-                stop_here(marker)
-            return record_subaccount(self, name, origin, state=state, **kwargs)
-        ledger.Ledger.record_subaccount = paused_record
-    elif pause != 'none':
+    if pause == 'none':
+        return
+    if pause not in PAUSES:
         raise ValueError('unknown pause %r' % pause)
+    name, when, applies = PAUSES[pause]
+    original = getattr(ledger.Ledger, name)
+
+    def paused(self, *args, **kwargs):
+        if when == 'before' and applies(kwargs):
+            stop_here(marker)
+        recorded = original(self, *args, **kwargs)
+        if when == 'after' and applies(kwargs):
+            stop_here(marker)
+        return recorded
+    setattr(ledger.Ledger, name, paused)
 
 
 def main(argv):
