@@ -147,8 +147,9 @@ class RecordingMixin:
             listed = list(self.unrecorded)
         if not listed:
             return error
-        return type(error)('%s SMSBOX answered requests of this run that the ledger could not record: %s.'
-                           % (str(error).rstrip('.') + '.', '; '.join(listed)))
+        kind = LockLostError if isinstance(error, LockLostError) else LedgerError
+        return kind('%s SMSBOX answered requests of this run that the ledger could not record: %s.'
+                    % (str(error).rstrip('.') + '.', '; '.join(listed)))
 
     def _discard(self, tx):
         """A transfer whose record failed is not sent: settled rejected, in case its row reached the store anyway."""
