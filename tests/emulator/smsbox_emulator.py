@@ -421,8 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == '/spend' and self.command == 'POST':
                 if not isinstance(data, dict):
                     raise FaultError('spend body must be an object {"subaccount": name, "credits": n}')
-                emulator.spend(data.get('subaccount'), data.get('credits'))
-                self._send_json(200, emulator.state(requests=False))
+                # Only the sub-account's figure: the state would carry keys and passwords into a test's output.
+                self._send_json(200, {'subaccount': data.get('subaccount'), 'credits': emulator.spend(data.get('subaccount'), data.get('credits'))})
             else:
                 self._send_json(404, {'error': 'unknown control endpoint %s %s' % (self.command, CONTROL_PREFIX + path)})
         except FaultError as exc:
@@ -684,7 +684,7 @@ class Emulator:
                     if amount < 0 or amount > sub['credits']:
                         raise FaultError('%s holds %s credits; it cannot spend %s' % (subaccount, sub['credits'], credits))
                     sub['credits'] -= amount
-                    return
+                    return float(sub['credits']) if sub['credits'] % 1 else int(sub['credits'])
         raise FaultError('no sub-account %s' % subaccount)
 
     def _build_accounts(self, target, accounts):

@@ -597,7 +597,8 @@ def test_spent_credits_leave_the_sub_account_and_a_larger_take_back_is_refused(e
     assert create(emu, 'shop1') == 'OK' and transfer(emu, 'shop1', 500) == 'OK'
     control = emu.control_url
     session = requests.Session()
-    assert session.post(control + '/spend', json={'subaccount': 'shop1', 'credits': 300}, timeout=5).status_code == 200
+    spent = session.post(control + '/spend', json={'subaccount': 'shop1', 'credits': 300}, timeout=5)
+    assert spent.status_code == 200 and spent.json() == {'subaccount': 'shop1', 'credits': 200}
     assert account(emu)['subaccounts']['shop1']['credits'] == 200 and account(emu)['balance'] == 500
     assert transfer(emu, 'shop1', -201) == 'ERREUR'
     assert transfer(emu, 'shop1', -200) == 'OK'
