@@ -72,11 +72,17 @@ class SubaccountConverger:
             return Step(result, where=item['where'])
         before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
         if item['password'] is None:
+            if record and item['adopt']:
+                # Declared existing, and this collection's earlier create (its answer lost, or its run killed) made it: it stays
+                # created by this collection, with its baseline of 0, never adopted.
+                result.update(action='adopted', changed=True, note='recorded as created by this collection, sending nothing: '
+                                                                  'its earlier create, whose answer was lost, had made it')
+                view.update(origin='created', nolimit=record['nolimit'], baseline=0)
+                return Step(result, where=item['where'], write=self.settle_without_create(record), before=before, after={name: view})
             if record:
-                # Created by this collection, its answer lost (or its run killed): only sending the create again settles it.
                 result.update(action='failed', error='%s: a password is needed to settle it: an earlier create by this collection '
-                                                     'did not get its answer, and sending it again settles it (it cannot be adopted)'
-                              % item['where'])
+                                                     'did not get its answer, and sending it again settles it (or set adopt: true '
+                                                     'if it exists: it is then recorded as created, sending nothing)' % item['where'])
                 return Step(result, where=item['where'])
             if not item['adopt']:
                 result.update(action='failed', error='%s: a password is needed to create it (or set adopt: true if it exists already)'
@@ -108,6 +114,12 @@ class SubaccountConverger:
     def adopt_without_create(self, item):
         def write(step):
             self.ledger.record_subaccount(item['subaccount'], origin='adopted', state='present', baseline=item['baseline'])
+        return write
+
+    def settle_without_create(self, record):
+        def write(step):
+            self.ledger.record_subaccount(record['name'], origin='created', state='present', nolimit=record['nolimit'],
+                                          password_fp=record['password_fp'])
         return write
 
     def record_baseline(self, item, record):
