@@ -157,8 +157,8 @@ class RecordingMixin:
         try:
             self._store.commit_transfer(never, previous_state='pending')
         except NoSuchRecord:
-            pass
+            pass  # it never reached the store
         except LedgerError:
-            # No such row (it never reached the store), or the store stayed away: then the next run may report it unknown.
+            # The store stayed away, or the lock went to another run: the next run may report it unknown.
             self._unrecorded('transfer %s of %+d credits to %r was not sent; if a later run reports it unknown, settle it with '
                              'resolve: {%s: rejected}' % (tx['id'], tx['amount'], tx['subaccount'], tx['id']))
