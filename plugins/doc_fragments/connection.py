@@ -64,8 +64,8 @@ options:
     default: 300
   ledger_connections:
     description:
-      - With a PostgreSQL O(ledger), the most connections a run opens to the database for one main account, from 2 to 17:
-        one holds the lock for the whole run, the others record (no more than the module's concurrency). All are opened
+      - With a PostgreSQL O(ledger), the most connections a run opens to the database for one main account (2 to 17).
+        One holds the lock for the whole run, the others record (no more than the module's concurrency). All are opened
         when the run starts, so a database that cannot give them fails the run before anything is sent to SMSBOX.
       - Ignored for a file ledger.
       - If not set, the value of the E(SMSBOX_LEDGER_CONNECTIONS) environment variable is used, then the default.

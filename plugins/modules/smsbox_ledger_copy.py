@@ -48,7 +48,7 @@ options:
   move_aside:
     description:
       - When O(dest) already holds other records of the main account, keep them under another name instead of refusing the
-        copy, under the destination's exclusive lock, in the same run: a file becomes C(<dest>.aside-<UTC time>) (and its
+        copy, under the destination's exclusive lock, in the same run. A file becomes C(<dest>.aside-<UTC time>) (and its
         journal C(<dest>.aside-<UTC time>.journal)); in PostgreSQL the rows are renamed to the account
         C(<fingerprint>@aside-<UTC time>-<4 hex digits>), which no key ever reads again and which
         C(DELETE FROM smsbox_ledger_<table> WHERE account = '<that name>') removes for good once it is no longer needed.
