@@ -106,8 +106,8 @@ moved_aside:
 source:
   description:
     - What the source ledger holds for the main account.
-    - After a key rotation (O(source_fingerprint)), C(moved_to) is the new key's fingerprint, which the old key's ledger now
-      records: a run with the old key then refuses to write to it, naming the new one.
+    - After a key rotation (O(source_fingerprint)), C(moved_to) is the new key's fingerprint, now recorded in the old key's
+      ledger. A run with the old key then refuses to write to it, naming the new one.
     - C(subaccounts) counts its sub-accounts and C(subaccounts_baseline_unknown) those whose earlier credits are unknown;
       C(transfers) counts its transfers by state; C(credits) sums their credits (C(allocated) is C(baseline) plus
       C(applied); C(unsettled) is the amount of the C(pending) and C(unknown) transfers).
