@@ -88,8 +88,8 @@ def render(entries, context=()):
         lines.append('| id | where | when | message (its start) | test |')
         lines.append('|---|---|---|---|---|')
         for entry in context:
-            lines.append('| `%s` | %s | %s | %s | `%s` |' % (entry['id'], entry['where'], cell(entry['situation']), cell(entry['message']),
-                                                          entry['test']))
+            lines.append('| `%s` | %s | %s | %s | `%s` |'
+                         % (entry['id'], entry['where'], cell(entry['situation']), cell(entry['message']), entry['test']))
         lines.append('')
     return '\n'.join(lines)
 

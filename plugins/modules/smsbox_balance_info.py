@@ -92,7 +92,7 @@ ledger:
           C(state) is C(present), C(unknown) (a create whose answer was lost) or C(retired);
           C(baseline) is what it had received before the ledger knew it (0 when created here, null when adopted
           without one);
-          C(allocated) is its declared allocation, what O(smsbox.account.smsbox_credit#module:allocated) compares with:
+          C(allocated) is its declared allocation, what O(smsbox.account.smsbox_credit#module:allocated) compares with,
           its baseline plus the applied transfers made to reach an allocation;
           C(top_ups) is the net of its applied one-off transfers (O(smsbox.account.smsbox_credit#module:amount)), which
           come on top of the allocation and are never reversed by it;

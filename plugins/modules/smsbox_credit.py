@@ -18,7 +18,7 @@ description:
     does nothing when it is equal already.
   - Imperative, with O(amount=N) the module makes one transfer of N credits (negative takes credits back) each run,
     unless O(transfer_id) names a transfer the ledger already applied. Such one-off transfers (an invoice's top-up)
-    come on top of the declared allocation and are never reversed by a later O(allocated): a paid invoice stays paid.
+    come on top of the declared allocation and are never reversed by a later O(allocated), so a paid invoice stays paid.
     Results show both figures, the declared allocation and the credits received in all.
   - The SMSBOX API cannot read a sub-account's credits; the totals come from the ledger (see O(ledger)), where every
     transfer is recorded as C(pending) before it is sent, then C(applied), C(rejected), or C(unknown) when its answer
@@ -166,9 +166,10 @@ allocations:
   description:
     - One entry per item, in input order, with C(subaccount), C(action), C(changed), C(allocated_before) and
       C(allocated_after) (its declared allocation, what O(allocated) compares with), C(received_before) and
-      C(received_after) (every credit it received in all: the declared allocation plus one-off transfers),
-      C(amount) (the transfer made, 0 when none), C(transfer) (its ledger record, when one was made), C(resolved) (ids of the transfers settled by O(resolve)), C(unsettled) (ids of its transfers whose outcome
-      is still unknown), C(note) when something needs no action but is worth knowing, and C(error) when it failed.
+      C(received_after) (every credit it received in all, the declared allocation plus one-off transfers),
+      C(amount) (the transfer made, 0 when none), C(transfer) (its ledger record, when one was made), C(resolved) (ids
+      of the transfers settled by O(resolve)), C(unsettled) (ids of its transfers whose outcome is still unknown),
+      C(note) when something needs no action but is worth knowing, and C(error) when it failed.
     - C(action) is C(transferred), C(unchanged), C(resolved) or C(failed); in check mode, what a real run would do.
   returned: always
   type: list

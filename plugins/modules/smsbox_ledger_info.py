@@ -16,8 +16,8 @@ description:
     dates, states and the runs that made them; totals given, taken back and net, in all and per day, week or month.
   - Answers "how much did we hand out this month" and "which job moved these credits" from the ledger alone, since the
     SMSBOX API can list neither sub-accounts nor their credits.
-  - Sends nothing to SMSBOX and needs no API key. A PostgreSQL ledger holds several main accounts: name this one by
-    O(key_fingerprint) (as the other modules' warnings and C(smsbox_balance_info) show it), or give O(api_key) to compute
+  - Sends nothing to SMSBOX and needs no API key. A PostgreSQL ledger holds several main accounts; name this one by
+    O(key_fingerprint), as the other modules' warnings and C(smsbox_balance_info) show it, or give O(api_key) to compute
     it. A finance user needs only read access to the database (C(SELECT) on its tables).
   - Writes the statement's transfers to a CSV file a spreadsheet opens when O(csv) is given.
   - Runs on the controller (or wherever the ledger is reachable), under the ledger's shared lock, so a run that is

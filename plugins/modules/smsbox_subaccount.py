@@ -59,7 +59,7 @@ options:
       - Record a sub-account declared as existing, made elsewhere, instead of failing.
       - Without O(password), record the name as adopted without sending a create.
       - With O(password) and O(baseline), the create is sent; if SMSBOX refuses it (the name exists), the name is
-        recorded as adopted with that baseline. With O(password) and no O(baseline), the name is new: a refused create
+        recorded as adopted with that baseline. With O(password) and no O(baseline), the name is new, so a refused create
         fails, and nothing is recorded.
       - In the bulk form, the default for items that do not set it.
     type: bool
@@ -67,7 +67,7 @@ options:
   baseline:
     description:
       - For an adopted sub-account, the credits it had received from this main account before this ledger knew it (an
-        integer, 0 or more): what it received in all, never what the SMSBOX dashboard shows now, which is net of what
+        integer, 0 or more), what it received in all; never what the SMSBOX dashboard shows now, which is net of what
         it spent (a shop that received 500 and spent 300 shows 200; a baseline of 200 would pay 300 again), and
         without the transfers this ledger itself recorded. Recorded at adoption, or later on a sub-account adopted
         without it; a different value for a baseline already recorded only warns.

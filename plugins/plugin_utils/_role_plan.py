@@ -88,6 +88,11 @@ def _unset_or(check, values, variable):
     return check(values[variable], variable) if values.get(variable) is not None else None
 
 
+def default_api_url(values):
+    """smsbox_api_url, else the SMSBOX_API_URL of the controller's environment, as the modules fall back to it, else SMSBOX's."""
+    return values.get('smsbox_api_url') or os.environ.get('SMSBOX_API_URL') or DEFAULT_API_URL
+
+
 def _shown(value):
     return 'unset' if value is None else repr(value) if isinstance(value, str) else str(value).lower()
 
@@ -165,7 +170,7 @@ class Plan:
         """The connection settings, checked as the modules will check them, but before any account sends anything."""
         key = values.get('smsbox_api_key')
         return ((check_api_key(key, 'smsbox_api_key') if key is not None else None)
-                or check_api_url(values.get('smsbox_api_url') or DEFAULT_API_URL, 'smsbox_api_url', 'smsbox_api_key')
+                or check_api_url(default_api_url(values), 'smsbox_api_url', 'smsbox_api_key')
                 or check_ledger_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
                 or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
                 or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
@@ -174,7 +179,7 @@ class Plan:
                 or _unset_or(check_ledger_connections, values, 'smsbox_ledger_connections'))
 
     def account_of(self, host, values):
-        url = values.get('smsbox_api_url') or DEFAULT_API_URL
+        url = default_api_url(values)
         key = values.get('smsbox_api_key') or None
         settings = dict((setting, values.get(variable)) for variable, setting in ACCOUNT_SETTINGS)
         settings['ledger'] = settings['ledger'] or None

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import Step, names_text, result_of, run_writes
-from ansible_collections.smsbox.account.plugins.module_utils._api.errors import APPLIED, REJECTED, ModuleFailure, SmsboxError, SmsboxRefused
+from ansible_collections.smsbox.account.plugins.module_utils._api.errors import APPLIED, REJECTED, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, read_credit_items
 
 

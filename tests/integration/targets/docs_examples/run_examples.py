@@ -322,11 +322,9 @@ class Scratch:
         return path
 
     def playbook_argv(self, *argv):
-        # The vault variables, and the emulator's URL as an extra var (as make demo gives it): the role takes no
-        # SMSBOX_API_URL from the environment, although its README says it does.
+        # The vault variables; the emulator's URL comes from SMSBOX_API_URL, as the role's README says it may.
         return ['ansible-playbook'] + list(argv) + ['-e', '@' + os.path.join(self.dir, 'vault.yml'),
-                                                    '--vault-password-file', self.vault_password_file,
-                                                    '-e', 'smsbox_api_url=' + self.runner.emulator.url]
+                                                    '--vault-password-file', self.vault_password_file]
 
     def run(self, block):
         """Runs (or checks) one block: (status, detail); Failure when it does not do what the page says."""

@@ -55,6 +55,19 @@ def test_spec_must_be_a_dict():
         subaccount_plan(['h1'], {'h1': {}}, ['not', 'a', 'dict'])
 
 
+def test_smsbox_api_url_falls_back_to_the_environment_as_the_modules_do(spec, monkeypatch):
+    monkeypatch.setenv('SMSBOX_API_URL', 'http://127.0.0.1:8080/1.1/api.php')
+    hostvars = {'paris': dict(smsbox_subaccount=sub('shop-paris'), smsbox_api_key=KEY_EU),
+                'boston': dict(smsbox_subaccount=sub('shop-boston'), smsbox_api_key=KEY_US, smsbox_api_url='https://us.example.net/api')}
+
+    result = plan(hostvars, spec)
+
+    assert result['errors'] == []
+    assert sorted(account['api_url'] for account in result['accounts']) == ['http://127.0.0.1:8080/1.1/api.php', 'https://us.example.net/api']
+    monkeypatch.setenv('SMSBOX_API_URL', 'http://api.smsbox.pro/1.1/api.php')  # checked as the variable would be
+    assert 'smsbox_api_url uses plain http:// to api.smsbox.pro' in plan(hostvars, spec)['errors'][0]
+
+
 def test_groups_hosts_by_url_and_key(spec):
     hostvars = {
         'paris': dict(smsbox_subaccount=sub('shop-paris', credit=100), smsbox_api_key=KEY_EU),
