@@ -75,8 +75,9 @@ class SubaccountConverger:
             if record and item['adopt']:
                 # Declared existing, and this collection's earlier create (its answer lost, or its run killed) made it: it stays
                 # created by this collection, with its baseline of 0, never adopted.
-                result.update(action='adopted', changed=True, note='recorded as created by this collection, sending nothing: '
-                                                                  'its earlier create, whose answer was lost, had made it')
+                result.update(action='adopted', changed=True,
+                              note='recorded as created by this collection, sending nothing: its earlier create, whose answer '
+                                   'was lost, had made it')
                 view.update(origin='created', nolimit=record['nolimit'], baseline=0)
                 return Step(result, where=item['where'], write=self.settle_without_create(record), before=before, after={name: view})
             if record:

@@ -103,16 +103,16 @@ class Ledger(RecordingMixin):
         try:
             self._store.lock(self._exclusive)
             self._load(self._store.read())
-            try:
-                yield self
-            except LedgerError as error:
-                raise self._with_unrecorded(error)
+            yield self
             if self._exclusive and self._account_due and self.exists and not self._store.lock_lost:
                 # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
                 self._commit_account()
             if self._store.lock_lost:
                 self.warnings.append('Ledger %s: this run lost its lock (%s) and took it again to record the answers to the '
                                      'requests it had sent; it sent nothing after that.' % (self.path, self._store.lock_lost))
+        except LedgerError as error:
+            # What SMSBOX answered that could not be recorded is named, so that nobody has to guess.
+            raise self._with_unrecorded(error)
         finally:
             try:
                 self.warnings.extend(self._store.close())

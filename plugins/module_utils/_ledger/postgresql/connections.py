@@ -119,7 +119,7 @@ class PostgresqlConnectionsMixin:
             self._opened += missing
         opened = 0
         try:
-            for _ in range(missing):
+            while opened < missing:
                 conn = self._connect()
                 with self._pool:
                     self._idle.append(conn)
