@@ -81,6 +81,11 @@ class Ledger(RecordingMixin):
         self._exclusive = False
         self._reset()
 
+    @staticmethod
+    def _now():
+        """The time records are stamped with: this module's clock, which tests may set."""
+        return now()
+
     @property
     def location(self):
         return self.path

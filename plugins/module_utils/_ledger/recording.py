@@ -24,14 +24,14 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     NoSuchRecord,
     default_kind,
     is_count,
-    now,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import NEW
 
 
 class RecordingMixin:
     """The Ledger's writes around a request; it sets ``_store``, ``_mutex``, ``_subaccounts``, ``_transfers``, ``_reserved``,
-    ``exists``, ``run``, ``unrecorded`` and ``path``, and has ``_check_writable``, ``_commit_account`` and ``_put_transfer``."""
+    ``exists``, ``run``, ``unrecorded`` and ``path``, and has ``_check_writable``, ``_commit_account``, ``_put_transfer`` and
+    ``_now`` (the ledger's clock)."""
 
     def announce_create(self, name, nolimit, password_fp):
         """Records a create as ``created``, ``unknown``, durably, before the caller sends it; returns the record. Raises
@@ -39,7 +39,7 @@ class RecordingMixin:
         again, and OK or ERREUR settles it as created by this collection."""
         self._check_writable()
         record = dict(name=name, origin='created', state='unknown', nolimit=nolimit, password_fp=password_fp, baseline=0,
-                      recorded=now(), run=self.run)
+                      recorded=self._now(), run=self.run)
         try:
             self._commit_account()
             self._store.commit_subaccount(record, how=NEW)
@@ -75,7 +75,7 @@ class RecordingMixin:
                 txid = 'tx-' + os.urandom(6).hex()
             self._reserved.add(txid)
         tx = dict(id=txid, subaccount=subaccount, amount=amount, transfer_id=transfer_id, state='pending',
-                  created=now(), settled=None, detail=None, kind=kind, run=self.run)
+                  created=self._now(), settled=None, detail=None, kind=kind, run=self.run)
         try:
             self._commit_account()
             self._store.commit_transfer(tx)
@@ -105,7 +105,7 @@ class RecordingMixin:
                 raise LedgerError('Ledger %s cannot settle transfer %s as %r: it is %s%s.' % (
                     self.path, txid, state, tx['state'],
                     ', which can only become %s' % ' or '.join(allowed) if allowed else ' already, which is final'))
-            settled = dict(tx, state=state, settled=now(), detail=detail)
+            settled = dict(tx, state=state, settled=self._now(), detail=detail)
         try:
             self._store.commit_transfer(settled, previous_state=tx['state'])
         except LedgerError:
@@ -153,7 +153,7 @@ class RecordingMixin:
 
     def _discard(self, tx):
         """A transfer whose record failed is not sent: settled rejected, in case its row reached the store anyway."""
-        never = dict(tx, state='rejected', settled=now(), detail='never sent: the ledger could not record it first')
+        never = dict(tx, state='rejected', settled=self._now(), detail='never sent: the ledger could not record it first')
         try:
             self._store.commit_transfer(never, previous_state='pending')
         except NoSuchRecord:
