@@ -207,6 +207,8 @@ def read_resolve(value, where):
                          'resolve: %s kept in a playbook would also settle a transfer that becomes unknown later, unchecked. '
                          'The ids are in the message that reported each transfer as unknown, and in smsbox_balance_info\'s '
                          'ledger.unsettled' % (where, RESOLVE_EXAMPLE, value))
+    if isinstance(value, str):
+        value = _resolve_pairs(value, where)
     if not isinstance(value, dict):
         raise InputError('%s: resolve must be a mapping of transfer ids to applied or rejected, e.g. %s' % (where, RESOLVE_EXAMPLE))
     for txid, outcome in value.items():
@@ -217,6 +219,19 @@ def read_resolve(value, where):
             raise InputError('%s: resolve says %r for %s; say applied (the credits arrived) or rejected (they did not)'
                              % (where, str(outcome)[:20], txid))
     return dict(value)
+
+
+def _resolve_pairs(text, where):
+    """The ad hoc form of resolve, ``-a 'resolve=tx-4be1c2a09d3f=applied'`` (several separated by commas; ``:`` works as ``=``)."""
+    pairs = {}
+    for part in (piece.strip() for piece in text.split(',')):
+        txid, sep, outcome = part.replace(':', '=', 1).partition('=')
+        if not sep:
+            raise InputError('%s: resolve %r names no outcome; write each transfer as tx-<id>=applied or tx-<id>=rejected, '
+                             'e.g. -a "subaccount=<name> resolve=tx-4be1c2a09d3f=applied" ad hoc, or resolve: %s in a task'
+                             % (where, part[:40], RESOLVE_EXAMPLE))
+        pairs[txid.strip()] = outcome.strip()
+    return pairs
 
 
 def _check_module_concurrency(params):

@@ -22,14 +22,15 @@ description:
   - Writes the statement's transfers to a CSV file a spreadsheet opens when O(csv) is given.
   - Runs on the controller (or wherever the ledger is reachable), under the ledger's shared lock, so a run that is
     writing the ledger finishes first.
+extends_documentation_fragment:
+  - smsbox.account.connection.attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: Reads the ledger; with O(csv), reports whether the file would change and writes nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
   idempotent:
     support: full
     details: Reading changes nothing; O(csv) is rewritten only when its content differs.
@@ -233,7 +234,7 @@ def main():
         argument_spec=dict(
             # str, not path: a path's expandvars would mangle a URI; ~ is expanded for files when it is read.
             ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
-            key_fingerprint=dict(type='str'),
+            key_fingerprint=dict(type='str', no_log=False),
             api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
             subaccounts=dict(type='list', elements='str'),
             since=dict(type='str'),

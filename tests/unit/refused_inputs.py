@@ -125,6 +125,11 @@ ENTRIES = [
            "'shop-a': resolve names 'shop-a', which is not a transfer id (tx- and 12 hex digits, as in the message that reported it)"),
     module('Resolve forms', 'resolve-other-answer', CREDIT, dict(subaccount='shop-a', resolve={'tx-4be1c2a09d3f': 'yes'}),
            "'shop-a': resolve says 'yes' for tx-4be1c2a09d3f; say applied (the credits arrived) or rejected (they did not)"),
+    module('Resolve forms', 'resolve-string-without-outcome', CREDIT, dict(subaccount='shop-a', resolve='tx-4be1c2a09d3f'),
+           "'shop-a': resolve 'tx-4be1c2a09d3f' names no outcome; write each transfer as tx-<id>=applied or tx-<id>=rejected, "
+           'e.g. -a "subaccount=<name> resolve=tx-4be1c2a09d3f=applied" ad hoc, or resolve: {"tx-4be1c2a09d3f": applied} in a task'),
+    module('Resolve forms', 'resolve-string-other-answer', CREDIT, dict(subaccount='shop-a', resolve='tx-4be1c2a09d3f=done'),
+           "'shop-a': resolve says 'done' for tx-4be1c2a09d3f; say applied (the credits arrived) or rejected (they did not)"),
     # -- the API key ----------------------------------------------------------------------------------------
     module('API key', 'key-missing', BALANCE, dict(),
            'no API key: set the api_key option (from Ansible Vault) or the SMSBOX_API_KEY environment variable of the process that runs '

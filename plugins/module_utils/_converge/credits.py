@@ -88,7 +88,8 @@ def unsettled_message(where, name, transfers):
     settle = ', '.join('%s: applied' % tx['id'] for tx in transfers)
     return ('%s: nothing was sent, because an earlier transfer has an unknown outcome: %s. It may have been applied. '
             'Check the sub-account in the SMSBOX dashboard, then run smsbox.account.smsbox_credit with subaccount: %s and '
-            'resolve: {%s} (the credits arrived), or rejected in place of applied (they did not).' % (where, described, name, settle))
+            'resolve: {%s} (the credits arrived), or rejected in place of applied (they did not); ad hoc: -a "subaccount=%s '
+            'resolve=%s"' % (where, described, name, settle, name, ','.join('%s=applied' % tx['id'] for tx in transfers)))
 
 
 class CreditConverger:
@@ -257,8 +258,9 @@ class CreditConverger:
                     step.result['error'] = ('%s: %s. The transfer %s of %+d credits may have been applied; it is recorded as unknown and '
                                             'no further transfer to this sub-account will be made until it is settled: check the '
                                             'SMSBOX dashboard, then run smsbox.account.smsbox_credit with subaccount: %s and '
-                                            'resolve: {%s: applied} (the credits arrived), or rejected in place of applied (they did not).'
-                                            % (item['where'], error, tx['id'], amount, name, tx['id']))
+                                            'resolve: {%s: applied} (the credits arrived), or rejected in place of applied (they did not); '
+                                            'ad hoc: -a "subaccount=%s resolve=%s=applied"'
+                                            % (item['where'], error, tx['id'], amount, name, tx['id'], name, tx['id']))
             else:
                 tx = self.ledger.settle_transfer(tx['id'], APPLIED, detail='OK')
             step.result['transfer'] = tx

@@ -73,8 +73,9 @@ def statement(ledger, names=None, since=None, until=None, period=None):
 
 def csv_text(result):
     """The statement's transfers, one row each in time order, as a CSV a spreadsheet opens (UTF-8, a header row)."""
-    rows = sorted(((name, tx) for name, entry in result['subaccounts'].items() for tx in entry['transfers']),
-                  key=lambda pair: (pair[1].get('created') or '', pair[1]['id']))
+    # A stable sort on the time alone: each sub-account's transfers are in the order they were recorded.
+    rows = sorted(((name, tx) for name, entry in sorted(result['subaccounts'].items()) for tx in entry['transfers']),
+                  key=lambda pair: pair[1].get('created') or '')
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\r\n')
     writer.writerow(CSV_FIELDS)

@@ -358,6 +358,21 @@ def test_resolve_applied_then_equal_allocation_sends_no_new_transfer(run_module,
     assert after['changed'] is False and transfer_posts(emulator, since=log_start) == []
 
 
+def test_resolve_ad_hoc_as_a_string_settles_the_named_transfers(run_module, emulator, base, ledger_path, shops):
+    first = lose_transfer(run_module, emulator, base, 'shop-a', 100)['transfers'][0]['id']
+    failed = credit(run_module, base, subaccount='shop-a', allocated=100)
+    assert 'ad hoc: -a "subaccount=shop-a resolve=%s=applied"' % first in failed.msg
+    log_start = len(requests_log(emulator))
+
+    resolved = credit(run_module, base, subaccount='shop-a', resolve='%s=applied' % first)   # -a 'resolve=tx-...=applied'
+    refused = credit(run_module, base, subaccount='shop-a', resolve=first)
+
+    assert not resolved.failed, resolved.msg
+    assert resolved['allocations'][0]['resolved'] == [first] and unsettled(ledger_path, 'shop-a') == []
+    assert transfer_posts(emulator, since=log_start) == []
+    assert refused.failed and "resolve %r names no outcome" % first in refused.msg
+
+
 def test_resolve_rejected_then_the_allocation_is_transferred_once(run_module, emulator, base, ledger_path, shops):
     txid = lose_transfer(run_module, emulator, base, 'shop-a', 100, fault='drop_before')['transfers'][0]['id']  # never applied
     assert applied_transfers(emulator, to='shop-a') == []
