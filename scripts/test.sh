@@ -268,6 +268,9 @@ if is_in units "${REQUESTED_STAGES[@]}" || is_in integration "${REQUESTED_STAGES
     PG_URI_FILE=$BUILD/postgresql-uri
     postgresql_start "$PG_URI_FILE" \
         || { echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"; PG_URI_FILE=""; }
+    if is_in integration "${REQUESTED_STAGES[@]}" && is_in "$NEWEST_CORE" "${LINES[@]}"; then
+        pgbouncer_install || echo "PgBouncer could not be installed: the platform_faults target will fail"
+    fi
 fi
 
 # ansible-rulebook's rule engine needs Java: installed once here (apt-get), not by a job beside others.

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR
 from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
@@ -32,8 +33,10 @@ STAGES = {
     'credits': (smsbox_credit, converge_credits, 'allocations', 'allocations'),
     'allowances': (smsbox_credit, converge_credits, 'allowances', 'allocations'),
 }
-ACCOUNT_SETTINGS = ('api_key', 'api_url', 'ledger', 'validate_certs', 'ca_path', 'timeout', 'concurrency')
+ACCOUNT_SETTINGS = ('api_key', 'api_url', 'ledger', 'validate_certs', 'ca_path', 'timeout', 'concurrency', 'lock_timeout',
+                    'ledger_connections')
 MAX_ACCOUNTS_AT_ONCE = 8
+display = Display()
 NO_PLAN = ('The role smsbox.account.subaccounts plans every stage in its first task, which this run skipped (--start-at-task '
            'past it?). Select stages with tags instead, e.g. --tags smsbox_credits: the plan always runs. Nothing was sent.')
 
@@ -105,12 +108,23 @@ class ActionModule(ActionBase):
             secrets.update(uri_passwords(validated.validated_parameters['ledger']))
         if validated.error_messages:
             return scrub(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages)), secrets)
-        run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff)
+        # Shown as it happens (a module's output only comes at its end): who holds the ledger while this run waits for it.
+        notify = self._notifier(label, secrets)
+        run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff,
+                  notify=notify)
         run.expected_new = expected
         account_result = run_result(run, converge)
         account_result.setdefault('changed', False)
         account_result['warnings'] = ['%s: %s' % (label, warning) for warning in run.warnings]
         return scrub(account_result, secrets)
+
+    @staticmethod
+    def _notifier(label, secrets):
+        hide = masker(secrets)
+
+        def notify(message):
+            display.display('smsbox.account: %s: %s' % (label, hide(message)))
+        return notify
 
     def _module_run(self, module, params, task_vars):
         name = 'smsbox.account.%s' % module.__name__.rsplit('.', 1)[-1]

@@ -28,6 +28,8 @@ MAX_SUBACCOUNTS = 500
 MAX_NAME = 50
 MAX_PASSWORD = 50
 MAX_CONCURRENCY = 16
+MAX_LOCK_TIMEOUT = 86400
+MAX_LEDGER_CONNECTIONS = MAX_CONCURRENCY + 1
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
 MAX_CREDITS = 10 ** 9
 MASK = '********'
@@ -332,6 +334,19 @@ def check_api_key(key, what='api_key'):
 def check_timeout(timeout, what='timeout'):
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float('inf'):
         return '%s must be a positive number of seconds, got %s' % (what, timeout)
+    return None
+
+
+def check_lock_timeout(value, what='lock_timeout'):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_LOCK_TIMEOUT:
+        return '%s must be a number of seconds from 0 (do not wait) to %d, got %s' % (what, MAX_LOCK_TIMEOUT, value)
+    return None
+
+
+def check_ledger_connections(value, what='ledger_connections'):
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_LEDGER_CONNECTIONS:
+        return ('%s must be between 2 (one connection holds the lock, one records) and %d, got %s'
+                % (what, MAX_LEDGER_CONNECTIONS, value))
     return None
 
 

@@ -30,7 +30,9 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_ca_path,
     check_concurrency,
     check_count,
+    check_ledger_connections,
     check_ledger_location,
+    check_lock_timeout,
     check_name,
     check_password,
     check_timeout,
@@ -56,6 +58,8 @@ ACCOUNT_SETTINGS = (
     ('smsbox_timeout', 'timeout'),
     ('smsbox_adopt', 'adopt'),
     ('smsbox_concurrency', 'concurrency'),
+    ('smsbox_lock_timeout', 'lock_timeout'),
+    ('smsbox_ledger_connections', 'ledger_connections'),
     ('smsbox_removed', 'removed'),
     ('smsbox_period', 'period'),
 )
@@ -79,6 +83,11 @@ def _validated(validator, provided, api_key):
     result = validator.validate(provided)
     secrets = list(result._no_log_values) + [api_key]
     return dict(result.validated_parameters), [mask(message, secrets) for message in result.error_messages]
+
+
+def _unset_or(check, values, variable):
+    """Unset, the module's environment fallback and default apply."""
+    return check(values[variable], variable) if values.get(variable) is not None else None
 
 
 def default_api_url(values):
@@ -185,7 +194,9 @@ class Plan:
                 or check_ledger_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
                 or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
                 or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
-                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency'))
+                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency')
+                or _unset_or(check_lock_timeout, values, 'smsbox_lock_timeout')
+                or _unset_or(check_ledger_connections, values, 'smsbox_ledger_connections'))
 
     def account_of(self, host, values):
         url = default_api_url(values)

@@ -688,16 +688,24 @@ class Emulator:
         raise FaultError('no sub-account %s' % subaccount)
 
     def _build_accounts(self, target, accounts):
-        """Add/update main accounts in target from {"key": balance | {"balance": b, "subaccounts": {...}}}."""
+        """Add/update main accounts in target from {"key": balance | {"balance": b, "subaccounts": {...}} | {"same_as": key}}.
+
+        ``same_as`` makes the key another key of an existing main account, as during a key rotation."""
         if not isinstance(accounts, dict):
             raise FaultError('accounts must be an object {"key": balance}')
         staged = {}
         known = set()
         for acc in target.values():
             known.update(acc.subaccounts)
+        aliases = {}
         for key, spec in accounts.items():
             key = str(key)
             subs = {}
+            if isinstance(spec, dict) and 'same_as' in spec:
+                if str(spec['same_as']) not in target:
+                    raise FaultError('same_as names no main account')
+                aliases[key] = target[str(spec['same_as'])]  # a rotated key: one main account, reached by both keys
+                continue
             if isinstance(spec, dict):
                 balance = to_decimal(spec.get('balance', 0))
                 for name, sub in (spec.get('subaccounts') or {}).items():
@@ -716,6 +724,7 @@ class Emulator:
                 account = target[key] = Account(balance)
             account.balance = balance
             account.subaccounts.update(subs)
+        target.update(aliases)
 
     def add_fault(self, operation='any', fault=None, times=1, match=None, delay=None, apply=None):
         """Queue one fault; the first matching fault with times left is consumed by an API request."""

@@ -171,6 +171,12 @@ ENTRIES = [
            'concurrency must be between 1 and 16, got 0'),
     module('Timeouts and concurrency', 'concurrency-17', CREDIT, dict(concurrency=17, subaccount='shop-a', amount=5),
            'concurrency must be between 1 and 16, got 17'),
+    module('Timeouts and concurrency', 'lock-timeout-negative', CREDIT, dict(lock_timeout=-1, subaccount='shop-a', amount=5),
+           'lock_timeout must be a number of seconds from 0 (do not wait) to 86400, got -1.0'),
+    module('Timeouts and concurrency', 'lock-timeout-two-days', SUBACCOUNT, dict(lock_timeout=172800, name='shop-a', password='Pw-1'),
+           'lock_timeout must be a number of seconds from 0 (do not wait) to 86400, got 172800.0'),
+    module('Timeouts and concurrency', 'ledger-connections-one', CREDIT, dict(ledger_connections=1, subaccount='shop-a', amount=5),
+           'ledger_connections must be between 2 (one connection holds the lock, one records) and 17, got 1'),
     # -- ca_path --------------------------------------------------------------------------------------------
     module('ca_path', 'ca-path-missing', BALANCE, dict(ca_path='/nonexistent/ca.pem'),
            "ca_path /nonexistent/ca.pem does not exist; give the PEM file (or c_rehash directory) of the certificate authorities that "
@@ -207,6 +213,10 @@ ENTRIES = [
          'host web1: smsbox_timeout must be a positive number of seconds, got 0.0'),
     role('Role variables', 'role-concurrency-99', dict(web1=dict(shop('shop-a'), smsbox_concurrency=99)),
          'host web1: smsbox_concurrency must be between 1 and 16, got 99'),
+    role('Role variables', 'role-lock-timeout-negative', dict(web1=dict(shop('shop-a'), smsbox_lock_timeout=-5)),
+         'host web1: smsbox_lock_timeout must be a number of seconds from 0 (do not wait) to 86400, got -5.0'),
+    role('Role variables', 'role-ledger-connections-99', dict(web1=dict(shop('shop-a'), smsbox_ledger_connections=99)),
+         'host web1: smsbox_ledger_connections must be between 2 (one connection holds the lock, one records) and 17, got 99'),
     role('Role variables', 'role-ledger-relative', dict(web1=dict(shop('shop-a'), smsbox_ledger='ledgers/eu.json')),
          "host web1: smsbox_ledger 'ledgers/eu.json' is a relative path, which would be resolved against whatever directory the module "
          'runs in (with ansible-playbook smsbox.account.provision, inside the installed collection). Use ' + LEDGER_HINT),

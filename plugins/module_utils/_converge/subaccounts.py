@@ -88,9 +88,22 @@ class SubaccountConverger:
             return Step(result, where=item['where'])
         before = {name: dict(state='unknown', note='an earlier create lost its answer')} if record else {}
         if item['password'] is None:
+            if record and item['adopt']:
+                # Declared existing, and this collection's earlier create (its answer lost, or its run killed) made it: it stays
+                # created by this collection, with its baseline of 0, never adopted.
+                result.update(action='adopted', changed=True,
+                              note='recorded as created by this collection, sending nothing: its earlier create, whose answer '
+                                   'was lost, had made it')
+                view.update(origin='created', nolimit=record['nolimit'], baseline=0)
+                return Step(result, where=item['where'], write=self.settle_without_create(record), before=before, after={name: view})
+            if record:
+                result.update(action='failed', error='%s: a password is needed to settle it: an earlier create by this collection '
+                                                     'did not get its answer, and sending it again settles it (or set adopt: true '
+                                                     'if it exists: it is then recorded as created, sending nothing)' % item['where'])
+                return Step(result, where=item['where'])
             if not item['adopt']:
-                result.update(action='failed', error='%s: a password is needed to %s it (or set adopt: true if it exists already)'
-                              % (item['where'], 'settle' if record else 'create'))
+                result.update(action='failed', error='%s: a password is needed to create it (or set adopt: true if it exists already)'
+                              % item['where'])
                 return Step(result, where=item['where'])
             result.update(action='adopted', changed=True)
             view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
@@ -141,6 +154,12 @@ class SubaccountConverger:
             self.ledger.record_subaccount(item['subaccount'], origin='adopted', state='present', baseline=item['baseline'])
         return write
 
+    def settle_without_create(self, record):
+        def write(step):
+            self.ledger.record_subaccount(record['name'], origin='created', state='present', nolimit=record['nolimit'],
+                                          password_fp=record['password_fp'])
+        return write
+
     def record_baseline(self, item, record):
         def write(step):
             self.ledger.record_subaccount(item['subaccount'], origin='adopted', state='present', nolimit=record['nolimit'],
@@ -151,14 +170,20 @@ class SubaccountConverger:
         def write(step):
             name = item['subaccount']
             password_fp = self.password_fp(item['password'])
+            # Recorded unknown before it is sent, as a transfer is pending: a run killed meanwhile leaves a record that the
+            # next run settles by sending the create again. One settling an earlier unknown create is recorded already.
+            announced = None if settling else self.ledger.announce_create(name, item['nolimit'], password_fp)
             try:
                 self.client.create(name, item['password'], item['nolimit'])
             except SmsboxRefused:
                 if settling:
                     # Our own earlier create, whose answer was lost, made it.
-                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                    self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp,
+                                                  answered=True)
                     step.result['note'] = 'an earlier create whose answer was lost had made it'
-                elif item['adopt'] and item['baseline'] is not None:
+                    return
+                self.ledger.withdraw_create(announced)  # refused: the name is not ours
+                if item['adopt'] and item['baseline'] is not None:
                     # Declared existing (its baseline given): SMSBOX's refusal confirms it.
                     self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
                     step.result['action'] = 'adopted'
@@ -172,13 +197,17 @@ class SubaccountConverger:
                                        error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
             except SmsboxError as error:
                 if error.write_outcome == UNKNOWN:
-                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp)
+                    self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp,
+                                                  answered=True)
                     step.result.update(action='failed', error='%s: %s. It may have been created: run the task again, which sends '
                                                               'the create once more and settles it from the answer.' % (item['where'], error))
                 else:
+                    if announced is not None:
+                        self.ledger.withdraw_create(announced)  # certainly not made
                     step.result.update(action='failed', changed=False, error='%s: %s' % (item['where'], error))
             else:
-                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp)
+                self.ledger.record_subaccount(name, origin='created', state='present', nolimit=item['nolimit'], password_fp=password_fp,
+                                              answered=True)
                 if item['baseline']:
                     step.result['note'] = 'baseline ignored: this collection created it, so it had received nothing before'
         return write

@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import os
 import threading
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (  # noqa: F401 pylint: disable=unused-import
@@ -33,6 +32,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     TRANSFER_STATES,
     LedgerDependencyError,
     LedgerError,
+    LockLostError,
     default_baseline,
     default_kind,
     is_count,
@@ -42,26 +42,35 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
 )
 # printable_location and default_ledger_path are part of what callers import from here.
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (  # noqa: F401 pylint: disable=unused-import
+    DECISION,
+    DEFAULT_CONNECTIONS,
     DEFAULT_LOCK_TIMEOUT,
+    OUTCOME,
     open_store,
     printable_location,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.recording import RecordingMixin
 
 _KEEP = object()  # record_subaccount's baseline when not given
 
 
-class Ledger:
+class Ledger(RecordingMixin):
     """The ledger of one main account. Use it through ``session()``.
 
     ``location`` is a file path (the default store) or a ``postgresql://`` URI; ``path`` is where it
     is, fit to print (a URI's password masked). ``concurrency`` is how many threads of the module may
-    record at once (a PostgreSQL store opens as many connections to write). ``run`` describes the run
-    that makes the new records (job, CI run, controller, playbook, label), recorded with each of them.
+    record at once; a PostgreSQL store opens at most ``connections`` connections: one holds the lock,
+    the others (no more than ``concurrency``) record. ``on_wait`` is told who holds the lock while
+    ``session()`` waits for it. ``run`` describes the run that makes the new records (job, CI run,
+    controller, playbook, label), recorded with each of them.
     """
 
-    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1, run=None):
-        self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=concurrency)
+    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1, run=None,
+                 connections=DEFAULT_CONNECTIONS, on_wait=None):
+        writers = max(1, min(concurrency or 1, (connections or DEFAULT_CONNECTIONS) - 1))
+        self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=writers)
+        self._store.on_wait = on_wait
         self.path = self._store.location
         self.fingerprint = fingerprint
         self.api_url = api_url
@@ -71,6 +80,11 @@ class Ledger:
         self._active = False
         self._exclusive = False
         self._reset()
+
+    @staticmethod
+    def _now():
+        """The time records are stamped with: this module's clock, which tests may set."""
+        return now()
 
     @property
     def location(self):
@@ -95,9 +109,15 @@ class Ledger:
             self._store.lock(self._exclusive)
             self._load(self._store.read())
             yield self
-            if self._exclusive and self._account_due and self.exists:
+            if self._exclusive and self._account_due and self.exists and not self._store.lock_lost:
                 # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
                 self._commit_account()
+            if self._store.lock_lost:
+                self.warnings.append('Ledger %s: this run lost its lock (%s) and took it again to record the answers to the '
+                                     'requests it had sent; it sent nothing after that.' % (self.path, self._store.lock_lost))
+        except LedgerError as error:
+            # What SMSBOX answered that could not be recorded is named, so that nobody has to guess.
+            raise self._with_unrecorded(error)
         finally:
             try:
                 self.warnings.extend(self._store.close())
@@ -113,6 +133,7 @@ class Ledger:
         self._by_subaccount = {}  # name -> ids in creation order; keeps per-item queries fast on a long history
         self._by_transfer_id = {}  # idempotency key -> ids in creation order
         self._reserved = set()  # transfer ids being committed
+        self.unrecorded = []  # answers SMSBOX gave that the store could not record, each a sentence
         self._fingerprints = []
         self._stored_api_url = None
         self.moved_to = None  # the key fingerprint this account's records were copied to (a rotated key)
@@ -129,9 +150,22 @@ class Ledger:
         self._subaccounts = dict(contents.subaccounts)
         for record in contents.transfers.values():
             self._put_transfer(record)
+        self._check_moved()
         self._check_fingerprint()
         self._check_rotated_key()
         self._settle_interrupted()
+
+    def _check_moved(self):
+        # The old key's ledger, copied to the new key after a rotation: writing here would pay again what the new one pays.
+        if not self.moved_to:
+            return
+        text = ('Ledger %s of the API key with fingerprint %s was moved to the key with fingerprint %s (smsbox_ledger_copy after a '
+                'key rotation): it is kept as it was and records nothing more. Run with the new API key (fingerprint %s), whose '
+                'ledger holds these records and everything since; stop using the old key.'
+                % (self.path, self.fingerprint, self.moved_to, self.moved_to))
+        if self._exclusive:
+            raise LedgerError(text + ' Nothing was sent to SMSBOX.')
+        self.warnings.append(text)
 
     def _check_fingerprint(self):
         if not self.fingerprint:
@@ -306,11 +340,13 @@ class Ledger:
         if not self._exclusive:
             raise LedgerError('Ledger %s was opened read-only (check mode or an info module): it cannot record changes.' % self.path)
 
-    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP):
+    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP, answered=False):
         """Upserts a sub-account; the arguments given replace the whole record.
 
         ``baseline``: the credits it had received before this ledger knew it, None when unknown. Not given:
         the record's own when its origin stays the same, else 0 for ``created`` and None for ``adopted``.
+        ``answered``: the record is the answer to a create already sent (kept and retried while the store is
+        away, even after the run lost its lock); a create is announced with ``announce_create`` before it is sent.
         """
         if not isinstance(name, str) or not name:
             raise LedgerError('Ledger %s cannot record a sub-account without a name.' % self.path)
@@ -335,64 +371,14 @@ class Ledger:
             record = dict(name=name, origin=origin, state=state, nolimit=nolimit, password_fp=password_fp, baseline=baseline,
                           recorded=now(), run=self.run)
         self._commit_account()
-        self._store.commit_subaccount(record)
+        try:
+            self._store.commit_subaccount(record, how=OUTCOME if answered else DECISION)
+        except LedgerError:
+            if answered:
+                self._unrecorded('the create of sub-account %r was answered %s' % (
+                    name, 'OK (created)' if state == 'present' else 'with a lost answer (it may exist)'))
+            raise
         with self._mutex:
             self._subaccounts[name] = record
             self.exists = True
         return dict(record)
-
-    def begin_transfer(self, subaccount, amount, transfer_id=None, kind=None):
-        """Records a pending transfer, durably, before the caller sends it. Raises LedgerError when it cannot: then send nothing.
-
-        ``kind``: ``allocated`` (made to reach a declared allocation) or ``amount`` (a one-off); by default ``amount``
-        when it has a ``transfer_id``, else ``allocated``."""
-        kind = kind or default_kind(transfer_id)
-        if kind not in TRANSFER_KINDS:
-            raise LedgerError('Ledger %s cannot record a transfer of kind %r: it must be one of %s.' % (self.path, kind, ', '.join(TRANSFER_KINDS)))
-        if not isinstance(subaccount, str) or not subaccount:
-            raise LedgerError('Ledger %s cannot record a transfer without a sub-account name.' % self.path)
-        if not is_count(amount) or amount == 0:
-            raise LedgerError('Ledger %s cannot record a transfer of %r credits to %r: the amount must be a non-zero integer.'
-                              % (self.path, amount, subaccount))
-        if transfer_id is not None and not isinstance(transfer_id, str):
-            raise LedgerError('Ledger %s cannot record a transfer to %r: transfer_id must be a string.' % (self.path, subaccount))
-        self._check_writable()
-        with self._mutex:
-            txid = 'tx-' + os.urandom(6).hex()
-            while txid in self._transfers or txid in self._reserved:
-                txid = 'tx-' + os.urandom(6).hex()
-            self._reserved.add(txid)
-        tx = dict(id=txid, subaccount=subaccount, amount=amount, transfer_id=transfer_id, state='pending',
-                  created=now(), settled=None, detail=None, kind=kind, run=self.run)
-        try:
-            self._commit_account()
-            self._store.commit_transfer(tx)
-        except Exception:
-            with self._mutex:
-                self._reserved.discard(txid)
-            raise
-        with self._mutex:
-            self._put_transfer(tx)
-            self._reserved.discard(txid)
-            self.exists = True
-        return dict(tx)
-
-    def settle_transfer(self, txid, state, detail=None):
-        """pending -> applied|rejected|unknown; unknown -> applied|rejected. Durable before it returns."""
-        self._check_writable()
-        if detail is not None:
-            detail = str(detail)[:MAX_DETAIL]
-        with self._mutex:
-            tx = self._transfers.get(txid)
-            if tx is None:
-                raise LedgerError('Ledger %s has no transfer %r to settle.' % (self.path, txid))
-            if state not in ALLOWED_SETTLES.get(tx['state'], ()):
-                allowed = ALLOWED_SETTLES.get(tx['state'])
-                raise LedgerError('Ledger %s cannot settle transfer %s as %r: it is %s%s.' % (
-                    self.path, txid, state, tx['state'],
-                    ', which can only become %s' % ' or '.join(allowed) if allowed else ' already, which is final'))
-            settled = dict(tx, state=state, settled=now(), detail=detail)
-        self._store.commit_transfer(settled, previous_state=tx['state'])
-        with self._mutex:
-            self._put_transfer(settled)
-        return dict(settled)

@@ -46,6 +46,14 @@ class LedgerError(Exception):
     """Corrupt ledger, newer format, lock timeout, bad location, lost database. str(e) is a full sentence naming the ledger and what to do."""
 
 
+class LockLostError(LedgerError):
+    """This run no longer holds the lock of its main account: nothing new may be recorded, nor sent to SMSBOX."""
+
+
+class NoSuchRecord(LedgerError):
+    """A settlement found no record to settle: the transfer never reached the store."""
+
+
 class LedgerDependencyError(LedgerError):
     """A Python library the chosen store needs is missing; ``library`` names it for missing_required_lib()."""
 

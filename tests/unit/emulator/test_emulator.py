@@ -233,6 +233,19 @@ def test_usernames_unique_across_main_accounts(emu):
     assert state['key-b']['creates'] == ['shared']
 
 
+def test_a_rotated_key_reaches_the_same_main_account():
+    with Emulator(accounts={'key-old': 100}) as emulator:
+        assert create(emulator, 'shop', key='key-old') == 'OK'
+        emulator.set_accounts({'key-new': {'same_as': 'key-old'}})
+        assert transfer(emulator, 'shop', 30, key='key-new') == 'OK'
+        assert transfer(emulator, 'shop', 5, key='key-old') == 'OK'
+        state = emulator.state()['accounts']
+        assert state['key-new'] == state['key-old']
+        assert state['key-old']['balance'] == 65 and state['key-old']['subaccounts']['shop']['credits'] == 35
+        with pytest.raises(Exception):
+            emulator.set_accounts({'key-x': {'same_as': 'key-none'}})
+
+
 # --- authentication and errors -------------------------------------------------------------------
 
 @pytest.mark.parametrize('bad_key_answer', ['ERROR 02', 'ERREUR'])

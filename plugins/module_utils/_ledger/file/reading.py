@@ -126,6 +126,11 @@ class FileReadingMixin:
         elif kind == 'transfer':
             checked = self._checked(checked_transfer, record, where)
             self._transfers[checked['id']] = checked
+        elif kind == 'withdrawn' and isinstance(record, dict) and isinstance(record.get('name'), str):
+            # A create announced before it was sent, then refused by SMSBOX or never sent: the ledger forgets it.
+            current = self._subaccounts.get(record['name'])
+            if current is not None and current['recorded'] == record.get('recorded'):
+                del self._subaccounts[record['name']]
         elif kind == 'account' and isinstance(record, dict):
             self._fingerprints = self._checked(checked_fingerprints, record.get('key_fingerprints'), where)
             self._api_url = record.get('api_url')

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import time
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
@@ -80,19 +81,28 @@ INSERT_TRANSFER = ("INSERT INTO smsbox_ledger_transfers (account, id, subaccount
 
 UPDATE_TRANSFER = ("UPDATE smsbox_ledger_transfers SET subaccount = %(subaccount)s, amount = %(amount)s, transfer_id = %(transfer_id)s, "
                    "state = %(state)s, created = %(created)s, settled = %(settled)s, detail = %(detail)s, kind = %(kind)s, "
-                   "run = %(run)s::jsonb WHERE account = %(account)s AND id = %(id)s AND state = %(previous_state)s")
+                   "run = %(run)s::jsonb WHERE account = %(account)s AND id = %(id)s AND state = %(previous_state)s AND " + HOLDS_LOCK)
 
-UPSERT_SUBACCOUNT = ("INSERT INTO smsbox_ledger_subaccounts (account, name, origin, state, nolimit, password_fp, baseline, recorded, run) "
-                     "VALUES (%(account)s, %(name)s, %(origin)s, %(state)s, %(nolimit)s, %(password_fp)s, %(baseline)s, %(recorded)s, "
-                     "%(run)s::jsonb) "
+# Never turns a sub-account this collection created into an adopted one: a run that adopts what another run created
+# would otherwise drop its origin and baseline (ON CONFLICT's WHERE leaves the row as it is, and no row is returned).
+UPSERT_SUBACCOUNT = ("INSERT INTO smsbox_ledger_subaccounts AS s (account, name, origin, state, nolimit, password_fp, baseline, recorded, run) "
+                     "SELECT %(account)s, %(name)s, %(origin)s, %(state)s, %(nolimit)s::boolean, %(password_fp)s, %(baseline)s::bigint, "
+                     "%(recorded)s, %(run)s::jsonb WHERE " + HOLDS_LOCK + " "
                      "ON CONFLICT (account, name) DO UPDATE SET origin = EXCLUDED.origin, state = EXCLUDED.state, "
                      "nolimit = EXCLUDED.nolimit, password_fp = EXCLUDED.password_fp, baseline = EXCLUDED.baseline, "
-                     "recorded = EXCLUDED.recorded, run = EXCLUDED.run")
+                     "recorded = EXCLUDED.recorded, run = EXCLUDED.run WHERE s.origin = 'adopted' OR EXCLUDED.origin = 'created'")
+
+# A create announced (recorded unknown before it was sent) that SMSBOX refused, or that was never sent: only that very record.
+DELETE_ANNOUNCED = ("DELETE FROM smsbox_ledger_subaccounts WHERE account = %(account)s AND name = %(name)s AND origin = 'created' "
+                    "AND state = 'unknown' AND recorded IS NOT DISTINCT FROM %(recorded)s AND " + HOLDS_LOCK)
 
 UPSERT_ACCOUNT = ("INSERT INTO smsbox_ledger_accounts (account, key_fingerprints, api_url, moved_to) "
-                  "VALUES (%(account)s, %(fingerprints)s, %(api_url)s, %(moved_to)s) "
+                  "SELECT %(account)s, %(fingerprints)s, %(api_url)s, %(moved_to)s WHERE " + HOLDS_LOCK + " "
                   "ON CONFLICT (account) DO UPDATE SET key_fingerprints = EXCLUDED.key_fingerprints, api_url = EXCLUDED.api_url, "
                   "moved_to = EXCLUDED.moved_to, updated = now()")
+
+# After a statement that changed no row: does this run still hold its lock?
+CHECK_LOCK = "SELECT " + HOLDS_LOCK
 
 # One statement, so one snapshot: the account row and all its records. Version-1 tables (read by a read-only run
 # before the first real run migrates them) lack the columns of version 2, which then read as null.
@@ -151,19 +161,36 @@ def schema_outdated(conn):
     return version < SCHEMA_VERSION
 
 
-def ensure_schema(conn, schema, location):
-    """Creates or migrates the tables under an advisory lock, so that two first runs do not race."""
-    with conn.transaction():
-        with conn.cursor() as cur:
-            cur.execute('SELECT pg_advisory_xact_lock(%s, %s)', lock_keys('schema', schema))
-            cur.execute("SELECT to_regclass('smsbox_ledger_schema') IS NOT NULL")
-            version = 0
-            if cur.fetchone()[0]:
-                cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
-                version = cur.fetchone()[0] or 0
-            check_version(version, location)
-            while version < SCHEMA_VERSION:
-                for statement in MIGRATIONS[version]:
-                    cur.execute(statement)
-                version += 1
-                cur.execute('UPDATE smsbox_ledger_schema SET version = %s, migrated = now()', (version,))
+def ensure_schema(conn, schema, location, lock_timeout):
+    """Creates or migrates the tables under an advisory lock, so that two first runs do not race.
+
+    The lock is polled rather than waited for: a role's lock_timeout or a pooler's query timeout would cancel a
+    blocking wait, and the run's own lock_timeout bounds it instead. Returns False when another run held it too long.
+    """
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.01
+    while True:
+        with conn.transaction():
+            with conn.cursor() as cur:
+                cur.execute('SELECT pg_try_advisory_xact_lock(%s, %s)', lock_keys('schema', schema))
+                if cur.fetchone()[0]:
+                    _create_or_migrate(cur, location)
+                    return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def _create_or_migrate(cur, location):
+    cur.execute("SELECT to_regclass('smsbox_ledger_schema') IS NOT NULL")
+    version = 0
+    if cur.fetchone()[0]:
+        cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
+        version = cur.fetchone()[0] or 0
+    check_version(version, location)
+    while version < SCHEMA_VERSION:
+        for statement in MIGRATIONS[version]:
+            cur.execute(statement)
+        version += 1
+        cur.execute('UPDATE smsbox_ledger_schema SET version = %s, migrated = now()', (version,))

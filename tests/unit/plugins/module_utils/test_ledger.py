@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_mod
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file import journal as journal_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file import store as file_store_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import (
     FORMAT_VERSION,
@@ -254,12 +255,12 @@ def test_sessions_cannot_nest_and_mutations_need_a_session(location):
 
 def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
     synced = []
-    real_sync = file_store_mod.fdatasync
+    real_sync = journal_mod.fdatasync
 
     def recording_sync(fd):
         real_sync(fd)
         synced.append(read_bytes(path + '.journal'))
-    monkeypatch.setattr(file_store_mod, 'fdatasync', recording_sync)
+    monkeypatch.setattr(journal_mod, 'fdatasync', recording_sync)
     with Ledger(path, FP_A).session() as book:
         tx = book.begin_transfer('shop', 10)
         assert synced and tx['id'].encode() in synced[-1] and b'"pending"' in synced[-1]
@@ -573,18 +574,18 @@ def test_shared_session_is_read_only(location, probe):
 
 def test_write_failure_leaves_no_half_line(path, monkeypatch):
     ledger = Ledger(path, FP_A)
-    real_write_all = file_store_mod.write_all
+    real_write_all = journal_mod.write_all
     with ledger.session() as book:
         book.begin_transfer('shop', 1)
 
         def half_then_full(fd, data):
             os.write(fd, data[:len(data) // 2])
             raise OSError(errno.ENOSPC, 'No space left on device')
-        monkeypatch.setattr(file_store_mod, 'write_all', half_then_full)
+        monkeypatch.setattr(journal_mod, 'write_all', half_then_full)
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 2)
         assert 'space' in str(info.value)
-        monkeypatch.setattr(file_store_mod, 'write_all', real_write_all)
+        monkeypatch.setattr(journal_mod, 'write_all', real_write_all)
         assert [t['amount'] for t in book.transfers()] == [1]
         book.begin_transfer('shop', 3)
         for line in read_bytes(path + '.journal').splitlines():
@@ -845,12 +846,16 @@ def test_baseline_counts_in_allocated_and_is_unknown_for_adopted_names(location)
         assert book.receipts() == {'made': 10, 'found': 10, 'told': 310}
         # not given: an unchanged origin keeps its baseline; another origin takes the new origin's
         assert book.record_subaccount('told', 'adopted', state='present', nolimit=False)['baseline'] == 300
-        assert book.record_subaccount('made', 'adopted')['baseline'] is None
+        # a sub-account this collection created never becomes adopted: it would lose its origin and its baseline
+        with pytest.raises(LedgerError) as info:
+            book.record_subaccount('made', 'adopted')
+        assert "'made' as created by this collection: it cannot become adopted" in str(info.value)
+        assert book.subaccount('made')['origin'] == 'created' and book.baseline('made') == 0
         assert book.record_subaccount('found', 'adopted', baseline=None)['baseline'] is None
         book.record_subaccount('quiet', 'adopted', baseline=25)
     with ledger.session(exclusive=False) as book:
         assert book.baseline('told') == 300 and book.allocated('told') == 310
-        assert book.baseline('made') is None and book.baseline_known('made') is False
+        assert book.subaccount('made')['origin'] == 'created' and book.baseline_known('made') is True
         assert book.receipts() == {'made': 10, 'found': 10, 'told': 310, 'quiet': 25}
 
 

@@ -362,6 +362,20 @@ def test_unknown_create_run_again_with_adopt_and_no_password_does_not_crash(run_
     assert len(create_posts(emulator)) == 1
 
 
+def test_an_unknown_create_declared_existing_stays_created_by_this_collection(run_module, emulator, base, ledger_path):
+    emulator.add_fault(operation='create', fault='lost_answer', match={'pseudo': 'shop-paris'})
+    assert run_module(smsbox_subaccount, dict(base, name='shop-paris', password=PASSWORDS['shop-paris'])).failed
+
+    adopted = run_module(smsbox_subaccount, dict(base, name='shop-paris', adopt=True))
+
+    assert not adopted.failed and adopted['changed'] and 'sending nothing' in adopted['subaccounts'][0]['note']
+    subaccounts, _transfers = ledger_view(ledger_path)
+    # never adopted: this collection's create made it, so it received nothing before (baseline 0), and allocated works
+    assert (subaccounts['shop-paris']['origin'], subaccounts['shop-paris']['state'], subaccounts['shop-paris']['baseline']) == \
+        ('created', 'present', 0)
+    assert len(create_posts(emulator)) == 1
+
+
 def test_failure_message_groups_identical_reasons(run_module, emulator, base):
     emulator.add_fault(operation='create', fault='erreur', times=12)
     names = ['refused-%02d' % index for index in range(12)]
