@@ -77,15 +77,18 @@ def test_controllers_racing_on_one_ledger_pay_the_allowance_once(run_module, emu
     # Six processes, each a controller running the same scheduled task at the same moment, on one ledger.
     code = textwrap.dedent('''
         import json, sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, run_result
+        from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+        from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
         from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
-        params = json.loads(sys.argv[1])
+        from ansible_collections.smsbox.account.plugins.modules import smsbox_credit
+        spec = connection_argument_spec()
+        spec.update(smsbox_credit.ARGUMENT_SPEC)
+        params = ArgumentSpecValidator(spec, **smsbox_credit.RULES).validate(json.loads(sys.argv[1])).validated_parameters
         while time.time() < float(sys.argv[2]):
             pass
         print(json.dumps(run_result(Run(params), converge_credits).get('moved')))
     ''')
-    params = dict(base, subaccount='lyon', amount=75, period='month', concurrency=1, timeout=10.0, validate_certs=True,
-                  ca_path=None, allocations=None, allocated=None, transfer_id=None, resolve=None)
+    params = dict(base, subaccount='lyon', amount=75, period='month', concurrency=1)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     import json
     import time
