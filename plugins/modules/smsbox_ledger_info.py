@@ -71,7 +71,7 @@ options:
     description:
       - Write the statement's transfers to this file as CSV (UTF-8, comma-separated, a header row, one row per transfer in
         time order, with the columns C(created), C(subaccount), C(amount), C(kind), C(state), C(transfer_id), C(id),
-        C(settled), C(detail), C(run)). The directory must exist.
+        C(settled), C(detail), C(run)). Missing directories are created.
     type: path
 seealso:
   - module: smsbox.account.smsbox_balance_info
@@ -221,6 +221,7 @@ def write_csv(path, text, check_mode):
         same = False
     if not same and not check_mode:
         try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             with open(path + '.tmp', 'w', encoding='utf-8', newline='') as handle:
                 handle.write(text)
             os.replace(path + '.tmp', path)
