@@ -8,8 +8,32 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENVS=${SMSBOX_VENVS:-$ROOT/.venv}
 BUILD=${SMSBOX_BUILD:-$ROOT/.build}
 
-# The matrix: each ansible-core line with the Python it runs on (oldest first; the last is the newest).
-CORE_MATRIX=(2.16:3.11 2.18:3.12 2.19:3.11 2.20:3.12 2.21:3.13)
+# The matrix is the pin files: tests/requirements/core-<line>.txt is one ansible-core line, and declares
+# in its header the Python it runs on ("# python: 3.13") and the stages scripts/test.sh runs on it
+# ("# stages: units doc"). Adding a line is adding its pin file.
+PINS=$ROOT/tests/requirements
+# header_field FILE NAME: the value of the "# NAME: value" line in FILE's header.
+header_field() {
+    sed -n "s/^# $2: *//p" "$1" | head -n 1
+}
+CORE_MATRIX=()             # LINE:PYTHON, oldest line first
+declare -A CORE_STAGES=()  # LINE -> the stages it runs
+read_matrix() {
+    local pins line python_version stages
+    for pins in $(printf '%s\n' "$PINS"/core-*.txt | sort -V); do
+        line=${pins##*/core-}
+        line=${line%.txt}
+        python_version=$(header_field "$pins" python)
+        stages=$(header_field "$pins" stages)
+        if [[ -z $python_version || -z $stages ]]; then
+            echo "$pins: its header must declare '# python: X.Y' and '# stages: ...'" >&2
+            return 2
+        fi
+        CORE_MATRIX+=("$line:$python_version")
+        CORE_STAGES[$line]=$stages
+    done
+}
+read_matrix
 # make demo and make bench run on this line (the bench figures in the README were measured on it).
 DEFAULT_CORE=2.19
 
@@ -59,7 +83,8 @@ ensure_venv() {
         return 1
     }
     stamp=$venv/.requirements.sha256
-    want="$(sha256sum "$requirements" | cut -d' ' -f1) $python"
+    # The pins, not the header's comments: declaring another stage does not rebuild the venv.
+    want="$(grep -v '^#' "$requirements" | sha256sum | cut -d' ' -f1) $python"
     mkdir -p "$VENVS"
     (
         flock 9

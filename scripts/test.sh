@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Runs the tests of the collection: the matrix stages on every ansible-core line, the others once, on
-# the newest line. Every job (line, stage) runs even when another fails, in its own staged copy of the
+# Runs the tests of the collection: on each ansible-core line the stages its pin file declares
+# (tests/requirements/core-<line>.txt, "# stages: ..."), the once-only stages on the main line (the one
+# line that declares them: the newest release). Every job (line, stage) runs even when another fails, in its own staged copy of the
 # collection with its own HOME (ansible-test keeps its venvs and caches under ~/.ansible/test), a few at
 # a time; each job's log is kept under .build/jobs/, and a failing job's log tail is printed.
 #
-# Usage: scripts/test.sh [STAGE...]              (default: every stage)
-#   matrix stages (each ansible-core line): sanity units integration doc
-#   once, on the newest line:               lint molecule changelog docsite galaxy ee
+# Usage: scripts/test.sh [STAGE...]              (default: every stage, on the lines that declare it)
+#   matrix stages (on the lines that declare them): sanity units integration doc
+#   once, on the main line:                         lint molecule changelog docsite galaxy ee
 # Environment:
-#   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them)
+#   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them). Given with STAGEs, those
+#                      stages run on these lines even where the pin file does not declare them.
 #   JOBS=3             jobs side by side (default 3)
 #   SMSBOX_PYTHON_3_11=/path/to/python3.11   the interpreter for a Python version, when not found by itself
 #   SMSBOX_HYPOTHESIS_PROFILE=long             longer property tests (docs/testing.md)
@@ -22,10 +24,28 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 
 CORE_LINES=("${CORE_MATRIX[@]%%:*}")
-NEWEST_CORE=${CORE_LINES[-1]}
 
 MATRIX_STAGES=(sanity units integration doc)
 ONCE_STAGES=(lint molecule changelog docsite galaxy ee)
+
+# The main line: the one line whose pin file declares the once-only stages (and holds their tools). The
+# ledger and concurrency targets (newest_line_only) and the PostgreSQL write targets run on it too.
+is_in() {
+    local item=$1
+    shift
+    [[ " $* " == *" $item "* ]]
+}
+MAIN_CORE=""
+for line in "${CORE_LINES[@]}"; do
+    for stage in ${CORE_STAGES[$line]}; do
+        is_in "$stage" "${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}" \
+            || { echo "tests/requirements/core-$line.txt: unknown stage $stage" >&2; exit 2; }
+        is_in "$stage" "${ONCE_STAGES[@]}" && [[ $MAIN_CORE != "$line" ]] || continue
+        [[ -z $MAIN_CORE ]] || { echo "once-only stages declared on two lines: $MAIN_CORE and $line" >&2; exit 2; }
+        MAIN_CORE=$line
+    done
+done
+[[ -n $MAIN_CORE ]] || { echo "no pin file under tests/requirements declares the once-only stages (${ONCE_STAGES[*]})" >&2; exit 2; }
 JOBS=${JOBS:-3}
 JOB_ROOT=$BUILD/jobs
 HOME_ROOT=$BUILD/home
@@ -71,7 +91,7 @@ stage_units() {
 stage_integration() {
     local targets=()
     read -ra targets <<< "${TARGETS:-}"
-    if [[ $LINE == "$NEWEST_CORE" ]]; then
+    if [[ $LINE == "$MAIN_CORE" ]]; then
         ansible-test integration --local --python "$PYTHON_VERSION" --color no "${targets[@]}"
     else
         # The targets that prove the ledger and the concurrency (aliases: newest_line_only) do not depend on
@@ -155,12 +175,6 @@ stage_ee() {
 
 # --- the jobs ---------------------------------------------------------------------------------------
 
-is_in() {
-    local item=$1
-    shift
-    [[ " $* " == *" $item "* ]]
-}
-
 # run_job LINE STAGE: the job's output goes to its log; its outcome to JOB_DIR/result ("rc seconds").
 run_job() {
     local line=$1 stage=$2 started=$SECONDS rc=0
@@ -201,10 +215,13 @@ run_job() {
     echo "$rc $((SECONDS - started))" > "$JOB_DIR/result"
 }
 
-# Which jobs: the stages asked for (default all), matrix stages on the lines in CORE (default all).
+# Which jobs: the stages asked for (default all), matrix stages on the lines in CORE (default all) that declare
+# them; both CORE and stages given, those stages on those lines whatever their pin files declare.
 REQUESTED_STAGES=("$@")
-[[ ${#REQUESTED_STAGES[@]} -gt 0 ]] || REQUESTED_STAGES=("${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}")
 CORE=${CORE:-}
+FORCE_STAGES=""
+[[ ${#REQUESTED_STAGES[@]} -eq 0 || -z $CORE ]] || FORCE_STAGES=1
+[[ ${#REQUESTED_STAGES[@]} -gt 0 ]] || REQUESTED_STAGES=("${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}")
 read -ra LINES <<< "${CORE//,/ }"
 [[ ${#LINES[@]} -gt 0 ]] || LINES=("${CORE_LINES[@]}")
 for stage in "${REQUESTED_STAGES[@]}"; do
@@ -236,9 +253,12 @@ QUEUE=()
 for stage in "${ORDER[@]}"; do
     is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
     if is_in "$stage" "${MATRIX_STAGES[@]}"; then
-        for line in "${LINES[@]}"; do QUEUE+=("$line $stage"); done
-    else
-        QUEUE+=("$NEWEST_CORE $stage")
+        for line in "${LINES[@]}"; do
+            [[ -n $FORCE_STAGES ]] || is_in "$stage" ${CORE_STAGES[$line]} || continue
+            QUEUE+=("$line $stage")
+        done
+    elif is_in "$stage" ${CORE_STAGES[$MAIN_CORE]}; then
+        QUEUE+=("$MAIN_CORE $stage")
     fi
 done
 
@@ -247,8 +267,8 @@ done
 PG_URI_FILE=""
 if is_in units "${REQUESTED_STAGES[@]}" || is_in integration "${REQUESTED_STAGES[@]}"; then
     say "A throwaway PostgreSQL for the tests of the PostgreSQL ledger store"
-    ensure_venv "$NEWEST_CORE"
-    export PYTHON=$VENVS/core-$NEWEST_CORE/bin/python  # for postgresql.sh
+    ensure_venv "$MAIN_CORE"
+    export PYTHON=$VENVS/core-$MAIN_CORE/bin/python  # for postgresql.sh
     PG_URI_FILE=$BUILD/postgresql-uri
     postgresql_start "$PG_URI_FILE" \
         || { echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"; PG_URI_FILE=""; }
@@ -260,7 +280,7 @@ stop_left_emulators() {
     local ready
     while IFS= read -r ready; do
         echo "stopping an emulator a job left running: $ready"
-        "$VENVS/core-$NEWEST_CORE/bin/python" "$ROOT/tests/emulator/smsbox_emulator.py" stop --ready-file "$ready" || true
+        "$VENVS/core-$MAIN_CORE/bin/python" "$ROOT/tests/emulator/smsbox_emulator.py" stop --ready-file "$ready" || true
     done < <(grep -rl --include='emulator*.json' '"control_url"' "$JOB_ROOT" "$HOME_ROOT" 2>/dev/null)
 }
 

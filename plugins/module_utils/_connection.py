@@ -17,6 +17,11 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+try:
+    from ansible.module_utils.secrets import register_secrets  # ansible-core 2.22+
+except ImportError:
+    register_secrets = None
+
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
@@ -147,8 +152,13 @@ class SmsboxModule(AnsibleModule):
         super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
         for option in ('ledger', 'dest'):
             if is_postgresql(self.params.get(option)):
-                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.
-                self.no_log_values.update(uri_passwords(self.params[option]))
+                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key:
+                # before 2.22 exit_json removes no_log_values from the result; from 2.22 it does not, and the
+                # controller masks what the module registered (its messages mask the URI themselves on every line).
+                passwords = uri_passwords(self.params[option])
+                self.no_log_values.update(passwords)
+                if register_secrets:
+                    register_secrets(passwords)
 
     def run(self, converge):
         """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""
