@@ -16,10 +16,14 @@ PINS=$ROOT/tests/requirements
 header_field() {
     sed -n "s/^# $2: *//p" "$1" | head -n 1
 }
+MATRIX_STAGES=(sanity units integration doc)               # on the lines that declare them
+ONCE_STAGES=(lint molecule changelog docsite galaxy ee)     # on the main line only
 CORE_MATRIX=()             # LINE:PYTHON, oldest line first
 declare -A CORE_STAGES=()  # LINE -> the stages it runs
+# The main line: the one line whose pin file declares the once-only stages (and pins their tools).
+MAIN_CORE=""
 read_matrix() {
-    local pins line python_version stages
+    local pins line python_version stages stage
     for pins in $(printf '%s\n' "$PINS"/core-*.txt | sort -V); do
         line=${pins##*/core-}
         line=${line%.txt}
@@ -31,7 +35,17 @@ read_matrix() {
         fi
         CORE_MATRIX+=("$line:$python_version")
         CORE_STAGES[$line]=$stages
+        for stage in $stages; do
+            if [[ " ${ONCE_STAGES[*]} " == *" $stage "* && $MAIN_CORE != "$line" ]]; then
+                [[ -z $MAIN_CORE ]] || { echo "once-only stages declared on two lines: $MAIN_CORE and $line" >&2; return 2; }
+                MAIN_CORE=$line
+            elif [[ " ${MATRIX_STAGES[*]} ${ONCE_STAGES[*]} " != *" $stage "* ]]; then
+                echo "$pins: unknown stage $stage" >&2
+                return 2
+            fi
+        done
     done
+    [[ -n $MAIN_CORE ]] || { echo "no pin file under $PINS declares the once-only stages (${ONCE_STAGES[*]})" >&2; return 2; }
 }
 read_matrix
 # make demo and make bench run on this line (the bench figures in the README were measured on it).

@@ -25,27 +25,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 
 CORE_LINES=("${CORE_MATRIX[@]%%:*}")
 
-MATRIX_STAGES=(sanity units integration doc)
-ONCE_STAGES=(lint molecule changelog docsite galaxy ee)
-
-# The main line: the one line whose pin file declares the once-only stages (and holds their tools). The
-# ledger and concurrency targets (newest_line_only) and the PostgreSQL write targets run on it too.
-is_in() {
-    local item=$1
-    shift
-    [[ " $* " == *" $item "* ]]
-}
-MAIN_CORE=""
-for line in "${CORE_LINES[@]}"; do
-    for stage in ${CORE_STAGES[$line]}; do
-        is_in "$stage" "${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}" \
-            || { echo "tests/requirements/core-$line.txt: unknown stage $stage" >&2; exit 2; }
-        is_in "$stage" "${ONCE_STAGES[@]}" && [[ $MAIN_CORE != "$line" ]] || continue
-        [[ -z $MAIN_CORE ]] || { echo "once-only stages declared on two lines: $MAIN_CORE and $line" >&2; exit 2; }
-        MAIN_CORE=$line
-    done
-done
-[[ -n $MAIN_CORE ]] || { echo "no pin file under tests/requirements declares the once-only stages (${ONCE_STAGES[*]})" >&2; exit 2; }
+# MATRIX_STAGES, ONCE_STAGES and MAIN_CORE (the main line, which runs the once-only stages) come from env.sh; the
+# ledger and concurrency targets (newest_line_only) and the PostgreSQL write targets run on the main line too.
 JOBS=${JOBS:-3}
 JOB_ROOT=$BUILD/jobs
 HOME_ROOT=$BUILD/home
@@ -176,6 +157,12 @@ stage_ee() {
 }
 
 # --- the jobs ---------------------------------------------------------------------------------------
+
+is_in() {
+    local item=$1
+    shift
+    [[ " $* " == *" $item "* ]]
+}
 
 # run_job LINE STAGE: the job's output goes to its log; its outcome to JOB_DIR/result ("rc seconds").
 run_job() {
