@@ -34,6 +34,7 @@ read_matrix() {
             return 2
         fi
         CORE_MATRIX+=("$line:$python_version")
+        # shellcheck disable=SC2034  # read by the scripts that source this file
         CORE_STAGES[$line]=$stages
         for stage in $stages; do
             if [[ " ${ONCE_STAGES[*]} " == *" $stage "* && $MAIN_CORE != "$line" ]]; then
@@ -85,15 +86,20 @@ find_python() {
     return 1
 }
 
-# ensure_venv [LINE]: $VENVS/core-LINE holds exactly tests/requirements/core-LINE.txt. Parallel jobs of
-# one line wait for each other here (flock), so the venv is built once.
+# ensure_venv [LINE]: $VENVS/core-LINE holds exactly tests/requirements/core-LINE.txt.
 ensure_venv() {
-    local line=${1:-$DEFAULT_CORE} version python venv requirements stamp want
-    venv=$VENVS/core-$line
-    requirements=$ROOT/tests/requirements/core-$line.txt
-    version=$(core_python "$line")
+    ensure_pinned_venv "core-${1:-$DEFAULT_CORE}"
+}
+
+# ensure_pinned_venv NAME: $VENVS/NAME holds exactly tests/requirements/NAME.txt, on the Python its header
+# declares ("# python: X.Y"). Parallel jobs wait for each other here (flock), so a venv is built once.
+ensure_pinned_venv() {
+    local name=$1 version python venv requirements stamp want
+    venv=$VENVS/$name
+    requirements=$PINS/$name.txt
+    version=$(header_field "$requirements" python)
     python=$(find_python "$version") || {
-        echo "no Python $version for ansible-core $line" >&2
+        echo "no Python $version for tests/requirements/$name.txt" >&2
         return 1
     }
     stamp=$venv/.requirements.sha256
@@ -103,14 +109,14 @@ ensure_venv() {
     (
         flock 9
         if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-            echo "Installing tests/requirements/core-$line.txt into $venv ($python)"
+            echo "Installing tests/requirements/$name.txt into $venv ($python)"
             rm -f "$stamp"
             "$python" -m venv --clear "$venv"
             "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" 2>&1 \
                 | { grep -v "^WARNING: Location 'file:" || true; }
             echo "$want" > "$stamp"
         fi
-    ) 9> "$VENVS/core-$line.lock"
+    ) 9> "$VENVS/$name.lock"
 }
 
 # use_core [LINE]: that line's tools first on PATH.

@@ -12,7 +12,7 @@
 #                                             (GALAXY_API_KEY) and, when AH_TOKEN is set, to Automation Hub
 #                                             (AH_URL and AH_AUTH_URL: default console.redhat.com's; a private hub's)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 usage() {
     sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2

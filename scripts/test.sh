@@ -95,7 +95,22 @@ stage_doc() {
 }
 
 stage_lint() {
-    ansible-lint --profile production --offline
+    # As a user, and the certification checker, run it: `ansible-lint` at the root of a plain clone (not under
+    # ansible_collections/), which finds this collection by installing it; with the main line's ansible-lint, then
+    # with the version Red Hat's certification pins, in a venv of its own (tests/requirements/lint-certification.txt).
+    local plain=$JOB_DIR/clone
+    rm -rf "$plain"
+    cp -a "$STAGED" "$plain"
+    ensure_pinned_venv lint-certification
+    (
+        cd "$plain"
+        unset ANSIBLE_COLLECTIONS_PATH
+        ansible-lint --version
+        ansible-lint
+        rm -rf .ansible
+        "$VENVS/lint-certification/bin/ansible-lint" --version
+        PATH=$VENVS/lint-certification/bin:$PATH ansible-lint
+    )
 }
 
 stage_molecule() {
@@ -208,8 +223,8 @@ run_job() {
 # them; both CORE and stages given, those stages on those lines whatever their pin files declare.
 REQUESTED_STAGES=("$@")
 CORE=${CORE:-}
-FORCE_STAGES=""
-[[ ${#REQUESTED_STAGES[@]} -eq 0 || -z $CORE ]] || FORCE_STAGES=1
+UNDECLARED_TOO=""
+[[ ${#REQUESTED_STAGES[@]} -eq 0 || -z $CORE ]] || UNDECLARED_TOO=1
 [[ ${#REQUESTED_STAGES[@]} -gt 0 ]] || REQUESTED_STAGES=("${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}")
 read -ra LINES <<< "${CORE//,/ }"
 [[ ${#LINES[@]} -gt 0 ]] || LINES=("${CORE_LINES[@]}")
@@ -243,10 +258,10 @@ for stage in "${ORDER[@]}"; do
     is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
     if is_in "$stage" "${MATRIX_STAGES[@]}"; then
         for line in "${LINES[@]}"; do
-            [[ -n $FORCE_STAGES ]] || is_in "$stage" ${CORE_STAGES[$line]} || continue
+            [[ -n $UNDECLARED_TOO ]] || is_in "$stage" "${CORE_STAGES[$line]}" || continue
             QUEUE+=("$line $stage")
         done
-    elif is_in "$stage" ${CORE_STAGES[$MAIN_CORE]}; then
+    elif is_in "$stage" "${CORE_STAGES[$MAIN_CORE]}"; then
         QUEUE+=("$MAIN_CORE $stage")
     fi
 done
