@@ -17,7 +17,7 @@ header_field() {
     sed -n "s/^# $2: *//p" "$1" | head -n 1
 }
 MATRIX_STAGES=(sanity units integration doc)               # on the lines that declare them
-ONCE_STAGES=(lint molecule changelog docsite galaxy ee)     # on the main line only
+ONCE_STAGES=(lint molecule changelog docsite galaxy ee nox) # on the main line only
 CORE_MATRIX=()             # LINE:PYTHON, oldest line first
 declare -A CORE_STAGES=()  # LINE -> the stages it runs
 # The main line: the one line whose pin file declares the once-only stages (and pins their tools).
@@ -131,7 +131,7 @@ stage_collection() {
     STAGED=$COLLECTIONS/ansible_collections/smsbox/account
     rm -rf "$STAGED"
     mkdir -p "$STAGED"
-    tar -C "$ROOT" --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
+    tar -C "$ROOT" --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output --exclude=./.nox --exclude=./dist \
         --exclude='__pycache__' --exclude=./.pytest_cache --exclude='./*.tar.gz' -cf - . | tar -C "$STAGED" -xf -
     # ansible-test lists a collection's files with git; the staged copy must be its own repository.
     git -C "$STAGED" init --quiet

@@ -7,7 +7,7 @@
 #
 # Usage: scripts/test.sh [STAGE...]              (default: every stage, on the lines that declare it)
 #   matrix stages (on the lines that declare them): sanity units integration doc
-#   once, on the main line:                         lint molecule changelog docsite galaxy ee
+#   once, on the main line:                         lint molecule changelog docsite galaxy ee nox
 # Environment:
 #   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them). Given with STAGEs, those
 #                      stages run on these lines even where the pin file does not declare them.
@@ -167,6 +167,15 @@ sys.exit('FAIL: not in the import: %s' % missing if missing else 0)
 PY
 }
 
+stage_nox() {
+    # antsibull-nox's checks that run without containers (antsibull-nox.toml): REUSE licensing (reuse lint), action
+    # groups, unwanted files, trailing whitespace, the docsite's docs, the build and galaxy-importer. nox makes each
+    # session's venv under .nox/ from the pins in antsibull-nox.toml; nox itself comes from tests/requirements/checks.txt.
+    ensure_pinned_venv checks
+    "$VENVS/checks/bin/nox" --version
+    "$VENVS/checks/bin/nox" --no-color
+}
+
 stage_ee() {
     python "$ROOT/scripts/check_ee.py" . "$JOB_DIR/ee"
 }
@@ -252,7 +261,7 @@ for line in "${CORE_LINES[@]}"; do
 done
 
 # Longest first, so the parallel slots stay full to the end.
-ORDER=(molecule integration sanity galaxy lint units docsite doc ee changelog)
+ORDER=(molecule integration sanity galaxy nox lint units docsite doc ee changelog)
 QUEUE=()
 for stage in "${ORDER[@]}"; do
     is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
