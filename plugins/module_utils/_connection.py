@@ -26,11 +26,13 @@ from ansible_collections.smsbox.account.plugins.module_utils._api.client import 
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
+    DEFAULT_RETRIES,
     InputError,
     check_api_key,
     check_api_url,
     check_ca_path,
     check_ledger_location,
+    check_retries,
     check_timeout,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
@@ -52,6 +54,8 @@ def connection_argument_spec():
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         timeout=dict(type='float', default=10.0),
+        # Reads only, and writes that never left: a create or a transfer that may have arrived is never sent again.
+        retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['SMSBOX_RETRIES'])),
         # str, not path: a path's expandvars would mangle a URI, or a '$' in its password; ~ is expanded for files below.
         ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
     )
@@ -78,7 +82,7 @@ class Run:
         """Every connection option, before any request, whatever the URL."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'),
+        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'), (check_retries, 'retries'),
                   (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'))
         problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
         if problem:
@@ -87,7 +91,8 @@ class Run:
     def client(self, pool_size=1):
         return SmsboxClient(
             self.params['api_url'], self.params['api_key'], timeout=self.params['timeout'],
-            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size)
+            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size,
+            attempts=1 + self.params['retries'])
 
     @property
     def ledger_location(self):
