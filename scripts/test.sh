@@ -95,7 +95,7 @@ stage_doc() {
 }
 
 stage_lint() {
-    # As a user, and the certification checker, run it: `ansible-lint` at the root of a plain clone (not under
+    # yamllint on every maintained YAML file (.yamllint). Then ansible-lint, as a user and the certification checker run it: `ansible-lint` at the root of a plain clone (not under
     # ansible_collections/), which finds this collection by installing it; with the main line's ansible-lint, then
     # with the version Red Hat's certification pins, in a venv of its own (tests/requirements/lint-certification.txt).
     local plain=$JOB_DIR/clone
@@ -105,6 +105,8 @@ stage_lint() {
     (
         cd "$plain"
         unset ANSIBLE_COLLECTIONS_PATH
+        yamllint --version
+        yamllint --strict .
         ansible-lint --version
         ansible-lint
         rm -rf .ansible
