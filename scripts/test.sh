@@ -95,9 +95,10 @@ stage_doc() {
 }
 
 stage_lint() {
-    # yamllint on every maintained YAML file (.yamllint). Then ansible-lint, as a user and the certification checker run it: `ansible-lint` at the root of a plain clone (not under
-    # ansible_collections/), which finds this collection by installing it; with the main line's ansible-lint, then
-    # with the version Red Hat's certification pins, in a venv of its own (tests/requirements/lint-certification.txt).
+    # yamllint on every maintained YAML file (.yamllint). Then ansible-lint as a user and the certification checker
+    # run it: `ansible-lint` at the root of a plain clone (not under ansible_collections/), which finds this collection
+    # by installing it; with the main line's ansible-lint, then with the version Red Hat's certification pins, in a
+    # venv of its own (tests/requirements/lint-certification.txt).
     local plain=$JOB_DIR/clone
     rm -rf "$plain"
     cp -a "$STAGED" "$plain"
