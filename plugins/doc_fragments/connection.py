@@ -44,7 +44,7 @@ options:
         with jitter). V(0) tries once.
       - A create or a transfer is tried again only when its request cannot have reached SMSBOX (the name did not
         resolve, the connection was refused or timed out, the TLS handshake failed), at most as many times. Once it
-        may have arrived it is never sent again, whatever this option says: its outcome is recorded unknown.
+        may have arrived it is never sent again, whatever this option says, and its outcome is recorded unknown.
       - If not set, the value of the E(SMSBOX_RETRIES) environment variable is used, then the default.
       - From 0 to 10.
     type: int
