@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release of a version, in one command (docs/releasing.md is the procedure around it).
 #
-# Usage: scripts/release.sh version VERSION   set VERSION in galaxy.yml and wherever a file names the release
+# Usage: scripts/release.sh version VERSION   set VERSION in galaxy.yml, _version.py and wherever a file names the release
 #                                             (the tarball smsbox-account-X.Y.Z.tar.gz, the EE tag smsbox-ee:X.Y.Z,
 #                                             the README's requirements.yml range); nothing else
 #        scripts/release.sh release VERSION   (make release VERSION=X.Y.Z) on a clean main: the above,
@@ -29,6 +29,8 @@ TARBALL=dist/smsbox-account-$VERSION.tar.gz
 set_version() {
     local files
     sed -i -E "s/^version: .*/version: $VERSION/" galaxy.yml
+    # The version the modules send in their User-Agent (tests/unit/test_version.py keeps the two equal).
+    sed -i -E "s/^COLLECTION_VERSION = .*/COLLECTION_VERSION = '$VERSION'/" plugins/module_utils/_version.py
     mapfile -t files < <(git grep -lE 'smsbox-account-[0-9]+\.[0-9]+\.[0-9]+\.tar\.gz|smsbox-ee:[0-9]+\.[0-9]+\.[0-9]+' \
         -- ':!changelogs' ':!CHANGELOG.rst')
     [[ ${#files[@]} -eq 0 ]] || sed -i -E \
