@@ -71,9 +71,9 @@ publish() {
     [[ -n ${GALAXY_API_KEY:-} ]] || { echo "GALAXY_API_KEY is not set (galaxy.ansible.com, Collections > API token)" >&2; exit 1; }
     ansible-galaxy collection publish "$TARBALL" --server https://galaxy.ansible.com/api/ --token "$GALAXY_API_KEY"
     if [[ -n ${AH_TOKEN:-} ]]; then
-        # Automation Hub takes an offline token from console.redhat.com, exchanged at Red Hat SSO (auth_url; AH_AUTH_URL set
-        # empty for a private hub, whose token needs no exchange): a server
-        # entry given through ansible-galaxy's environment variables, as ansible.cfg would.
+        # Automation Hub takes an offline token from console.redhat.com, exchanged at Red Hat SSO (auth_url; an empty
+        # AH_AUTH_URL for a private hub, whose token needs no exchange): a server entry given through ansible-galaxy's
+        # environment variables, as ansible.cfg would give it.
         ANSIBLE_GALAXY_SERVER_LIST=automation_hub \
             ANSIBLE_GALAXY_SERVER_AUTOMATION_HUB_URL=${AH_URL:-https://console.redhat.com/api/automation-hub/} \
             ANSIBLE_GALAXY_SERVER_AUTOMATION_HUB_AUTH_URL=${AH_AUTH_URL-https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token} \
