@@ -17,7 +17,7 @@ header_field() {
     sed -n "s/^# $2: *//p" "$1" | head -n 1
 }
 MATRIX_STAGES=(sanity units integration doc)               # on the lines that declare them
-ONCE_STAGES=(lint molecule changelog docsite galaxy ee nox) # on the main line only
+ONCE_STAGES=(lint molecule changelog docsite galaxy ee eda nox)  # on the main line only
 CORE_MATRIX=()             # LINE:PYTHON, oldest line first
 declare -A CORE_STAGES=()  # LINE -> the stages it runs
 # The main line: the one line whose pin file declares the once-only stages (and pins their tools).

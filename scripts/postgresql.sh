@@ -8,6 +8,7 @@
 #                           stopped and removed when the calling shell exits, whatever happens (a caller that
 #                           has an EXIT trap of its own calls postgresql_stop from it).
 #   postgresql_stop         stop and remove it now.
+#   pgbouncer_install       PgBouncer on this machine (the platform_faults target starts its own, in both pooling modes).
 #
 # SMSBOX_TEST_POSTGRESQL_URI already set: that server is used instead (the tests make and drop their own schemas).
 # SMSBOX_TEST_POSTGRESQL=skip: no server; the tests of the PostgreSQL store are skipped (for developers only:
@@ -34,6 +35,17 @@ postgresql_bindir() {
     fi
     [[ -n $found && -x $found/initdb ]] || { echo "postgresql.sh: no initdb under /usr/lib/postgresql" >&2; return 1; }
     echo "$found"
+}
+
+# pgbouncer_install: PgBouncer for the tests that go through a pooler (Debian's package, when missing and root).
+pgbouncer_install() {
+    command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]] && return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "postgresql.sh: pgbouncer not found; install it (apt-get install pgbouncer)" >&2
+        return 1
+    fi
+    echo "postgresql.sh: installing PgBouncer (apt-get install pgbouncer)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >&2
 }
 
 postgresql_free_port() {

@@ -40,11 +40,11 @@ PostgreSQL ledger URIs will be catalogued with that store.
 """
 
 
-def load_entries():
+def load_table():
     spec = importlib.util.spec_from_file_location('refused_inputs', TABLE)
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
-    return table.ENTRIES
+    return table
 
 
 def cell(text):
@@ -63,7 +63,7 @@ def shown_input(entry):
     return value
 
 
-def render(entries):
+def render(entries, context=()):
     lines = [HEADER]
     topics = []
     for entry in entries:
@@ -82,11 +82,21 @@ def render(entries):
             test = '%s[%s%s]' % (MODULE_TEST if entry['kind'] == 'module' else ROLE_TEST, 'file-' if entry['kind'] == 'module' else '', entry['id'])
             lines.append('| `%s` | %s | `%s` | %s | `%s` |' % (entry['id'], where, cell(shown_input(entry)), cell(entry['message']), test))
         lines.append('')
+    if context:
+        lines.append('## Refused from what the run finds\n')
+        lines.append('Refused before any request too, from the run\'s ledgers or inventory files rather than one input.\n')
+        lines.append('| id | where | when | message (its start) | test |')
+        lines.append('|---|---|---|---|---|')
+        for entry in context:
+            lines.append('| `%s` | %s | %s | %s | `%s` |'
+                         % (entry['id'], entry['where'], cell(entry['situation']), cell(entry['message']), entry['test']))
+        lines.append('')
     return '\n'.join(lines)
 
 
 def main(argv):
-    text = render(load_entries())
+    table = load_table()
+    text = render(table.ENTRIES, table.CONTEXT)
     if '--check' in argv:
         with open(PAGE) as handle:
             if handle.read() != text:

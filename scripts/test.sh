@@ -7,7 +7,7 @@
 #
 # Usage: scripts/test.sh [STAGE...]              (default: every stage, on the lines that declare it)
 #   matrix stages (on the lines that declare them): sanity units integration doc
-#   once, on the main line:                         lint molecule changelog docsite galaxy ee nox
+#   once, on the main line:                         lint molecule changelog docsite galaxy ee eda nox
 # Environment:
 #   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them). Given with STAGEs, those
 #                      stages run on these lines even where the pin file does not declare them.
@@ -22,6 +22,7 @@
 #   CORE=2.21 TARGETS=smsbox_credit SCENARIO=lost_answer scripts/test.sh integration
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/java.sh"
 
 CORE_LINES=("${CORE_MATRIX[@]%%:*}")
 
@@ -161,16 +162,22 @@ stage_galaxy() {
         printf 'FAIL: galaxy-importer reported:\n%s\n' "$findings"
         return 1
     fi
-    # What Galaxy would list: every module, filter, the role and the playbook, and requires_ansible.
-    python - importer_result.json <<'PY'
-import json, sys
+    # What Galaxy would list: every module, filter, the role, the playbooks and the event source, and
+    # requires_ansible; and the tarball carries the Event-Driven Ansible content (extensions/).
+    python - importer_result.json "$out"/smsbox-account-*.tar.gz <<'PY'
+import json, sys, tarfile
 result = json.load(open(sys.argv[1]))
 found = set((item['content_type'], item['name']) for item in result['contents'])
 want = set([('module', 'smsbox_balance_info'), ('module', 'smsbox_credit'), ('module', 'smsbox_subaccount'),
             ('filter', 'subaccount_plan'), ('filter', 'subaccount_failures'), ('filter', 'subaccount_summary'),
-            ('role', 'subaccounts'), ('playbook', 'provision.yml')])
+            ('role', 'subaccounts'), ('playbook', 'provision.yml'), ('playbook', 'balance_check.yml'),
+            ('playbook', 'balance_alert.yml'), ('eda/plugins/event_source', 'balance')])
 missing = sorted(want - found)
 print('galaxy-importer contents: %d; requires_ansible %s' % (len(found), result['requires_ansible']))
+members = set(tarfile.open(sys.argv[2]).getnames())
+extensions = ['extensions/eda/plugins/event_source/balance.py', 'extensions/eda/rulebooks/balance_alerts.yml',
+              'extensions/eda/rulebooks/balance_alerts_aap.yml', 'extensions/eda/README.md', 'meta/extensions.yml']
+missing += ['%s (in the tarball)' % name for name in extensions if name not in members]
 sys.exit('FAIL: not in the import: %s' % missing if missing else 0)
 PY
 }
@@ -186,6 +193,15 @@ stage_nox() {
 
 stage_ee() {
     python "$ROOT/scripts/check_ee.py" . "$JOB_DIR/ee"
+}
+
+stage_eda() {
+    # The alerts with real parts: the event source under the real ansible-rulebook (Java, installed before the jobs
+    # start), the example rulebook and the alert playbook it runs, the cron play; against the emulator. A stage of its
+    # own rather than an integration target: it runs beside the longest job instead of lengthening it, once.
+    java -version 2>&1 | head -n 1
+    ansible-rulebook --version | head -n 1
+    PYTHONPATH=$COLLECTIONS python -m pytest -p no:cacheprovider -v tests/integration/eda
 }
 
 # --- the jobs ---------------------------------------------------------------------------------------
@@ -269,7 +285,7 @@ for line in "${CORE_LINES[@]}"; do
 done
 
 # Longest first, so the parallel slots stay full to the end.
-ORDER=(molecule integration sanity galaxy nox lint units docsite doc ee changelog)
+ORDER=(molecule integration sanity galaxy nox lint eda units docsite doc ee changelog)
 QUEUE=()
 for stage in "${ORDER[@]}"; do
     is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
@@ -293,6 +309,15 @@ if is_in units "${REQUESTED_STAGES[@]}" || is_in integration "${REQUESTED_STAGES
     PG_URI_FILE=$BUILD/postgresql-uri
     postgresql_start "$PG_URI_FILE" \
         || { echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"; PG_URI_FILE=""; }
+    if is_in integration "${REQUESTED_STAGES[@]}" && is_in "$MAIN_CORE" "${LINES[@]}"; then
+        pgbouncer_install || echo "PgBouncer could not be installed: the platform_faults target will fail"
+    fi
+fi
+
+# ansible-rulebook's rule engine needs Java: installed once here (apt-get), not by a job beside others.
+if is_in eda "${REQUESTED_STAGES[@]}" && [[ -z ${SKIP_REASON[$MAIN_CORE]:-} ]]; then
+    say "A Java runtime for ansible-rulebook (the eda stage)"
+    java_ensure || echo "No Java 17+ runtime: the eda stage will fail"
 fi
 
 # Nothing a job started may outlive the run: an emulator left behind by a killed target is stopped here

@@ -9,11 +9,14 @@ __metaclass__ = type
 import os
 
 from ansible.module_utils.common.validation import check_type_list
+from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.action import ActionBase
 
 import yaml
 
-from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
+from ansible_collections.smsbox.account.plugins.plugin_utils._inventory_sources import group_clashes
+from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import read_ledger
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ACCOUNT_VARIABLES, plan_hosts
 
 ROLE_SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'roles', 'subaccounts', 'meta', 'argument_specs.yml')
 # Under these strategies run_once runs on every host, so every host would converge every main account.
@@ -40,11 +43,36 @@ class ActionModule(ActionBase):
                                                  'Nothing was sent.')
         hosts = self._task.args.get('hosts')
         hosts = check_type_list(hosts) if hosts is not None else task_vars.get('ansible_play_batch', [])
-        plan = plan_hosts(hosts, task_vars['hostvars'], self._role_options())
+        clashes = self._group_clashes(hosts, task_vars)
+        if clashes:
+            return dict(result, failed=True, msg=' | '.join(clashes))
+        # Hosts of the inventory this play does not converge (--limit, serial, a play over some groups): their sub-accounts
+        # are no drift, and a partial view never reclaims.
+        batch = set(hosts)
+        outside = [host for host in (task_vars.get('groups') or {}).get('all', []) if host not in batch]
+        plan = plan_hosts(hosts, task_vars['hostvars'], self._role_options(), read_ledger=read_ledger, outside=outside)
         if plan['errors']:
             return dict(result, failed=True, msg=' | '.join(plan['errors']))
         # The plan holds keys and passwords: hidden from every callback, kept in the registered variable.
         return dict(result, changed=False, accounts=plan['accounts'], _ansible_no_log=True)
+
+    def _group_clashes(self, hosts, task_vars):
+        """Same-named groups of several inventories that give the play's hosts another inventory's main account."""
+        sources = task_vars.get('ansible_inventory_sources') or []
+        if len(sources) < 2:
+            return []
+        play_hosts = set(hosts)
+        groups = set(group for group, members in (task_vars.get('groups') or {}).items() if play_hosts.intersection(members))
+        return group_clashes(sources, groups, self._reader().load_from_file, ACCOUNT_VARIABLES)
+
+    def _reader(self):
+        """A loader of our own that decrypts with the play's vault secrets: the play's loader caches what it parses, and
+        a file parsed here first would reach the play's variables untrusted as templates (ansible-core 2.19+)."""
+        loader = DataLoader()
+        secrets = getattr(getattr(self._loader, '_vault', None), 'secrets', None)
+        if secrets:
+            loader.set_vault_secrets(secrets)
+        return loader
 
     @staticmethod
     def _role_options():

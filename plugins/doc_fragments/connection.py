@@ -66,6 +66,32 @@ options:
       - Keep it on persistent storage, not in an ephemeral job container; with several controllers, use PostgreSQL.
       - M(smsbox.account.smsbox_ledger_copy) moves a file ledger into PostgreSQL.
     type: str
+  lock_timeout:
+    description:
+      - Seconds a run waits for the lock of the ledger while another run on the same main account holds it, before it
+        fails naming the holder. C(0) does not wait.
+      - A module can only report at its end; the role C(smsbox.account.subaccounts) prints who holds the lock every
+        10 seconds while it waits.
+      - If not set, the value of the E(SMSBOX_LOCK_TIMEOUT) environment variable is used, then the default.
+    type: float
+    default: 300
+  ledger_connections:
+    description:
+      - With a PostgreSQL O(ledger), the most connections a run opens to the database for one main account (2 to 17).
+        One holds the lock for the whole run, the others record (no more than the module's concurrency). All are opened
+        when the run starts, so a database that cannot give them fails the run before anything is sent to SMSBOX.
+      - Ignored for a file ledger.
+      - If not set, the value of the E(SMSBOX_LEDGER_CONNECTIONS) environment variable is used, then the default.
+      - The collection's docs/ledger.md, "Sizing and poolers", counts the connections of a job.
+    type: int
+    default: 2
+  run_label:
+    description:
+      - A label recorded with every create and transfer this task makes (a change ticket, a reason), beside what the ledger
+        records of the run by itself (the AWX/AAP job id, the CI pipeline, the controller's host and user).
+      - If not set, the value of the E(SMSBOX_RUN_LABEL) environment variable is used.
+      - M(smsbox.account.smsbox_ledger_info) shows it with each transfer.
+    type: str
 requirements:
   - requests >= 2.25 (Python library, on the host that runs the module)
   - psycopg >= 3.1, e.g. C(psycopg[binary]) (Python library, on the host that runs the module), only for a PostgreSQL O(ledger)

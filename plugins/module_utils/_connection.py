@@ -31,19 +31,24 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_api_key,
     check_api_url,
     check_ca_path,
+    check_ledger_connections,
     check_ledger_location,
+    check_lock_timeout,
     check_retries,
     check_timeout,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
+    DEFAULT_CONNECTIONS,
+    DEFAULT_LOCK_TIMEOUT,
     is_postgresql,
     printable_location,
     resolve_location,
     uri_passwords,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
+from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
 
 
 def connection_argument_spec():
@@ -58,6 +63,9 @@ def connection_argument_spec():
         retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['SMSBOX_RETRIES'])),
         # str, not path: a path's expandvars would mangle a URI, or a '$' in its password; ~ is expanded for files below.
         ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
+        lock_timeout=dict(type='float', default=DEFAULT_LOCK_TIMEOUT, fallback=(env_fallback, ['SMSBOX_LOCK_TIMEOUT'])),
+        ledger_connections=dict(type='int', default=DEFAULT_CONNECTIONS, fallback=(env_fallback, ['SMSBOX_LEDGER_CONNECTIONS'])),
+        run_label=dict(type='str', fallback=(env_fallback, ['SMSBOX_RUN_LABEL'])),
     )
 
 
@@ -69,11 +77,16 @@ def ledger_dependency_failure(error, **returned):
 class Run:
     """One run against one main account: validated options, check and diff modes, warnings, client and ledger."""
 
-    def __init__(self, params, check_mode=False, diff=False):
+    def __init__(self, params, check_mode=False, diff=False, notify=None):
         self.params = params
         self.check_mode = check_mode
         self.diff = diff
         self.warnings = []
+        self.notify = notify  # shows a sentence at once (the role's in-process converge); a module can only report at the end
+        # Names an earlier task of the same run is predicted to create (the role's create stage, in check mode).
+        self.expected_new = frozenset()
+        # What the play knows of the run and a module cannot see (the awx_* variables, the playbook): the role gives it.
+        self.play = {}
 
     def warn(self, message):
         self.warnings.append(message)
@@ -82,8 +95,8 @@ class Run:
         """Every connection option, before any request, whatever the URL."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'), (check_retries, 'retries'),
-                  (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'))
+    check_lock_timeout,
+    check_retries,
         problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
         if problem:
             raise InputError(problem)
@@ -138,7 +151,9 @@ class Run:
         try:
             # A module with a concurrency option records from that many threads at once.
             ledger = Ledger(self.ledger_location, key_fingerprint(self.params['api_key']), api_url=self.params['api_url'],
-                            concurrency=self.params.get('concurrency') or 1)
+                            lock_timeout=self.params['lock_timeout'], concurrency=self.params.get('concurrency') or 1,
+                            connections=self.params['ledger_connections'], on_wait=self.notify,
+                            run=run_record(label=self.params.get('run_label'), play=self.play))
             with ledger.session(exclusive=not self.check_mode if exclusive is None else exclusive) as book:
                 self.warnings.extend(book.warnings)
                 yield book

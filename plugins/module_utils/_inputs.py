@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import datetime
 import ipaddress
 import os
 import re
@@ -29,6 +30,8 @@ MAX_PASSWORD = 50
 MAX_CONCURRENCY = 16
 DEFAULT_RETRIES = 2
 MAX_RETRIES = 10
+MAX_LOCK_TIMEOUT = 86400
+MAX_LEDGER_CONNECTIONS = MAX_CONCURRENCY + 1
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
 MAX_CREDITS = 10 ** 9
 MASK = '********'
@@ -132,8 +135,10 @@ def check_bulk_size(items, form):
 
 # -- the items of the write modules, single or bulk form --
 
-SUBACCOUNT_ITEM = ('name', 'password', 'nolimit', 'adopt', 'baseline')
-CREDIT_ITEM = ('subaccount', 'allocated', 'amount', 'transfer_id', 'resolve')
+SUBACCOUNT_ITEM = ('name', 'password', 'nolimit', 'adopt', 'baseline', 'state', 'acknowledge')
+SUBACCOUNT_STATES = ('present', 'retired')
+CREDIT_ITEM = ('subaccount', 'allocated', 'amount', 'transfer_id', 'resolve', 'period')
+PERIOD_NAME = re.compile(r'^(\d{4})-(?:(0[1-9]|1[0-2])|W(0[1-9]|[1-4]\d|5[0-3]))\Z')  # 2026-12, 2026-W50
 RESOLVE_EXAMPLE = '{"tx-4be1c2a09d3f": applied}'
 
 
@@ -159,9 +164,18 @@ def read_subaccount_items(params):
             nolimit=params['nolimit'] if item.get('nolimit') is None else item['nolimit'],
             adopt=params['adopt'] if item.get('adopt') is None else item['adopt'],
             baseline=None if item.get('baseline') is None else check_count(item['baseline'], where, 'baseline', True, False),
+            state=check_state(params['state'] if item.get('state') is None else item['state'], where),
+            acknowledge=bool(params.get('acknowledge') if item.get('acknowledge') is None else item['acknowledge']),
         ))
     check_unique([item['subaccount'] for item in items], form or 'name')
     return form, items
+
+
+def check_state(state, where):
+    if state not in SUBACCOUNT_STATES:
+        raise InputError('%s: state is %r; it must be present (the sub-account exists and is managed) or retired (its credits '
+                         'are taken back once and it is left alone; the API cannot delete it)' % (where, str(state)[:30]))
+    return state
 
 
 def read_credit_items(params):
@@ -178,6 +192,12 @@ def read_credit_items(params):
         if item.get('allocated') is None and item.get('amount') is None and not item.get('resolve'):
             raise InputError('%s: give allocated, amount or resolve' % where)
         transfer_id = item.get('transfer_id')
+        period = read_period(item.get('period'), where)
+        if period is not None:
+            if item.get('allocated') is not None or item.get('amount') is None:
+                raise InputError('%s: period pays amount once per period (an allowance); it needs amount, and not allocated' % where)
+            # Its idempotency key: one allowance per sub-account and period, whatever the number of runs or controllers.
+            transfer_id = transfer_id or 'allowance-%s-%s' % (period, name)
         if transfer_id is not None and item.get('amount') is None:
             raise InputError('%s: transfer_id is the idempotency key of an amount; it needs amount' % where)
         if transfer_id is not None and not transfer_id.strip():
@@ -193,9 +213,29 @@ def read_credit_items(params):
             amount=None if item.get('amount') is None else check_count(item['amount'], where, 'amount', False, True),
             transfer_id=transfer_id,
             resolve=read_resolve(item.get('resolve'), where),
+            period=period,
         ))
+        if period is not None and items[-1]['amount'] <= 0:
+            raise InputError('%s: an allowance (period) gives credits: amount must be more than 0, got %d' % (where, items[-1]['amount']))
     check_unique([item['subaccount'] for item in items], form or 'subaccount')
     return form, items
+
+
+def read_period(value, where, today=None):
+    """The period an allowance is for: ``month`` or ``week`` (the current one, UTC), or one named (``2026-12``,
+    ``2026-W50``, to pay a period that was missed); None when not given."""
+    if value is None:
+        return None
+    today = today or datetime.datetime.now(datetime.timezone.utc).date()
+    if value == 'month':
+        return today.strftime('%Y-%m')
+    if value == 'week':
+        year, week, _day = today.isocalendar()
+        return '%d-W%02d' % (year, week)
+    if isinstance(value, str) and PERIOD_NAME.match(value):
+        return value
+    raise InputError('%s: period must be month, week (the current one) or a period such as 2026-12 or 2026-W50, got %r'
+                     % (where, str(value)[:30]))
 
 
 def read_resolve(value, where):
@@ -207,6 +247,8 @@ def read_resolve(value, where):
                          'resolve: %s kept in a playbook would also settle a transfer that becomes unknown later, unchecked. '
                          'The ids are in the message that reported each transfer as unknown, and in smsbox_balance_info\'s '
                          'ledger.unsettled' % (where, RESOLVE_EXAMPLE, value))
+    if isinstance(value, str):
+        value = _resolve_pairs(value, where)
     if not isinstance(value, dict):
         raise InputError('%s: resolve must be a mapping of transfer ids to applied or rejected, e.g. %s' % (where, RESOLVE_EXAMPLE))
     for txid, outcome in value.items():
@@ -217,6 +259,19 @@ def read_resolve(value, where):
             raise InputError('%s: resolve says %r for %s; say applied (the credits arrived) or rejected (they did not)'
                              % (where, str(outcome)[:20], txid))
     return dict(value)
+
+
+def _resolve_pairs(text, where):
+    """The ad hoc form of resolve, ``-a 'resolve=tx-4be1c2a09d3f=applied'`` (several separated by commas; ``:`` works as ``=``)."""
+    pairs = {}
+    for part in (piece.strip() for piece in text.split(',')):
+        txid, sep, outcome = part.replace(':', '=', 1).partition('=')
+        if not sep:
+            raise InputError('%s: resolve %r names no outcome; write each transfer as tx-<id>=applied or tx-<id>=rejected, '
+                             'e.g. -a "subaccount=<name> resolve=tx-4be1c2a09d3f=applied" ad hoc, or resolve: %s in a task'
+                             % (where, part[:40], RESOLVE_EXAMPLE))
+        pairs[txid.strip()] = outcome.strip()
+    return pairs
 
 
 def _check_module_concurrency(params):
@@ -287,6 +342,19 @@ def check_timeout(timeout, what='timeout'):
 def check_retries(value, what='retries'):
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
         return '%s must be a whole number from 0 to %d (tries after the first), got %s' % (what, MAX_RETRIES, value)
+    return None
+
+
+def check_lock_timeout(value, what='lock_timeout'):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_LOCK_TIMEOUT:
+        return '%s must be a number of seconds from 0 (do not wait) to %d, got %s' % (what, MAX_LOCK_TIMEOUT, value)
+    return None
+
+
+def check_ledger_connections(value, what='ledger_connections'):
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_LEDGER_CONNECTIONS:
+        return ('%s must be between 2 (one connection holds the lock, one records) and %d, got %s'
+                % (what, MAX_LEDGER_CONNECTIONS, value))
     return None
 
 

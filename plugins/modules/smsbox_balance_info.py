@@ -89,15 +89,39 @@ ledger:
       description:
         - The sub-accounts the ledger knows, by name.
         - C(origin) is C(created) (made by this collection) or C(adopted) (made elsewhere and recorded);
-          C(state) is C(present) or C(unknown) (a create whose answer was lost);
+          C(state) is C(present), C(unknown) (a create whose answer was lost) or C(retired);
           C(baseline) is what it had received before the ledger knew it (0 when created here, null when adopted
-          without one); C(allocated) is its baseline plus the total of applied transfers to it.
+          without one);
+          C(allocated) is its declared allocation, what O(smsbox.account.smsbox_credit#module:allocated) compares with,
+          its baseline plus the applied transfers made to reach an allocation;
+          C(top_ups) is the net of its applied one-off transfers (O(smsbox.account.smsbox_credit#module:amount)), which
+          come on top of the allocation and are never reversed by it;
+          C(allowances) the total of its per-period allowances (the role's C(credit_per_period));
+          C(reclaimed) what was taken back when it was retired (0 or less);
+          C(received) is every credit it received in all, the sum of the above.
       type: dict
-      sample: {"shop-paris": {"origin": "created", "state": "present", "nolimit": false, "baseline": 0, "allocated": 500}}
+      sample: {"shop-paris": {"origin": "created", "state": "present", "nolimit": false, "baseline": 0, "allocated": 500,
+                              "top_ups": 200, "allowances": 0, "reclaimed": 0, "received": 700}}
+    baseline_total:
+      description: Sum of the known baselines, the credits the sub-accounts had received before the ledger knew them.
+      type: int
+      sample: 0
     allocated_total:
-      description: Sum of the credits allocated to all sub-accounts by applied transfers.
+      description: Sum of the sub-accounts' declared allocations (C(allocated)), baselines included.
       type: int
       sample: 500
+    top_ups_total:
+      description: Sum of the sub-accounts' one-off transfers (C(top_ups)).
+      type: int
+      sample: 200
+    received_total:
+      description: Sum of the credits the sub-accounts received in all (C(received)), baselines included.
+      type: int
+      sample: 700
+    transferred_total:
+      description: Net credits this ledger's applied transfers moved from the main account to the sub-accounts (no baseline).
+      type: int
+      sample: 700
     unsettled:
       description:
         - Transfers whose outcome is unknown (answer lost, or a run interrupted after sending).
@@ -111,13 +135,16 @@ from ansible_collections.smsbox.account.plugins.module_utils._connection import 
 
 
 def ledger_summary(ledger):
-    allocations = ledger.allocations()
     subaccounts = {}
     for name, record in ledger.subaccounts().items():
-        subaccounts[name] = dict(origin=record['origin'], state=record['state'], nolimit=record['nolimit'],
-                                 baseline=record['baseline'], allocated=allocations.get(name, 0))
-    return dict(path=ledger.path, exists=ledger.exists, subaccounts=subaccounts,
-                allocated_total=sum(allocations.values()), unsettled=ledger.unsettled())
+        subaccounts[name] = dict(ledger.credits(name), origin=record['origin'], state=record['state'], nolimit=record['nolimit'])
+    totals = ledger.credits_of_all().values()
+    return dict(path=ledger.path, exists=ledger.exists, subaccounts=subaccounts, unsettled=ledger.unsettled(),
+                baseline_total=sum(credits['baseline'] or 0 for credits in totals),
+                allocated_total=sum(credits['allocated'] for credits in totals),
+                top_ups_total=sum(credits['top_ups'] for credits in totals),
+                received_total=sum(credits['received'] for credits in totals),
+                transferred_total=sum(credits['received'] - (credits['baseline'] or 0) for credits in totals))
 
 
 def balance_and_ledger(run):

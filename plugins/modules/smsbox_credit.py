@@ -13,16 +13,21 @@ version_added: 0.1.0
 description:
   - Transfers credits between an SMSBOX main account and its sub-accounts, for one sub-account or many in one call
     (O(allocations)).
-  - Declarative, with O(allocated=N) the module makes the total of the transfers it recorded for the sub-account equal
-    N by transferring the difference, in either direction, and does nothing when it is equal already.
+  - Declarative, with O(allocated=N) the module makes the sub-account's declared allocation (its baseline plus the
+    transfers made to reach an O(allocated) total) equal N by transferring the difference, in either direction, and
+    does nothing when it is equal already.
   - Imperative, with O(amount=N) the module makes one transfer of N credits (negative takes credits back) each run,
-    unless O(transfer_id) names a transfer the ledger already applied.
+    unless O(transfer_id) names a transfer the ledger already applied. Such one-off transfers (an invoice's top-up)
+    come on top of the declared allocation and are never reversed by a later O(allocated), so a paid invoice stays paid.
+    Results show both figures, the declared allocation and the credits received in all.
   - The SMSBOX API cannot read a sub-account's credits; the totals come from the ledger (see O(ledger)), where every
     transfer is recorded as C(pending) before it is sent, then C(applied), C(rejected), or C(unknown) when its answer
     was lost. A transfer is never sent again on its own; while a sub-account has an C(unknown) transfer, the module
     refuses to move its credits until the transfer is settled with O(resolve).
-  - Before sending anything the main balance is read, and must cover the total of the positive transfers.
-  - Credits taken back (negative transfers) are moved before credits given.
+  - Credits taken back (negative transfers) are moved first; then the main balance, with what they freed, must cover
+    the total of the positive transfers, or none of those is sent.
+  - A take-back that SMSBOX refused (the sub-account spent its credits) is not sent again while the task asks for the
+    same one; the message says what to set instead.
 extends_documentation_fragment:
   - smsbox.account.connection
   - smsbox.account.connection.attributes
@@ -66,6 +71,16 @@ options:
       - Idempotency key for O(amount). When the ledger holds an applied transfer with this key, nothing is sent.
       - A key names one transfer; giving it with another O(subaccount) or O(amount) is refused before anything is sent.
     type: str
+  period:
+    description:
+      - Makes O(amount) an allowance, paid once per period whatever the number of runs, controllers or retries, as a
+        schedule (AWX, cron) needs; C(month) or C(week) (ISO weeks) is the current one in UTC, and a period named
+        C(2026-12) or C(2026-W50) pays that one (a period that was missed).
+      - Its idempotency key is O(transfer_id), by default C(allowance-<period>-<sub-account>); a period already paid sends
+        nothing, even when O(amount) changed since (the new amount applies from the next period).
+      - Allowances come on top of the declared allocation (O(allocated)), as one-off amounts do; results and
+        M(smsbox.account.smsbox_balance_info) show them apart (C(allowances)).
+    type: str
   resolve:
     description:
       - "Settle transfers of the sub-account whose outcome is C(unknown), after checking in the SMSBOX dashboard whether
@@ -98,6 +113,9 @@ options:
       resolve:
         description: Transfers of this sub-account to settle first, by id, each C(applied) or C(rejected); see O(resolve).
         type: raw
+      period:
+        description: Pay O(allocations[].amount) once per period; see O(period).
+        type: str
 notes:
   - Do not wrap this module in C(until)/C(retries). A transfer whose answer was lost may have been applied, and the
     module already stops rather than pay twice; settle it with O(resolve) instead.
@@ -159,16 +177,18 @@ action:
   sample: transferred
 allocations:
   description:
-    - One entry per item, in input order, with C(subaccount), C(action), C(changed), C(allocated_before),
-      C(allocated_after), C(amount) (the transfer made, 0 when none), C(transfer) (its ledger record, when one was
-      made), C(resolved) (ids of the transfers settled by O(resolve)), C(unsettled) (ids of its transfers whose outcome
-      is still unknown), C(note) when something needs no action but is worth knowing, and C(error) when it failed.
+    - One entry per item, in input order, with C(subaccount), C(action), C(changed), C(allocated_before) and
+      C(allocated_after) (its declared allocation, what O(allocated) compares with), C(received_before) and
+      C(received_after) (every credit it received in all, the declared allocation plus one-off transfers),
+      C(amount) (the transfer made, 0 when none), C(transfer) (its ledger record, when one was made), C(resolved) (ids
+      of the transfers settled by O(resolve)), C(unsettled) (ids of its transfers whose outcome is still unknown),
+      C(note) when something needs no action but is worth knowing, and C(error) when it failed.
     - C(action) is C(transferred), C(unchanged), C(resolved) or C(failed); in check mode, what a real run would do.
   returned: always
   type: list
   elements: dict
   sample: [{"subaccount": "shop-paris", "action": "transferred", "changed": true, "allocated_before": 300,
-            "allocated_after": 500, "amount": 200}]
+            "allocated_after": 500, "received_before": 350, "received_after": 550, "amount": 200}]
 transfers:
   description:
     - Every transfer this run made or settled, with C(id), C(subaccount), C(amount), C(state)
@@ -193,6 +213,15 @@ moved:
   returned: always
   type: int
   sample: 200
+unsettled:
+  description:
+    - Every transfer of this main account's ledger whose outcome is still unknown after the run (C(unknown), or C(pending)
+      when a run was interrupted), whichever sub-account it went to, described by this task or not. Settle each with
+      O(smsbox.account.smsbox_credit#module:resolve).
+  returned: when the ledger could be opened
+  type: list
+  elements: dict
+  sample: [{"id": "tx-4be1c2a09d3f", "subaccount": "shop-lyon", "amount": 100, "state": "unknown"}]
 ledger_path:
   description: Where the ledger of this main account is, its file path or its PostgreSQL URI with the password masked.
   returned: always
@@ -211,6 +240,7 @@ ITEM_OPTIONS = dict(
     amount=dict(type='raw'),
     transfer_id=dict(type='str'),
     resolve=dict(type='raw'),
+    period=dict(type='str'),
 )
 
 # The single form takes the item's options at the top; the role's converge action reads this spec too.

@@ -16,11 +16,15 @@ description:
   - Moves a file ledger into PostgreSQL, so that several controllers, CI runners or AWX/AAP jobs share it; or exports any
     ledger to the JSON snapshot format of a file ledger, as a backup or to review it.
   - O(api_key) names the main account; a file ledger that was never used with this key is refused.
-    After a key rotation, O(source_fingerprint) names the old key's ledger, which is copied to the new key.
-  - The destination must hold no record of the main account. Everything is written in one transaction (PostgreSQL) or one
-    atomic rename (file), then read back; the counts and credit totals read back must equal the source's, or the task fails.
-  - Sends nothing to SMSBOX. The source is read under its shared lock and the destination written under its exclusive
-    lock, so no run of the modules changes either meanwhile. The source is left as it is; stop using it afterwards.
+    After a key rotation, O(source_fingerprint) names the old key's ledger, which is copied to the new key; the old key's
+    ledger is then marked as moved (under its exclusive lock), so that a job still running with the old key refuses to
+    write to it instead of paying again.
+  - The destination must hold no record of the main account, unless O(move_aside) moves them out of the way first. Everything
+    is written in one transaction (PostgreSQL) or one atomic rename (file), then read back; the counts and credit totals read
+    back must equal the source's, or the task fails.
+  - Sends nothing to SMSBOX. The source is read under its shared lock (its exclusive lock after a key rotation) and the
+    destination written under its exclusive lock, so no run of the modules changes either meanwhile. The source's records
+    are left as they are; stop using it afterwards.
 extends_documentation_fragment:
   - smsbox.account.connection
   - smsbox.account.connection.attributes
@@ -41,6 +45,16 @@ options:
       - A file gets the JSON snapshot format described in the collection's docs/ledger-format.md.
     type: str
     required: true
+  move_aside:
+    description:
+      - When O(dest) already holds other records of the main account, keep them under another name instead of refusing the
+        copy, under the destination's exclusive lock, in the same run. A file becomes C(<dest>.aside-<UTC time>) (and its
+        journal C(<dest>.aside-<UTC time>.journal)); in PostgreSQL the rows are renamed to the account
+        C(<fingerprint>@aside-<UTC time>-<4 hex digits>), which no key ever reads again and which
+        C(DELETE FROM smsbox_ledger_<table> WHERE account = '<that name>') removes for good once it is no longer needed.
+      - RV(moved_aside) says where they went. Nothing is deleted.
+    type: bool
+    default: false
   source_fingerprint:
     description:
       - The key fingerprint of the main account's ledger in the source, when it is not the fingerprint of O(api_key);
@@ -82,9 +96,18 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+moved_aside:
+  description:
+    - Where the destination's earlier records of the main account were moved by O(move_aside), a file path or the account
+      name their rows carry now; absent when nothing was moved.
+  returned: when records were moved aside
+  type: str
+  sample: 3f2a9c01b7de@aside-20261125T090554Z-4be1
 source:
   description:
     - What the source ledger holds for the main account.
+    - After a key rotation (O(source_fingerprint)), C(moved_to) is the new key's fingerprint, now recorded in the old key's
+      ledger. A run with the old key then refuses to write to it, naming the new one.
     - C(subaccounts) counts its sub-accounts and C(subaccounts_baseline_unknown) those whose earlier credits are unknown;
       C(transfers) counts its transfers by state; C(credits) sums their credits (C(allocated) is C(baseline) plus
       C(applied); C(unsettled) is the amount of the C(pending) and C(unknown) transfers).
@@ -123,7 +146,7 @@ def copy(run):
                          % source_fingerprint)
     try:
         return copy_ledger(run.ledger_location, dest, key_fingerprint(run.params['api_key']), source_fingerprint=source_fingerprint,
-                           check_mode=run.check_mode)
+                           check_mode=run.check_mode, lock_timeout=run.params['lock_timeout'], move_aside=run.params['move_aside'])
     except LedgerDependencyError as error:
         raise ledger_dependency_failure(error)
     except LedgerError as error:
@@ -135,6 +158,7 @@ def main():
         argument_spec=dict(
             dest=dict(type='str', required=True),
             source_fingerprint=dict(type='str'),
+            move_aside=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     ).run(copy)

@@ -15,8 +15,9 @@ description:
   - The SMSBOX API cannot tell whether a sub-account exists, so the module keeps a ledger of the sub-accounts it
     created or adopted (see O(ledger)). A name the ledger knows is left alone; any other name is created.
   - When SMSBOX refuses a create (C(ERREUR)), the cause cannot be told apart (the name exists, the main account has
-    500 sub-accounts, or a parameter was refused). With O(adopt=true), the name is then recorded as existing,
-    made elsewhere; without it the task fails and says so.
+    500 sub-accounts, or a parameter was refused). With O(adopt=true) and a O(baseline), which declare the name as
+    existing, it is then recorded as made elsewhere; otherwise the task fails and says so. A new sub-account (a
+    password and no baseline) whose create is refused is never recorded, with or without O(adopt).
   - The password and O(nolimit) can only be set at creation through the API. When the task asks for other values
     than the ledger recorded at creation, the module warns and changes nothing; change them in the SMSBOX dashboard.
   - An adopted sub-account's credits are unknown to the ledger until O(baseline) records what it had already received;
@@ -55,25 +56,44 @@ options:
     default: false
   adopt:
     description:
-      - When SMSBOX refuses to create the name, record it as an existing sub-account made elsewhere instead of failing.
+      - Record a sub-account declared as existing, made elsewhere, instead of failing.
       - Without O(password), record the name as adopted without sending a create.
+      - With O(password) and O(baseline), the create is sent; if SMSBOX refuses it (the name exists), the name is
+        recorded as adopted with that baseline. With O(password) and no O(baseline), the name is new, so a refused create
+        fails, and nothing is recorded.
       - In the bulk form, the default for items that do not set it.
     type: bool
     default: false
   baseline:
     description:
-      - For an adopted sub-account, the credits it has already received from this main account, as the SMSBOX dashboard
-        shows them (an integer, 0 or more). Recorded at adoption, or later on a sub-account adopted without it; a
-        different value for a baseline already recorded only warns.
+      - For an adopted sub-account, the credits it had received from this main account before this ledger knew it (an
+        integer, 0 or more), what it received in all; never what the SMSBOX dashboard shows now, which is net of what
+        it spent (a shop that received 500 and spent 300 shows 200; a baseline of 200 would pay 300 again), and
+        without the transfers this ledger itself recorded. Recorded at adoption, or later on a sub-account adopted
+        without it; a different value for a baseline already recorded only warns.
       - Declarative allocations (O(smsbox.account.smsbox_credit#module:allocated)) count from it.
       - Ignored, with a warning, for a sub-account this collection created (its baseline is 0).
     type: raw
   state:
     description:
-      - Only C(present) exists; the API cannot delete a sub-account.
+      - C(present), the sub-account exists and is managed; C(retired), a shop closes.
+      - C(retired) takes back, in one transfer recorded like any other, the credits the ledger knows the sub-account received
+        (its baseline, allocations, top-ups and allowances), marks it retired in the ledger, and leaves it alone afterwards.
+        When SMSBOX refuses the take-back (it spent some credits), it is retired all the same, with a warning, once, that
+        says how to take back what it still holds; the take-back is not sent again.
+      - The API cannot delete a sub-account; a retired one still counts toward the 500 of its main account. Describing a
+        retired sub-account as C(present) again manages it again, sending nothing.
+      - In the bulk form, the default for items that do not set it.
     type: str
-    choices: [present]
+    choices: [present, retired]
     default: present
+  acknowledge:
+    description:
+      - Record that the sub-account's password or O(nolimit) was changed in the SMSBOX dashboard to what the task gives,
+        sending nothing, so that the module stops warning that they differ from the ones used at creation.
+      - In the bulk form, the default for items that do not set it.
+    type: bool
+    default: false
   subaccounts:
     description:
       - Bulk form, many sub-accounts of the same main account in one call. Each item takes the options above.
@@ -97,6 +117,13 @@ options:
       baseline:
         description: Credits it had already received, for an adopted sub-account; see O(baseline).
         type: raw
+      state:
+        description: C(present) or C(retired); see O(state). Defaults to O(state).
+        type: str
+        choices: [present, retired]
+      acknowledge:
+        description: Record a password or O(nolimit) changed in the dashboard; see O(acknowledge). Defaults to O(acknowledge).
+        type: bool
 seealso:
   - module: smsbox.account.smsbox_credit
 author:
@@ -148,9 +175,11 @@ action:
   sample: created
 subaccounts:
   description:
-    - One entry per item, in input order, with C(name), C(action), C(changed), and C(error) when it failed.
+    - One entry per item, in input order, with C(name), C(action), C(changed), and C(error) when it failed; a retired one
+      also has C(reclaimed) (credits taken back, 0 or less) and C(transfer) (its ledger record).
     - C(action) is C(created), C(adopted) (also when it records the baseline of a sub-account adopted without one),
-      C(unchanged) or C(failed); in check mode, the action a real run would take.
+      C(retired), C(reactivated) (a retired one described as present again), C(acknowledged), C(unchanged) or
+      C(failed); in check mode, the action a real run would take.
   returned: always
   type: list
   elements: dict
@@ -167,6 +196,20 @@ adopted:
   type: list
   elements: str
   sample: []
+retired:
+  description: The sub-accounts retired by this run (in check mode, that a real run would retire).
+  returned: always
+  type: list
+  elements: str
+acknowledged:
+  description: The sub-accounts whose password or nolimit changed in the dashboard was recorded (O(acknowledge)).
+  returned: always
+  type: list
+  elements: str
+reclaimed:
+  description: Credits taken back from the sub-accounts retired by this run, 0 or less.
+  returned: always
+  type: int
 unchanged:
   description: Names the ledger already knew.
   returned: always
@@ -184,6 +227,15 @@ balance:
   returned: success
   type: raw
   sample: 1250
+unsettled:
+  description:
+    - Every transfer of this main account's ledger whose outcome is still unknown after the run (C(unknown), or C(pending)
+      when a run was interrupted), whichever sub-account it went to, described by this task or not. Settle each with
+      O(smsbox.account.smsbox_credit#module:resolve).
+  returned: when the ledger could be opened
+  type: list
+  elements: dict
+  sample: [{"id": "tx-4be1c2a09d3f", "subaccount": "shop-lyon", "amount": 100, "state": "unknown"}]
 ledger_path:
   description: Where the ledger of this main account is, its file path or its PostgreSQL URI with the password masked.
   returned: success
@@ -201,6 +253,8 @@ ITEM_OPTIONS = dict(
     nolimit=dict(type='bool'),
     adopt=dict(type='bool'),
     baseline=dict(type='raw'),
+    state=dict(type='str', choices=['present', 'retired']),
+    acknowledge=dict(type='bool'),
 )
 
 # The role's converge action reads this spec too.
@@ -210,7 +264,8 @@ ARGUMENT_SPEC = dict(
     nolimit=dict(type='bool', default=False),
     adopt=dict(type='bool', default=False),
     baseline=dict(type='raw'),
-    state=dict(type='str', default='present', choices=['present']),
+    state=dict(type='str', default='present', choices=['present', 'retired']),
+    acknowledge=dict(type='bool', default=False),
     subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
     concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
 )

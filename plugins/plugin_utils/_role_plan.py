@@ -30,13 +30,16 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_ca_path,
     check_concurrency,
     check_count,
+    check_ledger_connections,
     check_ledger_location,
+    check_lock_timeout,
     check_name,
     check_password,
     check_timeout,
     is_postgresql_uri,
     mask,
 )
+from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
 from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 
 try:
@@ -55,6 +58,11 @@ ACCOUNT_SETTINGS = (
     ('smsbox_timeout', 'timeout'),
     ('smsbox_adopt', 'adopt'),
     ('smsbox_concurrency', 'concurrency'),
+    ('smsbox_lock_timeout', 'lock_timeout'),
+    ('smsbox_ledger_connections', 'ledger_connections'),
+    ('smsbox_removed', 'removed'),
+    ('smsbox_period', 'period'),
+    ('smsbox_run_label', 'run_label'),
 )
 ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
 HOST_VARIABLES = SUBACCOUNT_VARIABLES + ACCOUNT_VARIABLES
@@ -78,6 +86,16 @@ def _validated(validator, provided, api_key):
     return dict(result.validated_parameters), [mask(message, secrets) for message in result.error_messages]
 
 
+def _unset_or(check, values, variable):
+    """Unset, the module's environment fallback and default apply."""
+    return check(values[variable], variable) if values.get(variable) is not None else None
+
+
+def default_api_url(values):
+    """smsbox_api_url, else the SMSBOX_API_URL of the controller's environment, as the modules fall back to it, else SMSBOX's."""
+    return values.get('smsbox_api_url') or os.environ.get('SMSBOX_API_URL') or DEFAULT_API_URL
+
+
 def _shown(value):
     return 'unset' if value is None else repr(value) if isinstance(value, str) else str(value).lower()
 
@@ -95,6 +113,7 @@ class Plan:
         self.errors = []
         self._disagreements = set()
         self.templates = SharedTemplates()
+        self.ledgers = None
 
     def read_host(self, host, hostvars):
         # The account settings are shared by many hosts: templated once for all of them where that gives the same value.
@@ -126,10 +145,27 @@ class Plan:
                 for count in ('credit', 'baseline'):
                     if entry.get(count) is not None:
                         check_count(entry[count], where, count, allow_zero=True, allow_negative=False)
+                if entry.get('credit_per_period') is not None:
+                    check_count(entry['credit_per_period'], where, 'credit_per_period', allow_zero=False, allow_negative=False)
+                given = [key for key in ('credit', 'credit_per_period') if entry.get(key) is not None]
+                if entry.get('state') == 'retired' and given:
+                    raise InputError('%s: it is retired, so it cannot be given %s: a retired sub-account gives its credits back '
+                                     'and is left alone' % (where, ' or '.join(given)))
             except InputError as error:
                 self.errors.append(str(error))
                 continue
             self.add_entry(account, host, entry)
+
+    def described_names(self, hostvars):
+        """The names a host outside the play describes, without checking it (it is not converged here)."""
+        names = []
+        for variable in SUBACCOUNT_VARIABLES:
+            if variable in hostvars:
+                value = _native(self.templates.value(hostvars, variable))
+                for entry in (value if isinstance(value, list) else [value]):
+                    if isinstance(entry, dict) and isinstance(entry.get('name'), str):
+                        names.append(entry['name'])
+        return names
 
     def checked_settings(self, provided):
         """The host's account settings validated, their messages and their problem: computed once per distinct value."""
@@ -155,14 +191,16 @@ class Plan:
         """The connection settings, checked as the modules will check them, but before any account sends anything."""
         key = values.get('smsbox_api_key')
         return ((check_api_key(key, 'smsbox_api_key') if key is not None else None)
-                or check_api_url(values.get('smsbox_api_url') or DEFAULT_API_URL, 'smsbox_api_url', 'smsbox_api_key')
+                or check_api_url(default_api_url(values), 'smsbox_api_url', 'smsbox_api_key')
                 or check_ledger_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
                 or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
                 or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
-                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency'))
+                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency')
+                or _unset_or(check_lock_timeout, values, 'smsbox_lock_timeout')
+                or _unset_or(check_ledger_connections, values, 'smsbox_ledger_connections'))
 
     def account_of(self, host, values):
-        url = values.get('smsbox_api_url') or DEFAULT_API_URL
+        url = default_api_url(values)
         key = values.get('smsbox_api_key') or None
         settings = dict((setting, values.get(variable)) for variable, setting in ACCOUNT_SETTINGS)
         settings['ledger'] = settings['ledger'] or None
@@ -226,11 +264,50 @@ class Plan:
             labels.add(label)
             account['label'] = label
 
-    def result(self):
+    def check_names_across_accounts(self, read_ledger=None):
+        """A name described under two main accounts, or about to be created under one while another's ledger holds it
+        (``read_ledger`` given: the action reads the ledgers, once, for this and the drift; the filter cannot), is refused."""
+        owners = {}
+        for account in self.accounts.values():
+            for name, found in account['entries'].items():
+                owners.setdefault(name, []).append((account, found['host']))
+        for name, found in owners.items():
+            if len(found) > 1:
+                self.errors.append('sub-account %r is described under two main accounts, %s: SMSBOX names are unique across '
+                                   'main accounts, so one of them would be refused or pay the wrong shop; describe it once'
+                                   % (name, ' and '.join('%s (host %s)' % (account['label'], host) for account, host in found[:2])))
+        if read_ledger is not None and not self.errors:
+            self.ledgers = LedgersOfTheRun([
+                (account['label'], account, dict((name, found['host']) for name, found in account['entries'].items()))
+                for account in self.accounts.values()], read_ledger)
+            self.errors.extend(self.ledgers.problems + self.ledgers.names_held_elsewhere())
+
+    def check_drift(self, index, account, outside_names, partial):
+        """The account's drift (``drift``), failed on or reclaimed as its smsbox_removed says; reclaimed only on a full view."""
+        if self.ledgers is None:
+            return []
+        described = set(account['entries']) | set(outside_names or ())
+        drift = self.ledgers.drift(index, described)
+        account['unsettled'] = self.ledgers.unsettled(index)
+        if drift and account['removed'] == 'fail':
+            self.errors.append('main account %s: its ledger holds %d sub-account(s) that no host describes any more (drift), and '
+                               'smsbox_removed is fail: %s. Nothing was sent. Describe them again, retire them (state: retired), or '
+                               'set smsbox_removed: reclaim to retire them all' % (account['label'], len(drift), ', '.join(
+                                   '%s (%s, %d received)' % (entry['name'], entry['state'], entry['received']) for entry in drift[:20])))
+        if drift and account['removed'] == 'reclaim' and not partial:
+            for entry in drift:
+                entry['reclaim'] = True
+        return drift
+
+    def result(self, read_ledger=None, outside_names=None, partial=False):
+        """The plan: ``outside_names``, the names inventory hosts outside this play describe (so that they are no drift);
+        ``partial``, whether the play sees only some of the inventory's hosts (then nothing is reclaimed)."""
         self.label_accounts()
         self.check_ledgers()
+        self.check_names_across_accounts(read_ledger)
         accounts = []
-        for account in self.accounts.values():
+        for index, account in enumerate(self.accounts.values()):
+            drift = self.check_drift(index, account, outside_names, partial)
             entries = [found['entry'] for found in account['entries'].values()]
             if len(entries) > MAX_SUBACCOUNTS:
                 self.errors.append('main account %s is given %d sub-accounts; SMSBOX allows %d'
@@ -238,20 +315,35 @@ class Plan:
             accounts.append(dict(
                 dict((setting, account[setting]) for _variable, setting in ACCOUNT_SETTINGS),
                 api_url=account['api_url'], api_key=account['api_key'], hosts=account['hosts'],
-                subaccounts=[dict(dict(name=entry['name'], password=entry.get('password'), nolimit=bool(entry.get('nolimit'))),
-                                  **({'baseline': entry['baseline']} if entry.get('baseline') is not None else {}))
-                             for entry in entries],
+                subaccounts=[subaccount_item(entry) for entry in entries]
+                + [dict(name=entry['name'], state='retired') for entry in drift if entry.get('reclaim')],
                 allocations=[dict(subaccount=entry['name'], allocated=entry['credit'])
                              for entry in entries if entry.get('credit') is not None],
+                allowances=[dict(subaccount=entry['name'], amount=entry['credit_per_period'], period=account['period'])
+                            for entry in entries if entry.get('credit_per_period') is not None],
+                drift=drift, partial=bool(partial), unsettled=account.get('unsettled', []),
             ))
         return dict(accounts=accounts, errors=self.errors)
 
 
-def plan_hosts(hosts, hostvars, spec):
+def subaccount_item(entry):
+    """A host's sub-account as the create stage's item: only what it sets beyond the defaults."""
+    item = dict(name=entry['name'], password=entry.get('password'), nolimit=bool(entry.get('nolimit')))
+    for key, default in (('baseline', None), ('state', 'present'), ('acknowledge', False)):
+        if entry.get(key) not in (None, default):
+            item[key] = entry[key]
+    return item
+
+
+def plan_hosts(hosts, hostvars, spec, read_ledger=None, outside=()):
+    """The plan of ``hosts``; ``outside``, the inventory's other hosts, whose sub-accounts are no drift."""
     plan = Plan(spec)
     for host in hosts:
         plan.read_host(host, hostvars[host])
-    return plan.result()
+    outside_names = set()
+    for host in outside:
+        outside_names.update(plan.described_names(hostvars[host]))
+    return plan.result(read_ledger, outside_names, partial=bool(outside))
 
 
 # The modules name their own options in messages; a role user sets the role's variables instead.

@@ -418,6 +418,11 @@ class _Handler(BaseHTTPRequestHandler):
                     raise FaultError('accounts body must be an object {"key": balance}')
                 emulator.set_accounts(data)
                 self._send_json(200, emulator.state(requests=False))
+            elif path == '/spend' and self.command == 'POST':
+                if not isinstance(data, dict):
+                    raise FaultError('spend body must be an object {"subaccount": name, "credits": n}')
+                # Only the sub-account's figure: the state would carry keys and passwords into a test's output.
+                self._send_json(200, {'subaccount': data.get('subaccount'), 'credits': emulator.spend(data.get('subaccount'), data.get('credits'))})
             else:
                 self._send_json(404, {'error': 'unknown control endpoint %s %s' % (self.command, CONTROL_PREFIX + path)})
         except FaultError as exc:
@@ -669,17 +674,38 @@ class Emulator:
         with self.lock:
             self._build_accounts(self.accounts, accounts)
 
+    def spend(self, subaccount, credits):
+        """The sub-account sends SMS worth ``credits``: they leave it, as the dashboard would then show."""
+        with self.lock:
+            for account in self.accounts.values():
+                sub = account.subaccounts.get(subaccount)
+                if sub is not None:
+                    amount = to_decimal(credits)
+                    if amount < 0 or amount > sub['credits']:
+                        raise FaultError('%s holds %s credits; it cannot spend %s' % (subaccount, sub['credits'], credits))
+                    sub['credits'] -= amount
+                    return float(sub['credits']) if sub['credits'] % 1 else int(sub['credits'])
+        raise FaultError('no sub-account %s' % subaccount)
+
     def _build_accounts(self, target, accounts):
-        """Add/update main accounts in target from {"key": balance | {"balance": b, "subaccounts": {...}}}."""
+        """Add/update main accounts in target from {"key": balance | {"balance": b, "subaccounts": {...}} | {"same_as": key}}.
+
+        ``same_as`` makes the key another key of an existing main account, as during a key rotation."""
         if not isinstance(accounts, dict):
             raise FaultError('accounts must be an object {"key": balance}')
         staged = {}
         known = set()
         for acc in target.values():
             known.update(acc.subaccounts)
+        aliases = {}
         for key, spec in accounts.items():
             key = str(key)
             subs = {}
+            if isinstance(spec, dict) and 'same_as' in spec:
+                if str(spec['same_as']) not in target:
+                    raise FaultError('same_as names no main account')
+                aliases[key] = target[str(spec['same_as'])]  # a rotated key: one main account, reached by both keys
+                continue
             if isinstance(spec, dict):
                 balance = to_decimal(spec.get('balance', 0))
                 for name, sub in (spec.get('subaccounts') or {}).items():
@@ -698,6 +724,7 @@ class Emulator:
                 account = target[key] = Account(balance)
             account.balance = balance
             account.subaccounts.update(subs)
+        target.update(aliases)
 
     def add_fault(self, operation='any', fault=None, times=1, match=None, delay=None, apply=None):
         """Queue one fault; the first matching fault with times left is consumed by an API request."""

@@ -125,6 +125,11 @@ ENTRIES = [
            "'shop-a': resolve names 'shop-a', which is not a transfer id (tx- and 12 hex digits, as in the message that reported it)"),
     module('Resolve forms', 'resolve-other-answer', CREDIT, dict(subaccount='shop-a', resolve={'tx-4be1c2a09d3f': 'yes'}),
            "'shop-a': resolve says 'yes' for tx-4be1c2a09d3f; say applied (the credits arrived) or rejected (they did not)"),
+    module('Resolve forms', 'resolve-string-without-outcome', CREDIT, dict(subaccount='shop-a', resolve='tx-4be1c2a09d3f'),
+           "'shop-a': resolve 'tx-4be1c2a09d3f' names no outcome; write each transfer as tx-<id>=applied or tx-<id>=rejected, "
+           'e.g. -a "subaccount=<name> resolve=tx-4be1c2a09d3f=applied" ad hoc, or resolve: {"tx-4be1c2a09d3f": applied} in a task'),
+    module('Resolve forms', 'resolve-string-other-answer', CREDIT, dict(subaccount='shop-a', resolve='tx-4be1c2a09d3f=done'),
+           "'shop-a': resolve says 'done' for tx-4be1c2a09d3f; say applied (the credits arrived) or rejected (they did not)"),
     # -- the API key ----------------------------------------------------------------------------------------
     module('API key', 'key-missing', BALANCE, dict(),
            'no API key: set the api_key option (from Ansible Vault) or the SMSBOX_API_KEY environment variable of the process that runs '
@@ -168,6 +173,12 @@ ENTRIES = [
            'concurrency must be between 1 and 16, got 0'),
     module('Timeouts and concurrency', 'concurrency-17', CREDIT, dict(concurrency=17, subaccount='shop-a', amount=5),
            'concurrency must be between 1 and 16, got 17'),
+    module('Timeouts and concurrency', 'lock-timeout-negative', CREDIT, dict(lock_timeout=-1, subaccount='shop-a', amount=5),
+           'lock_timeout must be a number of seconds from 0 (do not wait) to 86400, got -1.0'),
+    module('Timeouts and concurrency', 'lock-timeout-two-days', SUBACCOUNT, dict(lock_timeout=172800, name='shop-a', password='Pw-1'),
+           'lock_timeout must be a number of seconds from 0 (do not wait) to 86400, got 172800.0'),
+    module('Timeouts and concurrency', 'ledger-connections-one', CREDIT, dict(ledger_connections=1, subaccount='shop-a', amount=5),
+           'ledger_connections must be between 2 (one connection holds the lock, one records) and 17, got 1'),
     # -- ca_path --------------------------------------------------------------------------------------------
     module('ca_path', 'ca-path-missing', BALANCE, dict(ca_path='/nonexistent/ca.pem'),
            "ca_path /nonexistent/ca.pem does not exist; give the PEM file (or c_rehash directory) of the certificate authorities that "
@@ -204,6 +215,10 @@ ENTRIES = [
          'host web1: smsbox_timeout must be a positive number of seconds, got 0.0'),
     role('Role variables', 'role-concurrency-99', dict(web1=dict(shop('shop-a'), smsbox_concurrency=99)),
          'host web1: smsbox_concurrency must be between 1 and 16, got 99'),
+    role('Role variables', 'role-lock-timeout-negative', dict(web1=dict(shop('shop-a'), smsbox_lock_timeout=-5)),
+         'host web1: smsbox_lock_timeout must be a number of seconds from 0 (do not wait) to 86400, got -5.0'),
+    role('Role variables', 'role-ledger-connections-99', dict(web1=dict(shop('shop-a'), smsbox_ledger_connections=99)),
+         'host web1: smsbox_ledger_connections must be between 2 (one connection holds the lock, one records) and 17, got 99'),
     role('Role variables', 'role-ledger-relative', dict(web1=dict(shop('shop-a'), smsbox_ledger='ledgers/eu.json')),
          "host web1: smsbox_ledger 'ledgers/eu.json' is a relative path, which would be resolved against whatever directory the module "
          'runs in (with ansible-playbook smsbox.account.provision, inside the installed collection). Use ' + LEDGER_HINT),
@@ -226,7 +241,38 @@ ENTRIES = [
               us1=dict(shop('us-a'), smsbox_account_label='us', smsbox_ledger='/srv/smsbox/one.json', smsbox_api_key='other-key-0001')),
          'main accounts eu (hosts eu1) and us (hosts us1) share one ledger (smsbox_ledger /srv/smsbox/one.json): each main account needs '
          'its own smsbox_ledger'),
+    role('Role variables', 'role-name-under-two-accounts',
+         dict(eu1=dict(shop('shop-a'), smsbox_account_label='eu'), us1=dict(shop('shop-a'), smsbox_account_label='us', smsbox_api_key='other-key-0001')),
+         "sub-account 'shop-a' is described under two main accounts, eu (host eu1) and us (host us1): SMSBOX names are unique "
+         'across main accounts, so one of them would be refused or pay the wrong shop; describe it once'),
     role('Role variables', 'role-501-subaccounts',
          dict(web1=dict(smsbox_account_label='eu', smsbox_subaccounts=[dict(name='s%d' % index) for index in range(501)])),
          'main account eu is given 501 sub-accounts; SMSBOX allows 500'),
+]
+
+# Refusals that depend on what the run finds (its ledgers, its inventory files), not on one input alone: each is
+# proved by the test named, and listed in docs/refused-inputs.md with the start of its message.
+CONTEXT = [
+    dict(id='role-group-of-two-inventories', where='role',
+         situation='two inventories of one run define a group of the same name with different main-account variables',
+         message="group 'shops' is defined by inventories <eu> and <us>, which set smsbox_api_key ... differently; ...",
+         test='tests/unit/plugins/plugin_utils/test_inventory_sources.py, tests/integration/targets/role_subaccounts'),
+    dict(id='role-all-of-two-inventories', where='role',
+         situation='two inventories each set main-account variables in group_vars/all.yml, differently',
+         message='inventories <eu> and <us> each set smsbox_api_key for all their hosts ...',
+         test='tests/unit/plugins/plugin_utils/test_inventory_sources.py'),
+    dict(id='role-name-in-another-ledger', where='role',
+         situation="a name the plan would create under one main account is held by another main account's ledger (a moved shop)",
+         message="host <h>: sub-account 'paris' would be created under main account us, but the ledger of main account eu (<path>) "
+                 'holds it (created, present, 250 credits received in all, 250 declared) ...',
+         test='tests/unit/plugins/plugin_utils/test_ledgers_of_the_run.py, tests/integration/targets/role_subaccounts'),
+    dict(id='credit-take-back-refused-before', where='smsbox_credit',
+         situation='the same take-back SMSBOX refused last time (the sub-account spent its credits), asked again',
+         message="<item>: not sent: SMSBOX refused this same take-back of -200 credits at <time> (tx-...), most likely because ...",
+         test='tests/unit/plugins/modules/test_smsbox_credit.py::test_a_take_back_refused_because_the_shop_spent_its_credits_is_not_resent'),
+    dict(id='credit-allocated-baseline-unknown', where='smsbox_credit',
+         situation='allocated on a sub-account adopted without its baseline',
+         message='<item>: nothing was sent, because it was adopted (<date>) without the credits it had received before this ledger '
+                 'knew it (its baseline) ...',
+         test='tests/unit/plugins/modules/test_adoption_baseline.py'),
 ]

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
 DEFAULT_CONCURRENCY = 4
 FAILURES_SHOWN = 10
@@ -25,15 +26,17 @@ class Step:
     """One item: its predicted ``result`` (a dict), and the ``write`` that makes it so, if any.
 
     ``write(step)`` sends the request, records the outcome in the ledger and updates
-    ``step.result``; it must not raise for an SMSBOX fault, only set ``error`` (a sentence naming the item).
+    ``step.result``; it must not raise for an SMSBOX fault, only set ``error`` (a sentence that starts with
+    ``where``, how messages name the item). It raises LedgerError when the ledger cannot record.
     Item results carry no ``failed`` key: Ansible would read one inside a returned list as the task's.
     """
 
-    def __init__(self, result, write=None, before=None, after=None):
+    def __init__(self, result, write=None, before=None, after=None, where=None):
         self.result = result
         self.write = write
         self.before = before
         self.after = after
+        self.where = where
 
     @property
     def failed(self):
@@ -41,14 +44,30 @@ class Step:
 
 
 def run_writes(steps, concurrency):
-    """Run the writes of ``steps``; at most ``concurrency`` requests are in flight at once."""
+    """Run the writes of ``steps``; at most ``concurrency`` requests are in flight at once.
+
+    When the ledger cannot record (a lost lock, a database or disk failure), that item fails and no further write
+    starts, since nothing may be sent without its record; the items written so far keep their results, so the
+    run reports what really happened."""
     pending = [step for step in steps if step.write is not None and not step.failed]
+    stopped = []
+
+    def write(step):
+        if stopped:
+            step.result.update(action='failed', changed=False,
+                               error='%s: not sent, because the ledger could not record an earlier item: %s' % (step.where, stopped[0]))
+            return
+        try:
+            step.write(step)
+        except LedgerError as error:
+            stopped.append(str(error))
+            step.result.update(action='failed', error='%s: %s' % (step.where, error))
     if concurrency <= 1 or len(pending) <= 1:
         for step in pending:
-            step.write(step)
+            write(step)
         return
     with ThreadPoolExecutor(max_workers=min(concurrency, len(pending))) as pool:
-        for _done in pool.map(lambda step: step.write(step), pending):
+        for _done in pool.map(write, pending):
             pass
 
 

@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import os
 import threading
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (  # noqa: F401 pylint: disable=unused-import
@@ -29,10 +28,13 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     MAX_FINGERPRINT_HISTORY,
     SUBACCOUNT_ORIGINS,
     SUBACCOUNT_STATES,
+    TRANSFER_KINDS,
     TRANSFER_STATES,
     LedgerDependencyError,
     LedgerError,
+    LockLostError,
     default_baseline,
+    default_kind,
     is_count,
     key_fingerprint,
     now,
@@ -40,33 +42,49 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
 )
 # printable_location and default_ledger_path are part of what callers import from here.
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (  # noqa: F401 pylint: disable=unused-import
+    DECISION,
+    DEFAULT_CONNECTIONS,
     DEFAULT_LOCK_TIMEOUT,
+    OUTCOME,
     open_store,
     printable_location,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.recording import RecordingMixin
 
 _KEEP = object()  # record_subaccount's baseline when not given
 
 
-class Ledger:
+class Ledger(RecordingMixin):
     """The ledger of one main account. Use it through ``session()``.
 
     ``location`` is a file path (the default store) or a ``postgresql://`` URI; ``path`` is where it
     is, fit to print (a URI's password masked). ``concurrency`` is how many threads of the module may
-    record at once (a PostgreSQL store opens as many connections to write).
+    record at once; a PostgreSQL store opens at most ``connections`` connections: one holds the lock,
+    the others (no more than ``concurrency``) record. ``on_wait`` is told who holds the lock while
+    ``session()`` waits for it. ``run`` describes the run that makes the new records (job, CI run,
+    controller, playbook, label), recorded with each of them.
     """
 
-    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1):
-        self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=concurrency)
+    def __init__(self, location, fingerprint, api_url=None, lock_timeout=DEFAULT_LOCK_TIMEOUT, concurrency=1, run=None,
+                 connections=DEFAULT_CONNECTIONS, on_wait=None):
+        writers = max(1, min(concurrency or 1, (connections or DEFAULT_CONNECTIONS) - 1))
+        self._store = open_store(location, fingerprint, lock_timeout=lock_timeout, pool_size=writers)
+        self._store.on_wait = on_wait
         self.path = self._store.location
         self.fingerprint = fingerprint
         self.api_url = api_url
+        self.run = dict(run) if run else None
         self._mutex = threading.RLock()
         self._account_lock = threading.Lock()
         self._active = False
         self._exclusive = False
         self._reset()
+
+    @staticmethod
+    def _now():
+        """The time records are stamped with: this module's clock, which tests may set."""
+        return now()
 
     @property
     def location(self):
@@ -91,9 +109,15 @@ class Ledger:
             self._store.lock(self._exclusive)
             self._load(self._store.read())
             yield self
-            if self._exclusive and self._account_due and self.exists:
+            if self._exclusive and self._account_due and self.exists and not self._store.lock_lost:
                 # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
                 self._commit_account()
+            if self._store.lock_lost:
+                self.warnings.append('Ledger %s: this run lost its lock (%s) and took it again to record the answers to the '
+                                     'requests it had sent; it sent nothing after that.' % (self.path, self._store.lock_lost))
+        except LedgerError as error:
+            # What SMSBOX answered that could not be recorded is named, so that nobody has to guess.
+            raise self._with_unrecorded(error)
         finally:
             try:
                 self.warnings.extend(self._store.close())
@@ -109,8 +133,10 @@ class Ledger:
         self._by_subaccount = {}  # name -> ids in creation order; keeps per-item queries fast on a long history
         self._by_transfer_id = {}  # idempotency key -> ids in creation order
         self._reserved = set()  # transfer ids being committed
+        self.unrecorded = []  # answers SMSBOX gave that the store could not record, each a sentence
         self._fingerprints = []
         self._stored_api_url = None
+        self.moved_to = None  # the key fingerprint this account's records were copied to (a rotated key)
         self._account_due = False  # account metadata to commit before the next record
 
     # -- loading and operator policy --
@@ -120,12 +146,26 @@ class Ledger:
         self.warnings.extend(contents.warnings)
         self._fingerprints = list(contents.fingerprints)
         self._stored_api_url = contents.api_url
+        self.moved_to = contents.moved_to
         self._subaccounts = dict(contents.subaccounts)
         for record in contents.transfers.values():
             self._put_transfer(record)
+        self._check_moved()
         self._check_fingerprint()
         self._check_rotated_key()
         self._settle_interrupted()
+
+    def _check_moved(self):
+        # The old key's ledger, copied to the new key after a rotation: writing here would pay again what the new one pays.
+        if not self.moved_to:
+            return
+        text = ('Ledger %s of the API key with fingerprint %s was moved to the key with fingerprint %s (smsbox_ledger_copy after a '
+                'key rotation): it is kept as it was and records nothing more. Run with the new API key (fingerprint %s), whose '
+                'ledger holds these records and everything since; stop using the old key.'
+                % (self.path, self.fingerprint, self.moved_to, self.moved_to))
+        if self._exclusive:
+            raise LedgerError(text + ' Nothing was sent to SMSBOX.')
+        self.warnings.append(text)
 
     def _check_fingerprint(self):
         if not self.fingerprint:
@@ -199,7 +239,7 @@ class Ledger:
             if not self._account_due:
                 return
             api_url = self.api_url if self.api_url is not None else self._stored_api_url
-            self._store.commit_account(list(self._fingerprints), api_url)
+            self._store.commit_account(list(self._fingerprints), api_url, moved_to=self.moved_to)
             self._stored_api_url = api_url
             self._account_due = False
             self.exists = True
@@ -226,24 +266,46 @@ class Ledger:
         return self.baseline(name) is not None
 
     def allocated(self, name):
-        """Its baseline (0 when unknown) plus the amounts of its applied transfers."""
+        """Its declared allocation, what ``allocated`` compares with: its baseline (0 when unknown) plus its applied
+        transfers of kind ``allocated``. One-off transfers (``amount``) come on top and are never reversed by it."""
+        return self.credits(name)['allocated']
+
+    def received(self, name):
+        """Every credit it received in all: its baseline (0 when unknown) plus all its applied transfers."""
+        return self.credits(name)['received']
+
+    def applied_by_ledger(self, name):
+        """The credits this ledger's own applied transfers moved to it, whatever their kind (never part of a baseline)."""
+        with self._mutex:
+            return sum(self._transfers[txid]['amount'] for txid in self._by_subaccount.get(name, ())
+                       if self._transfers[txid]['state'] == 'applied')
+
+    def credits(self, name):
+        """What a sub-account received, by kind: ``baseline`` (None when unknown, 0 in the sums), ``allocated`` (the
+        declared allocation: baseline plus transfers of kind allocated), ``top_ups`` (one-off amounts), ``allowances``
+        (per-period allowances), ``reclaimed`` (taken back at retirement, 0 or less) and ``received`` in all."""
+        sums = dict(allocated=0, amount=0, period=0, retire=0)
         with self._mutex:
             record = self._subaccounts.get(name)
-            records = [self._transfers[txid] for txid in self._by_subaccount.get(name, ())]
-            base = record['baseline'] if record is not None and record['baseline'] is not None else 0
-            return base + sum(tx['amount'] for tx in records if tx['state'] == 'applied')
-
-    def allocations(self):
-        """``allocated()`` of every sub-account with a baseline or an applied transfer."""
-        totals = {}
-        with self._mutex:
-            for name, record in self._subaccounts.items():
-                if record['baseline']:
-                    totals[name] = record['baseline']
-            for tx in self._transfers.values():
+            baseline = record['baseline'] if record is not None else None
+            for txid in self._by_subaccount.get(name, ()):
+                tx = self._transfers[txid]
                 if tx['state'] == 'applied':
-                    totals[tx['subaccount']] = totals.get(tx['subaccount'], 0) + tx['amount']
-        return totals
+                    sums[tx['kind']] += tx['amount']
+        base = baseline or 0
+        return dict(baseline=baseline, allocated=base + sums['allocated'], top_ups=sums['amount'], allowances=sums['period'],
+                    reclaimed=sums['retire'], received=base + sum(sums.values()))
+
+    def credits_of_all(self):
+        """``credits()`` of every sub-account the ledger has a record or an applied transfer of, by name."""
+        with self._mutex:
+            names = set(self._subaccounts) | set(tx['subaccount'] for tx in self._transfers.values() if tx['state'] == 'applied')
+        return dict((name, self.credits(name)) for name in sorted(names))
+
+    def receipts(self):
+        """``received()`` of every sub-account that received anything (a baseline or an applied transfer), by name."""
+        return dict((name, credits['received']) for name, credits in self.credits_of_all().items()
+                    if credits['baseline'] or credits['received'] != (credits['baseline'] or 0))
 
     def transfers(self, subaccount=None, states=None):
         if isinstance(states, str):
@@ -278,11 +340,13 @@ class Ledger:
         if not self._exclusive:
             raise LedgerError('Ledger %s was opened read-only (check mode or an info module): it cannot record changes.' % self.path)
 
-    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP):
+    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP, answered=False):
         """Upserts a sub-account; the arguments given replace the whole record.
 
         ``baseline``: the credits it had received before this ledger knew it, None when unknown. Not given:
         the record's own when its origin stays the same, else 0 for ``created`` and None for ``adopted``.
+        ``answered``: the record is the answer to a create already sent (kept and retried while the store is
+        away, even after the run lost its lock); a create is announced with ``announce_create`` before it is sent.
         """
         if not isinstance(name, str) or not name:
             raise LedgerError('Ledger %s cannot record a sub-account without a name.' % self.path)
@@ -305,60 +369,16 @@ class Ledger:
                                         current['baseline']) == (origin, state, nolimit, password_fp, baseline):
                 return dict(current)
             record = dict(name=name, origin=origin, state=state, nolimit=nolimit, password_fp=password_fp, baseline=baseline,
-                          recorded=now())
+                          recorded=now(), run=self.run)
         self._commit_account()
-        self._store.commit_subaccount(record)
+        try:
+            self._store.commit_subaccount(record, how=OUTCOME if answered else DECISION)
+        except LedgerError:
+            if answered:
+                self._unrecorded('the create of sub-account %r was answered %s' % (
+                    name, 'OK (created)' if state == 'present' else 'with a lost answer (it may exist)'))
+            raise
         with self._mutex:
             self._subaccounts[name] = record
             self.exists = True
         return dict(record)
-
-    def begin_transfer(self, subaccount, amount, transfer_id=None):
-        """Records a pending transfer, durably, before the caller sends it. Raises LedgerError when it cannot: then send nothing."""
-        if not isinstance(subaccount, str) or not subaccount:
-            raise LedgerError('Ledger %s cannot record a transfer without a sub-account name.' % self.path)
-        if not is_count(amount) or amount == 0:
-            raise LedgerError('Ledger %s cannot record a transfer of %r credits to %r: the amount must be a non-zero integer.'
-                              % (self.path, amount, subaccount))
-        if transfer_id is not None and not isinstance(transfer_id, str):
-            raise LedgerError('Ledger %s cannot record a transfer to %r: transfer_id must be a string.' % (self.path, subaccount))
-        self._check_writable()
-        with self._mutex:
-            txid = 'tx-' + os.urandom(6).hex()
-            while txid in self._transfers or txid in self._reserved:
-                txid = 'tx-' + os.urandom(6).hex()
-            self._reserved.add(txid)
-        tx = dict(id=txid, subaccount=subaccount, amount=amount, transfer_id=transfer_id, state='pending',
-                  created=now(), settled=None, detail=None)
-        try:
-            self._commit_account()
-            self._store.commit_transfer(tx)
-        except Exception:
-            with self._mutex:
-                self._reserved.discard(txid)
-            raise
-        with self._mutex:
-            self._put_transfer(tx)
-            self._reserved.discard(txid)
-            self.exists = True
-        return dict(tx)
-
-    def settle_transfer(self, txid, state, detail=None):
-        """pending -> applied|rejected|unknown; unknown -> applied|rejected. Durable before it returns."""
-        self._check_writable()
-        if detail is not None:
-            detail = str(detail)[:MAX_DETAIL]
-        with self._mutex:
-            tx = self._transfers.get(txid)
-            if tx is None:
-                raise LedgerError('Ledger %s has no transfer %r to settle.' % (self.path, txid))
-            if state not in ALLOWED_SETTLES.get(tx['state'], ()):
-                allowed = ALLOWED_SETTLES.get(tx['state'])
-                raise LedgerError('Ledger %s cannot settle transfer %s as %r: it is %s%s.' % (
-                    self.path, txid, state, tx['state'],
-                    ', which can only become %s' % ' or '.join(allowed) if allowed else ' already, which is final'))
-            settled = dict(tx, state=state, settled=now(), detail=detail)
-        self._store.commit_transfer(settled, previous_state=tx['state'])
-        with self._mutex:
-            self._put_transfer(settled)
-        return dict(settled)

@@ -23,8 +23,17 @@ from urllib.parse import unquote
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
 DEFAULT_LOCK_TIMEOUT = 300.0
+DEFAULT_CONNECTIONS = 2  # to a PostgreSQL ledger, per main account: one holds the lock, one records
+MAX_CONNECTIONS = 17
+OUTCOME_RETRY_SECONDS = 30.0  # how long the answer to a request already sent is kept and retried while the store is away
+# What a commit records, which says what may be retried: NEW announces a request before it is sent (never retried blind,
+# never once the run lost its lock: the request is then not sent); DECISION records what the run decided (retried on a
+# new connection, never once the lock was lost); OUTCOME records the answer to a request already sent (kept and retried
+# up to OUTCOME_RETRY_SECONDS, the lock taken again if the store had dropped it; a compare-and-set guards it).
+NEW, DECISION, OUTCOME = 'new', 'decision', 'outcome'
 POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
 MASK = '********'
+ASIDE_MARK = '@aside-'
 
 
 class LedgerStore:
@@ -42,6 +51,12 @@ class LedgerStore:
     location = None
     """Where the ledger is, fit to print: a file path, or a URI with its password masked."""
 
+    on_wait = None
+    """Called with a sentence (who holds the lock, how long this run has waited) every few seconds while ``lock`` waits."""
+
+    lock_lost = None
+    """Why this run no longer holds its lock (a sentence), or None. Once set, only OUTCOME commits are made."""
+
     def lock(self, exclusive):
         """Takes the run lock of this account, waiting up to the lock timeout: exclusive to write, shared to read only."""
         raise NotImplementedError
@@ -50,25 +65,39 @@ class LedgerStore:
         """Everything the store holds for this account, as ledger_records.Contents."""
         raise NotImplementedError
 
-    def commit_subaccount(self, record):
-        """Upserts one sub-account record (the whole record, keyed by its name)."""
+    def commit_subaccount(self, record, how=DECISION):
+        """Upserts one sub-account record (the whole record, keyed by its name), as ``how`` says (NEW, DECISION, OUTCOME).
+
+        A record of origin ``created`` is never replaced by one of origin ``adopted``: that raises LedgerError.
+        """
+        raise NotImplementedError
+
+    def withdraw_subaccount(self, record):
+        """Removes ``record``, a create announced (``created``, ``unknown``) that SMSBOX refused or that was never sent, if
+        it is still exactly that record (an OUTCOME)."""
         raise NotImplementedError
 
     def commit_transfer(self, record, previous_state=None):
         """Upserts one transfer record, keyed by its id.
 
-        ``previous_state`` None: a new transfer, which must not exist yet, committed only while this run
-        still holds its lock (a run that lost it must not send). Otherwise the transfer must still be in
-        that state (compare-and-set), so two runs can never both settle one transfer.
+        ``previous_state`` None: a new transfer (NEW), which must not exist yet. Otherwise (an OUTCOME) the transfer
+        must still be in that state (compare-and-set), so two runs can never both settle one transfer.
+        Every commit is made only while this run holds its lock: LockLostError when it does not.
         """
         raise NotImplementedError
 
-    def commit_account(self, fingerprints, api_url):
-        """Records the account's metadata: the key fingerprints its ledger was used with, oldest first, and the API URL."""
+    def commit_account(self, fingerprints, api_url, moved_to=None):
+        """Records the account's metadata: the key fingerprints its ledger was used with, oldest first, the API URL, and
+        the key fingerprint its records were copied to after a key rotation (None while they were not)."""
         raise NotImplementedError
 
     def replace_all(self, contents):
         """Writes every record of ``contents`` at once (all or nothing), into an account that holds no record yet."""
+        raise NotImplementedError
+
+    def move_aside(self):
+        """Renames every record of this account out of its way, kept for reference (under the exclusive lock); returns
+        where they went: a file path, or the name the rows now carry (``<fingerprint>@aside-<UTC time>-<hex>``)."""
         raise NotImplementedError
 
     def rotated_key_notice(self):

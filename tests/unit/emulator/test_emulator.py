@@ -233,6 +233,19 @@ def test_usernames_unique_across_main_accounts(emu):
     assert state['key-b']['creates'] == ['shared']
 
 
+def test_a_rotated_key_reaches_the_same_main_account():
+    with Emulator(accounts={'key-old': 100}) as emulator:
+        assert create(emulator, 'shop', key='key-old') == 'OK'
+        emulator.set_accounts({'key-new': {'same_as': 'key-old'}})
+        assert transfer(emulator, 'shop', 30, key='key-new') == 'OK'
+        assert transfer(emulator, 'shop', 5, key='key-old') == 'OK'
+        state = emulator.state()['accounts']
+        assert state['key-new'] == state['key-old']
+        assert state['key-old']['balance'] == 65 and state['key-old']['subaccounts']['shop']['credits'] == 35
+        with pytest.raises(Exception):
+            emulator.set_accounts({'key-x': {'same_as': 'key-none'}})
+
+
 # --- authentication and errors -------------------------------------------------------------------
 
 @pytest.mark.parametrize('bad_key_answer', ['ERROR 02', 'ERREUR'])
@@ -578,6 +591,20 @@ def test_python_reset_and_seeded_subaccounts(emu):
     assert transfer(emu, 'old1', -4) == 'OK'
     emu.reset()
     assert account(emu)['balance'] == 1000 and account(emu)['subaccounts'] == {}
+
+
+def test_spent_credits_leave_the_sub_account_and_a_larger_take_back_is_refused(emu):
+    assert create(emu, 'shop1') == 'OK' and transfer(emu, 'shop1', 500) == 'OK'
+    control = emu.control_url
+    session = requests.Session()
+    spent = session.post(control + '/spend', json={'subaccount': 'shop1', 'credits': 300}, timeout=5)
+    assert spent.status_code == 200 and spent.json() == {'subaccount': 'shop1', 'credits': 200}
+    assert account(emu)['subaccounts']['shop1']['credits'] == 200 and account(emu)['balance'] == 500
+    assert transfer(emu, 'shop1', -201) == 'ERREUR'
+    assert transfer(emu, 'shop1', -200) == 'OK'
+    refused = session.post(control + '/spend', json={'subaccount': 'shop1', 'credits': 1}, timeout=5)
+    assert refused.status_code == 400 and 'holds 0' in refused.json()['error']
+    assert session.post(control + '/spend', json={'subaccount': 'nobody', 'credits': 1}, timeout=5).status_code == 400
 
 
 # --- command line --------------------------------------------------------------------------------

@@ -76,6 +76,26 @@ def atomic_write(path, data):
     fsync_dir(os.path.dirname(path))
 
 
+def still_the_file(fd, path):
+    """Whether the open file fd is still the one at path (same device and inode, not deleted)."""
+    try:
+        held = os.fstat(fd)
+        current = os.stat(path)
+    except OSError:
+        return False
+    return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+
+
+def rename_aside(path, stamp):
+    """Renames path and its journal to path.aside-<stamp> (and .journal); returns the new path. Raises OSError."""
+    aside = '%s.aside-%s' % (path, stamp)
+    for suffix in ('', '.journal'):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, aside + suffix)
+    fsync_dir(os.path.dirname(path))
+    return aside
+
+
 def make_dirs(directory, ledger_path):
     """Creates directory and its missing parents with mode 0700, for the ledger at ledger_path."""
     missing = []
@@ -103,9 +123,35 @@ def make_dirs(directory, ledger_path):
             pass
 
 
-def wait_for_flock(fd, operation, lock_timeout, ledger_path, lock_path):
-    """Takes the flock ``operation`` on fd, polling until lock_timeout seconds have passed."""
-    deadline = time.monotonic() + lock_timeout
+def flock_holders(lock_path):
+    """Who holds flocks on lock_path, from /proc/locks (Linux): 'process 4711 (ansible-playbook site.yml)', or None."""
+    try:
+        info = os.stat(lock_path)
+        with open('/proc/locks') as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return None
+    wanted = '%02x:%02x:%d' % (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    held = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == 'FLOCK' and fields[5] == wanted and fields[4].isdigit():
+            try:
+                with open('/proc/%s/cmdline' % fields[4], 'rb') as handle:
+                    command = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace').strip()[:120]
+            except (IOError, OSError):
+                command = ''
+            held.append('process %s%s, %s' % (fields[4], ' (%s)' % command if command else '',
+                                              'writing' if fields[3] == 'WRITE' else 'reading'))
+    return ', and '.join(held) or None
+
+
+def wait_for_flock(fd, operation, lock_timeout, ledger_path, lock_path, on_wait=None, report_every=10.0):
+    """Takes the flock ``operation`` on fd, polling until lock_timeout seconds have passed; tells ``on_wait`` who holds it
+    every ``report_every`` seconds meanwhile."""
+    started = time.monotonic()
+    deadline = started + lock_timeout
+    reported = started
     delay = 0.005
     while True:
         try:
@@ -117,9 +163,15 @@ def wait_for_flock(fd, operation, lock_timeout, ledger_path, lock_path):
                                   % (ledger_path, lock_path, describe(error)))
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise LedgerError('Ledger %s is locked by another run: waited %g seconds for %s. Another smsbox.account task against '
-                              'the same main account is still running; wait for it to end and run again. The lock is released '
-                              'when its process exits, so if none is running, look for a hung ansible process holding it '
-                              '(fuser -v %s).' % (ledger_path, lock_timeout, lock_path, lock_path))
+            holders = flock_holders(lock_path)
+            raise LedgerError('Ledger %s is locked by another run: waited %g seconds (lock_timeout) for %s%s. Another '
+                              'smsbox.account task against the same main account is still running; wait for it to end and run '
+                              'again, or give a longer lock_timeout. The lock is released when its process exits, so if none is '
+                              'running, look for a hung ansible process holding it (fuser -v %s).'
+                              % (ledger_path, lock_timeout, lock_path, ', held by %s' % holders if holders else '', lock_path))
+        if on_wait is not None and time.monotonic() - reported >= report_every:
+            reported = time.monotonic()
+            on_wait('waiting for the lock of ledger %s, held by %s: %d s of %g' % (
+                ledger_path, flock_holders(lock_path) or 'another process', reported - started, lock_timeout))
         time.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.1)

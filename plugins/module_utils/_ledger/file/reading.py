@@ -26,7 +26,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk i
 
 class FileReadingMixin:
     """The reading half of FileStore, which sets ``path`` and ``_real`` and resets what this fills: ``_subaccounts``,
-    ``_transfers``, ``_fingerprints``, ``_api_url``, ``_warnings`` and ``_journal_size``."""
+    ``_transfers``, ``_fingerprints``, ``_api_url``, ``_moved_to``, ``_warnings`` and ``_journal_size``."""
 
     def _corrupt(self, where, why):
         return LedgerError('Ledger %s is unreadable: %s %s. Nothing was changed and the file was left as it is. Restore it from a '
@@ -126,8 +126,14 @@ class FileReadingMixin:
         elif kind == 'transfer':
             checked = self._checked(checked_transfer, record, where)
             self._transfers[checked['id']] = checked
+        elif kind == 'withdrawn' and isinstance(record, dict) and isinstance(record.get('name'), str):
+            # A create announced before it was sent, then refused by SMSBOX or never sent: the ledger forgets it.
+            current = self._subaccounts.get(record['name'])
+            if current is not None and current['recorded'] == record.get('recorded'):
+                del self._subaccounts[record['name']]
         elif kind == 'account' and isinstance(record, dict):
             self._fingerprints = self._checked(checked_fingerprints, record.get('key_fingerprints'), where)
             self._api_url = record.get('api_url')
+            self._moved_to = record.get('moved_to')
         else:
             raise self._corrupt(where, 'has an unknown type %r (written by a newer release?)' % str(kind)[:40])

@@ -26,12 +26,14 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     KIND,
     Contents,
     LedgerError,
+    LockLostError,
+    NoSuchRecord,
     checked_subaccount,
     checked_transfer,
     key_fingerprint,
     now,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_LOCK_TIMEOUT, LedgerStore
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DECISION, DEFAULT_LOCK_TIMEOUT, LedgerStore
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import (
     atomic_write,
     describe,
@@ -39,9 +41,11 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk i
     fsync_dir,
     make_dirs,
     open_private,
+    rename_aside,
+    still_the_file,
     wait_for_flock,
-    write_all,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.journal import JournalMixin
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.reading import FileReadingMixin
 
 
@@ -51,7 +55,7 @@ def default_ledger_path(api_key):
     return os.path.join(home, 'smsbox', 'ledger-%s.json' % key_fingerprint(api_key))
 
 
-class FileStore(FileReadingMixin, LedgerStore):
+class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
     """The ledger of one main account in a file (and its journal and lock file) at ``path``."""
 
     kind = 'file'
@@ -77,12 +81,18 @@ class FileStore(FileReadingMixin, LedgerStore):
         self._transfers = {}  # by id, in creation order (dicts keep insertion order)
         self._fingerprints = []
         self._api_url = None
+        self._moved_to = None
         self._warnings = []
         self._dirty = False
         self._broken = None
+        self._lock_lost = None
         self._journal_size = 0
         self._written = 0
         self._synced = 0
+
+    @property
+    def lock_lost(self):
+        return self._lock_lost
 
     # -- paths --
 
@@ -138,7 +148,7 @@ class FileStore(FileReadingMixin, LedgerStore):
                 raise LedgerError('Cannot open the lock file %s of ledger %s: %s. Check its permissions.'
                                   % (real_lock, self.path, describe(error)))
             operation = fcntl.LOCK_SH
-        wait_for_flock(self._lock_fd, operation, self.lock_timeout, self.path, real_lock)
+        wait_for_flock(self._lock_fd, operation, self.lock_timeout, self.path, real_lock, on_wait=self.on_wait)
 
     # -- reading --
 
@@ -154,6 +164,7 @@ class FileStore(FileReadingMixin, LedgerStore):
             self._format = snapshot['format']
             self._fingerprints = list(snapshot['key_fingerprints'])
             self._api_url = snapshot.get('api_url')
+            self._moved_to = snapshot.get('moved_to')
             for name, record in snapshot['subaccounts'].items():
                 self._subaccounts[name] = self._checked(checked_subaccount, record, 'its sub-account %r' % name, name)
             for index, record in enumerate(snapshot['transfers']):
@@ -176,72 +187,47 @@ class FileStore(FileReadingMixin, LedgerStore):
                     raise LedgerError('Cannot repair the journal %s of ledger %s: %s. Check the disk and its permissions.'
                                       % (self._real + '.journal', self.path, describe(error)))
                 self._journal_size = good_end
-        return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url,
+        return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url, moved_to=self._moved_to,
                         subaccounts=self._subaccounts, transfers=self._transfers, warnings=self._warnings)
-
-    # -- journal --
-
-    def _open_journal(self):
-        if self._journal_fd is None:
-            real_journal = self._real + '.journal'
-            try:
-                self._journal_fd, created = open_private(real_journal, os.O_WRONLY | os.O_APPEND)
-            except OSError as error:
-                raise LedgerError('Cannot open the journal %s of ledger %s: %s. Check that the directory is writable by this user.'
-                                  % (real_journal, self.path, describe(error)))
-            if created:
-                fsync_dir(os.path.dirname(real_journal))
-        return self._journal_fd
 
     def _check_writable(self):
         if not self._locked or not self._exclusive:
             raise LedgerError('Ledger %s is not locked for writing: it cannot record changes.' % self.path)
+        if self._lock_lost is None and not self._holds_lock():
+            self._lock_lost = 'its lock file %s was deleted or replaced while this run held it' % (self._real + '.lock')
+        if self._lock_lost:
+            # Another run may have locked a new lock file and be writing these files: nothing more is recorded or sent.
+            raise LockLostError('Ledger %s: this run no longer holds the lock of the main account (%s), so nothing more is '
+                                'recorded, nor sent to SMSBOX. Another run may hold the ledger now: run again once it is done, and '
+                                'never delete a ledger\'s lock file while a run may be going.' % (self.path, self._lock_lost))
         if self._broken:
             raise LedgerError('Ledger %s refuses further records in this run because %s. Check the disk, then run again.'
                               % (self.path, self._broken))
 
-    def _append(self, entry):
-        """Writes one journal line; the caller holds _io_lock and calls _sync(seq) after releasing it."""
-        data = (json.dumps(entry, separators=(',', ':')) + '\n').encode('utf-8')
-        fd = self._open_journal()
-        try:
-            write_all(fd, data)
-        except OSError as error:
-            try:
-                os.ftruncate(fd, self._journal_size)  # never leave half a line for the next append to follow
-            except OSError:
-                self._broken = 'a journal write failed and could not be undone'
-            raise LedgerError('Cannot write to the journal of ledger %s: %s. This record was not saved (a transfer not yet recorded '
-                              'is not sent; one already sent stays unsettled and is reported next run). Free disk space and run again.'
-                              % (self.path, describe(error)))
-        self._journal_size += len(data)
-        self._written += 1
-        self._dirty = True
-        self._exists = True
-        return self._written
-
-    def _sync(self, seq):
-        # Group commit: one fdatasync covers every line written before it, so concurrent threads share it.
-        with self._sync_lock:
-            if self._synced >= seq:
-                return
-            target = self._written
-            try:
-                fdatasync(self._journal_fd)
-            except OSError as error:
-                self._broken = 'the journal could not be flushed to disk'
-                raise LedgerError('Cannot flush the journal of ledger %s to disk: %s. Do not trust this run\'s records: check the '
-                                  'disk, then run again; any transfer it lists as unknown must be checked in the SMSBOX dashboard.'
-                                  % (self.path, describe(error)))
-            self._synced = target
-
     # -- commits --
 
-    def commit_subaccount(self, record):
+    def _holds_lock(self):
+        """Whether the lock file this run locked is still the ledger's: deleting or replacing it would let another run in."""
+        return still_the_file(self._lock_fd, self._real + '.lock')
+
+    def commit_subaccount(self, record, how=DECISION):
         self._check_writable()
         with self._io_lock:
+            current = self._subaccounts.get(record['name'])
+            if current is not None and current['origin'] == 'created' and record['origin'] == 'adopted':
+                raise LedgerError('Ledger %s records sub-account %r as created by this collection: it cannot become adopted, '
+                                  'which would drop its origin and baseline. Nothing was changed.' % (self.path, record['name']))
             seq = self._append({'subaccount': record})
             self._subaccounts[record['name']] = record
+        self._sync(seq)
+
+    def withdraw_subaccount(self, record):
+        self._check_writable()
+        with self._io_lock:
+            if self._subaccounts.get(record['name']) != record:
+                return  # no longer that announced record: nothing to withdraw
+            seq = self._append({'withdrawn': dict(name=record['name'], recorded=record['recorded'])})
+            del self._subaccounts[record['name']]
         self._sync(seq)
 
     def commit_transfer(self, record, previous_state=None):
@@ -250,18 +236,21 @@ class FileStore(FileReadingMixin, LedgerStore):
             current = self._transfers.get(record['id'])
             if previous_state is None and current is not None:
                 raise LedgerError('Ledger %s already holds a transfer %s.' % (self.path, record['id']))
-            if previous_state is not None and (current is None or current['state'] != previous_state):
+            if previous_state is not None and current is None:
+                raise NoSuchRecord('Ledger %s holds no transfer %s to settle.' % (self.path, record['id']))
+            if previous_state is not None and current['state'] != previous_state:
                 raise LedgerError('Ledger %s cannot settle transfer %s: it is no longer %s.' % (self.path, record['id'], previous_state))
             seq = self._append({'transfer': record})
             self._transfers[record['id']] = record
         self._sync(seq)
 
-    def commit_account(self, fingerprints, api_url):
+    def commit_account(self, fingerprints, api_url, moved_to=None):
         self._check_writable()
         with self._io_lock:
-            seq = self._append({'account': dict(key_fingerprints=list(fingerprints), api_url=api_url)})
+            seq = self._append({'account': dict(key_fingerprints=list(fingerprints), api_url=api_url, moved_to=moved_to)})
             self._fingerprints = list(fingerprints)
             self._api_url = api_url
+            self._moved_to = moved_to
         self._sync(seq)
 
     def replace_all(self, contents):
@@ -269,11 +258,13 @@ class FileStore(FileReadingMixin, LedgerStore):
         with self._io_lock:
             if self._subaccounts or self._transfers:
                 raise LedgerError('Ledger %s already holds records: nothing was written to it.' % self.path)
-            problem = self._write_snapshot(contents.fingerprints, contents.api_url, contents.subaccounts, contents.transfers.values())
+            problem = self._write_snapshot(contents.fingerprints, contents.api_url, contents.moved_to, contents.subaccounts,
+                                           contents.transfers.values())
             if problem:
                 raise LedgerError('Cannot write ledger %s: %s. Nothing was written to it.' % (self.path, problem))
             self._fingerprints = list(contents.fingerprints)
             self._api_url = contents.api_url
+            self._moved_to = contents.moved_to
             self._subaccounts = dict(contents.subaccounts)
             self._transfers = dict(contents.transfers)
             self._exists = True
@@ -281,15 +272,32 @@ class FileStore(FileReadingMixin, LedgerStore):
             self._truncate_journal()
             self._dirty = False
 
+    def move_aside(self):
+        self._check_writable()
+        with self._io_lock:
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+            try:
+                aside = rename_aside(self._real, now().replace('-', '').replace(':', ''))
+            except OSError as error:
+                raise LedgerError('Cannot move ledger %s aside: %s. Nothing was copied.' % (self.path, describe(error)))
+            self._subaccounts, self._transfers, self._fingerprints = {}, {}, []
+            self._api_url = self._moved_to = None
+            self._exists = self._dirty = False
+            self._journal_size = 0
+        return aside
+
     # -- snapshot --
 
-    def _write_snapshot(self, fingerprints, api_url, subaccounts, transfers):
+    def _write_snapshot(self, fingerprints, api_url, moved_to, subaccounts, transfers):
         """Writes a snapshot atomically; returns None, or what went wrong."""
         snapshot = dict(
             format=FORMAT_VERSION,
             kind=KIND,
             key_fingerprints=list(fingerprints),
             api_url=api_url,
+            moved_to=moved_to,
             updated=now(),
             subaccounts=dict((name, subaccounts[name]) for name in sorted(subaccounts)),
             transfers=list(transfers),
@@ -316,7 +324,7 @@ class FileStore(FileReadingMixin, LedgerStore):
 
     def _compact(self):
         """Writes the snapshot, then empties the journal (a crash in between is harmless: replay is idempotent)."""
-        problem = self._write_snapshot(self._fingerprints, self._api_url, self._subaccounts, self._transfers.values())
+        problem = self._write_snapshot(self._fingerprints, self._api_url, self._moved_to, self._subaccounts, self._transfers.values())
         if problem:
             # Every record is already durable in the journal; the next exclusive session folds it in.
             return ['Could not rewrite ledger %s (%s); its records are safe in %s and will be folded in by the next run.'
@@ -355,7 +363,7 @@ class FileStore(FileReadingMixin, LedgerStore):
         warnings = []
         try:
             # Also after an error in the session: every record is already durable, this only folds the journal in.
-            if self._locked and self._exclusive and self._dirty and self._broken is None:
+            if self._locked and self._exclusive and self._dirty and self._broken is None and self._lock_lost is None:
                 warnings = self._compact()
         finally:
             self._close_fds()

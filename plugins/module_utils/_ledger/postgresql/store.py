@@ -20,6 +20,8 @@ lock in connections.py, beside it.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
+import os
 import threading
 import traceback
 
@@ -29,27 +31,41 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     Contents,
     LedgerDependencyError,
     LedgerError,
+    NoSuchRecord,
     RecordError,
     checked_fingerprints,
     checked_subaccount,
     checked_transfer,
+    now,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_LOCK_TIMEOUT, LedgerStore, mask_uri
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
+    ASIDE_MARK,
+    DECISION,
+    DEFAULT_LOCK_TIMEOUT,
+    NEW,
+    OUTCOME,
+    LedgerStore,
+    mask_uri,
+)
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.connections import (
+    LockGone,
     PostgresqlConnectionsMixin,
     connection_options,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.sql import (
+    CHECK_LOCK,
+    DELETE_ANNOUNCED,
     HOLDS_LOCK,
     INSERT_TRANSFER,
-    READ_ALL,
     SCHEMA_OF_TABLES,
+    SCHEMA_VERSION,
     UPDATE_TRANSFER,
     UPSERT_ACCOUNT,
     UPSERT_SUBACCOUNT,
     check_version,
     ensure_schema,
     lock_keys,
+    read_all,
     schema_outdated,
 )
 
@@ -87,6 +103,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         self._idle = []
         self._opened = 0
         self._lock_conn = None
+        self._relock_mutex = threading.Lock()
         self._default_isolation = 'read committed'  # the server's, read when locking
         self._reset()
 
@@ -95,8 +112,15 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         self._exclusive = False
         self._schema = None
         self._tables = False
+        self._version = 0
         self._keys = None
         self._token = None
+        self._generation = 0  # how many times this session took the lock
+        self._lock_lost = None
+
+    @property
+    def lock_lost(self):
+        return self._lock_lost
 
     # -- lock --
 
@@ -113,7 +137,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                 self._schema, self._tables, self._default_isolation = cur.fetchone()
                 if self._tables:
                     cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
-                    check_version(cur.fetchone()[0] or 0, self.location)
+                    self._version = cur.fetchone()[0] or 0
+                    check_version(self._version, self.location)
             self._lock_conn.rollback()
             if self._schema is None:
                 raise LedgerError('PostgreSQL ledger %s has no schema to keep its tables in: the search_path names no schema that '
@@ -122,12 +147,19 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             self._keys = lock_keys('account', self._schema, self.fingerprint)
             if self._exclusive and (not self._tables or schema_outdated(self._lock_conn)):
                 def create(conn):
-                    ensure_schema(conn, self._schema, self.location)
-                self._execute('creating its tables', create)
+                    return ensure_schema(conn, self._schema, self.location, self.lock_timeout)
+                if not self._execute('creating its tables', create):
+                    raise LedgerError('PostgreSQL ledger %s: another run kept its tables locked for %g seconds (lock_timeout) while '
+                                      'creating or migrating them; nothing was sent. Run again.' % (self.location, self.lock_timeout))
                 self._tables = True
+                self._version = SCHEMA_VERSION
             self._take_lock()
+            if self._exclusive:
+                self._open_writers()
         except psycopg.Error as error:
             self.close()
+            if getattr(error, 'connecting', False):
+                raise self._connect_error(error, at_start=True)
             raise self._error('locking', error)
         except Exception:
             self.close()
@@ -143,7 +175,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             return Contents()
         try:
             with self._lock_conn.cursor() as cur:
-                cur.execute(READ_ALL, dict(account=self.fingerprint))
+                cur.execute(read_all(self._version), dict(account=self.fingerprint))
                 account, subaccounts, transfers = cur.fetchone()
         except self._psycopg.Error as error:
             raise self._error('reading', error)
@@ -152,6 +184,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             if account:
                 contents.fingerprints = checked_fingerprints(account['key_fingerprints'])
                 contents.api_url = account['api_url']
+                contents.moved_to = account.get('moved_to')
             for record in subaccounts:
                 contents.subaccounts[record['name']] = checked_subaccount(record)
             for record in transfers:
@@ -166,7 +199,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             return None
         try:
             with self._lock_conn.cursor() as cur:
-                cur.execute('SELECT account FROM smsbox_ledger_accounts WHERE account <> %s ORDER BY updated DESC', (self.fingerprint,))
+                cur.execute('SELECT account FROM smsbox_ledger_accounts WHERE account <> %s AND strpos(account, %s) = 0 '
+                            'ORDER BY updated DESC', (self.fingerprint, ASIDE_MARK))
                 others = [row[0] for row in cur.fetchall()]
         except self._psycopg.Error:
             return None
@@ -184,57 +218,77 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
 
     def _params(self, **more):
         more.update(account=self.fingerprint, token=self._token)
+        if more.get('run') is not None:
+            more['run'] = json.dumps(more['run'], sort_keys=True)  # cast to jsonb by the statement
         return more
 
-    def commit_subaccount(self, record):
+    def _still_held(self, conn, params):
+        """After a guarded statement changed no row: raises LockGone unless this run still holds its lock."""
+        if not conn.execute(CHECK_LOCK, params).fetchone()[0]:
+            raise LockGone()
+
+    def commit_subaccount(self, record, how=DECISION):
         self._check_writable()
         params = self._params(**dict((field, record[field]) for field in SUBACCOUNT_FIELDS))
 
-        def run(conn):
-            conn.execute(UPSERT_SUBACCOUNT, params)
-        self._execute('recording sub-account %r' % record['name'], run, retry_lost=True)
+        def upsert(conn, params):
+            if conn.execute(UPSERT_SUBACCOUNT, params).rowcount:
+                return None
+            self._still_held(conn, params)
+            return 'created'
+        if self._commit('recording sub-account %r' % record['name'], how, upsert, params):
+            raise LedgerError('PostgreSQL ledger %s records sub-account %r as created by this collection: it cannot become adopted, '
+                              'which would drop its origin and baseline. Nothing was changed.' % (self.location, record['name']))
+
+    def withdraw_subaccount(self, record):
+        self._check_writable()
+        params = self._params(**dict((field, record[field]) for field in SUBACCOUNT_FIELDS))
+
+        def delete(conn, params):
+            if not conn.execute(DELETE_ANNOUNCED, params).rowcount:
+                self._still_held(conn, params)  # else already withdrawn by an earlier attempt, or no longer that record
+        self._commit('withdrawing the create of sub-account %r' % record['name'], OUTCOME, delete, params)
 
     def commit_transfer(self, record, previous_state=None):
         self._check_writable()
         params = self._params(previous_state=previous_state, **dict((field, record[field]) for field in TRANSFER_FIELDS))
         if previous_state is None:
-            def insert(conn):
-                return conn.execute(INSERT_TRANSFER, params).rowcount
-            # Not retried after a lost connection: the caller sends nothing, and a row that did commit reads as unknown next run.
-            if not self._execute('recording transfer %s' % record['id'], insert, lost_advice=(
-                    'The connection to the database was lost while recording it, so this transfer is not sent; if the '
-                    'record did reach the database, the next run reports the transfer as unknown, to settle with resolve.')):
-                raise LedgerError('PostgreSQL ledger %s: this run no longer holds the lock of the main account (its lock connection to '
-                                  'the database was closed or ended), so transfer %s of %+d credits to %r was not recorded and is '
-                                  'not sent. Another run may hold the ledger now: run again once it is done.'
-                                  % (self.location, record['id'], record['amount'], record['subaccount']))
+            def insert(conn, params):
+                if not conn.execute(INSERT_TRANSFER, params).rowcount:
+                    raise LockGone()  # a fresh id: only the guard can refuse it
+            self._commit('recording transfer %s of %+d credits to %r' % (record['id'], record['amount'], record['subaccount']),
+                         NEW, insert, params)
             return
 
-        def update(conn):
+        def update(conn, params):
             if conn.execute(UPDATE_TRANSFER, params).rowcount:
                 return None
+            self._still_held(conn, params)
             row = conn.execute('SELECT state, settled, detail FROM smsbox_ledger_transfers WHERE account = %s AND id = %s',
                                (self.fingerprint, record['id'])).fetchone()
             if row is not None and tuple(row) == (record['state'], record['settled'], record['detail']):
                 return None  # an earlier attempt committed it before its connection was lost
             return row[0] if row is not None else 'missing'
-        found = self._execute('settling transfer %s' % record['id'], update, retry_lost=True)
+        found = self._commit('recording transfer %s as %s' % (record['id'], record['state']), OUTCOME, update, params)
+        if found == 'missing':
+            raise NoSuchRecord('PostgreSQL ledger %s holds no transfer %s to record as %s.' % (self.location, record['id'], record['state']))
         if found:
             raise LedgerError('PostgreSQL ledger %s cannot record transfer %s as %s: it is %s there, no longer %s; another run '
                               'changed it meanwhile. Run smsbox.account.smsbox_balance_info to see it, and settle it with resolve if '
                               'it is unknown.' % (self.location, record['id'], record['state'], found, previous_state))
 
-    def commit_account(self, fingerprints, api_url):
+    def commit_account(self, fingerprints, api_url, moved_to=None):
         self._check_writable()
-        params = self._params(fingerprints=list(fingerprints), api_url=api_url)
+        params = self._params(fingerprints=list(fingerprints), api_url=api_url, moved_to=moved_to)
 
-        def run(conn):
-            conn.execute(UPSERT_ACCOUNT, params)
-        self._execute('recording the account', run, retry_lost=True)
+        def upsert(conn, params):
+            if not conn.execute(UPSERT_ACCOUNT, params).rowcount:
+                raise LockGone()
+        self._commit('recording the account', DECISION, upsert, params)
 
     def replace_all(self, contents):
         self._check_writable()
-        params = self._params(fingerprints=list(contents.fingerprints), api_url=contents.api_url)
+        params = self._params(fingerprints=list(contents.fingerprints), api_url=contents.api_url, moved_to=contents.moved_to)
         subaccounts = [self._params(**dict((field, record[field]) for field in SUBACCOUNT_FIELDS))
                        for record in contents.subaccounts.values()]
         transfers = [self._params(**dict((field, record[field]) for field in TRANSFER_FIELDS)) for record in contents.transfers.values()]
@@ -261,6 +315,22 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                               % self.location)
         if problem == 'full':
             raise LedgerError('Ledger %s already holds records for this main account: nothing was written to it.' % self.location)
+
+    def move_aside(self):
+        self._check_writable()
+        params = self._params(aside='%s%s%s-%s' % (self.fingerprint, ASIDE_MARK, now().replace('-', '').replace(':', ''),
+                                                   os.urandom(2).hex()))
+
+        def run(conn):
+            with conn.transaction():
+                if not conn.execute(CHECK_LOCK, params).fetchone()[0]:
+                    return False
+                for table in ('smsbox_ledger_accounts', 'smsbox_ledger_subaccounts', 'smsbox_ledger_transfers'):
+                    conn.execute('UPDATE %s SET account = %%(aside)s WHERE account = %%(account)s' % table, params)
+            return True
+        if not self._execute('moving its records aside', run):
+            raise self._lock_lost_error('moving its records aside')
+        return params['aside']
 
     # -- end --
 

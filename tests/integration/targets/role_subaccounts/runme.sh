@@ -142,9 +142,71 @@ echo "=== Failures speak the role's vocabulary"
 cp "$INPUT_DIR/inventory" "$INPUT_DIR/inventory.saved"
 sed -i "s|^        us-sfo: .*|&\n        us-dup: {smsbox_subaccount: {name: us-legacy, password: \"dup-$SECRET_MARK\"}}|" "$INPUT_DIR/inventory"
 if playbook provision --tags smsbox_subaccounts; then echo "FAIL: creating an existing name should fail" >&2; exit 1; fi
-says "$WORK_DIR/provision.out" 'set smsbox_adopt: true to record it'
+says "$WORK_DIR/provision.out" 'to record it, set smsbox_adopt: true and baseline'
 if grep -Eq '[^_]adopt: true' "$WORK_DIR/provision.out"; then echo "FAIL: a message names the module option adopt" >&2; exit 1; fi
+
+echo "=== One refused new shop stops neither its account's other credits nor the other account; the summary prints"
+sed -i 's/credit: 30}/credit: 35}/; s/credit: 10}/credit: 12}/' "$INPUT_DIR/inventory"
+if playbook provision; then echo "FAIL: a refused create should fail the play" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" 'us: 0 created, 0 adopted, 2 unchanged; \+5 credits moved in 1 transfers; .*; sub-accounts FAILED' -E
+says "$WORK_DIR/provision.out" 'eu: 0 created, 0 adopted, 3 unchanged; +2 credits moved in 1 transfers'
+expect "credits after one refused shop" "$(emulator us "int(a['subaccounts']['us-nyc']['credits'])")/$(emulator eu "int(a['subaccounts']['eu-paris']['credits'])")" 35/12
 mv "$INPUT_DIR/inventory.saved" "$INPUT_DIR/inventory"
+sed -i 's/credit: 30}/credit: 35}/; s/credit: 10}/credit: 12}/' "$INPUT_DIR/inventory"
+
+echo "=== --skip-tags smsbox_credits creates and prints the summary, as --tags smsbox_subaccounts does"
+playbook provision --skip-tags smsbox_credits
+says "$WORK_DIR/provision.out" 'eu: 0 created, 0 adopted, 3 unchanged; \+0 credits moved in 0 transfers; main balance [0-9]+ -> [0-9]+; unsettled: none; credits not run' -E
+
+echo "=== A host moved to another main account's group is refused before any request, naming both accounts"
+cp "$INPUT_DIR/inventory" "$INPUT_DIR/inventory.saved"
+sed -i '/^        eu-lyon: /d' "$INPUT_DIR/inventory"
+sed -i "s|^        us-sfo: .*|&\n        eu-lyon: {smsbox_subaccount: {name: eu-lyon, password: \"lyon-$SECRET_MARK\", credit: 20}}|" "$INPUT_DIR/inventory"
+requests_before=$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")
+if playbook provision; then echo "FAIL: a moved shop should be refused" >&2; exit 1; fi
+says "$WORK_DIR/provision.out" "sub-account 'eu-lyon' would be created under main account us, but the ledger of main account eu"
+says "$WORK_DIR/provision.out" 'holds it (created, present, 20 credits received in all, 20 declared)'
+expect "requests after a moved shop" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" "$requests_before"
+mv "$INPUT_DIR/inventory.saved" "$INPUT_DIR/inventory"
+
+echo "=== Two inventories that share a group name are refused before any request, naming the group and both"
+for region in eu us; do
+    mkdir -p "$INPUT_DIR/clash/$region/group_vars"
+    key_var="SMSBOX_ITEST_KEY_${region^^}"
+    url_var="${region^^}_URL"
+    cat > "$INPUT_DIR/clash/$region/hosts.yml" <<YML
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: $PYTHON
+  children:
+    shops:
+      hosts:
+        clash-$region: {smsbox_subaccount: {name: clash-$region, password: "clash-$SECRET_MARK", credit: 5}}
+YML
+    cat > "$INPUT_DIR/clash/$region/group_vars/shops.yml" <<YML
+smsbox_api_key: "{{ lookup('env', '$key_var') }}"
+smsbox_api_url: ${!url_var}
+smsbox_ca_path: ${US_CA}
+smsbox_ledger: $SMSBOX_LEDGER_DIR/clash-$region.json
+smsbox_account_label: $region
+YML
+done
+requests_before=$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")
+rc=0
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/clash/eu" -i "$INPUT_DIR/clash/us" "$WORK_DIR/provision.yml" \
+    > "$WORK_DIR/clash.out" || rc=$?
+expect "rc with a shared group name" "$rc" 2
+says "$WORK_DIR/clash.out" "group 'shops' is defined by inventories $INPUT_DIR/clash/eu and $INPUT_DIR/clash/us, which set smsbox_account_label, smsbox_api_key, smsbox_api_url, smsbox_ledger differently"
+expect "requests with a shared group name" "$(emulator eu "len(s['requests'])")/$(emulator us "len(s['requests'])")" "$requests_before"
+sed -i 's/^    shops:$/    us_shops:/' "$INPUT_DIR/clash/us/hosts.yml"
+mv "$INPUT_DIR/clash/us/group_vars/shops.yml" "$INPUT_DIR/clash/us/group_vars/us_shops.yml"
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/clash/eu" -i "$INPUT_DIR/clash/us" "$WORK_DIR/provision.yml" \
+    > "$WORK_DIR/clash-renamed.out"
+# Each inventory's templated group_vars (the key from a lookup) still reach its own hosts once the plan has read them.
+says "$WORK_DIR/clash-renamed.out" 'eu: 1 created, 0 adopted, 0 unchanged; +5 credits moved in 1 transfers'
+says "$WORK_DIR/clash-renamed.out" 'us: 1 created, 0 adopted, 0 unchanged; +5 credits moved in 1 transfers'
+expect "clash shops at SMSBOX" "$(emulator eu "int(a['subaccounts']['clash-eu']['credits'])")/$(emulator us "int(a['subaccounts']['clash-us']['credits'])")" 5/5
 
 echo "=== A lost transfer answer is unsettled with its id; a refused transfer is not"
 cat > "$WORK_DIR/faults.py" <<'PY'
@@ -155,12 +217,19 @@ urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeo
 PY
 "$PYTHON" "$WORK_DIR/faults.py" "$SMSBOX_EMULATOR_EU" \
     '[{"operation": "transfer", "fault": "lost_answer", "match": {"to": "eu-paris"}}, {"operation": "transfer", "fault": "erreur", "match": {"to": "eu-lyon"}}]'
-sed -i 's/credit: 10}/credit: 15}/; s/credit: 20}/credit: 25}/' "$INPUT_DIR/inventory"
+sed -i 's/credit: 12}/credit: 17}/; s/credit: 20}/credit: 25}/' "$INPUT_DIR/inventory"
 if playbook provision; then echo "FAIL: a lost answer should fail the play" >&2; exit 1; fi
-says "$WORK_DIR/provision.out" 'unsettled: eu-paris \(tx-[0-9a-f]{12}\)"' -E
+says "$WORK_DIR/provision.out" 'unsettled: eu-paris \(tx-[0-9a-f]{12}\); credits FAILED"' -E
 if grep -q 'eu-lyon (tx-' "$WORK_DIR/provision.out"; then echo "FAIL: a refused transfer is listed as unsettled" >&2; exit 1; fi
-expect "eu credits after the faults" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items())")" \
-    "[('eu-legacy', 0), ('eu-lyon', 20), ('eu-paris', 15)]"
+expect "eu credits after the faults" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items() if n.startswith('eu-'))")" \
+    "[('eu-legacy', 0), ('eu-lyon', 20), ('eu-paris', 17)]"
+
+echo "=== A removed shop's unknown transfer stays in the report"
+cp "$INPUT_DIR/inventory" "$INPUT_DIR/inventory.saved"
+sed -i '/^        eu-paris: /d' "$INPUT_DIR/inventory"
+playbook provision
+says "$WORK_DIR/provision.out" 'eu: 0 created, 0 adopted, 2 unchanged; .*unsettled: eu-paris \(tx-[0-9a-f]{12}\)"' -E
+mv "$INPUT_DIR/inventory.saved" "$INPUT_DIR/inventory"
 
 echo "=== serial: each batch converges its own hosts, once"
 cat > "$INPUT_DIR/serial-inventory" <<YML
@@ -192,9 +261,10 @@ transfers_before=$(emulator eu "len(a['transfers'])")
 rc=0
 run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
     -e smsbox_adopt=true > "$WORK_DIR/adopt.out" || rc=$?
-says "$WORK_DIR/adopt.out" 'serial: 0 created, 5 adopted'
-says "$WORK_DIR/adopt.out" 'adopted without the credits it had already received (its baseline)'
-expect "rc when credits wait for baselines" "$rc" 2
+# Given passwords and no baselines, they look new: SMSBOX's ERREUR adopts none of them.
+says "$WORK_DIR/adopt.out" 'serial: 0 created, 0 adopted, 0 unchanged; .*sub-accounts FAILED; credits not attempted: the sub-accounts it was for could not be created' -E
+says "$WORK_DIR/adopt.out" 'SMSBOX refused to create it (ERREUR), and it was not adopted'
+expect "rc when adoption waits for baselines" "$rc" 2
 expect "transfers after adopting without baselines" "$(emulator eu "len(a['transfers'])")" "$transfers_before"
 for index in 1 2 3 4 5; do
     credit=$index
@@ -205,6 +275,9 @@ done
 run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
     -e smsbox_adopt=true > "$WORK_DIR/baselines.out"
 says "$WORK_DIR/baselines.out" 'serial: 0 created, 5 adopted, 0 unchanged; +4 credits moved in 1 transfers'
+run_and_check_secrets "${SECRETS[@]}" -- ansible-playbook -i "$INPUT_DIR/serial-inventory" "$WORK_DIR/provision.yml" \
+    -e smsbox_adopt=true > "$WORK_DIR/baselines-again.out"
+says "$WORK_DIR/baselines-again.out" 'serial: 0 created, 0 adopted, 5 unchanged; \+0 credits moved' -E
 expect "batch credits after the baselines" "$(emulator eu "sorted((n, int(x['credits'])) for n, x in a['subaccounts'].items() if n.startswith('batch-'))")" \
     "[('batch-1', 1), ('batch-2', 2), ('batch-3', 3), ('batch-4', 4), ('batch-5', 9)]"
 expect "transfers after the baselines" "$(( $(emulator eu "len(a['transfers'])") - transfers_before ))" 1

@@ -55,6 +55,19 @@ def test_spec_must_be_a_dict():
         subaccount_plan(['h1'], {'h1': {}}, ['not', 'a', 'dict'])
 
 
+def test_smsbox_api_url_falls_back_to_the_environment_as_the_modules_do(spec, monkeypatch):
+    monkeypatch.setenv('SMSBOX_API_URL', 'http://127.0.0.1:8080/1.1/api.php')
+    hostvars = {'paris': dict(smsbox_subaccount=sub('shop-paris'), smsbox_api_key=KEY_EU),
+                'boston': dict(smsbox_subaccount=sub('shop-boston'), smsbox_api_key=KEY_US, smsbox_api_url='https://us.example.net/api')}
+
+    result = plan(hostvars, spec)
+
+    assert result['errors'] == []
+    assert sorted(account['api_url'] for account in result['accounts']) == ['http://127.0.0.1:8080/1.1/api.php', 'https://us.example.net/api']
+    monkeypatch.setenv('SMSBOX_API_URL', 'http://api.smsbox.pro/1.1/api.php')  # checked as the variable would be
+    assert 'smsbox_api_url uses plain http:// to api.smsbox.pro' in plan(hostvars, spec)['errors'][0]
+
+
 def test_groups_hosts_by_url_and_key(spec):
     hostvars = {
         'paris': dict(smsbox_subaccount=sub('shop-paris', credit=100), smsbox_api_key=KEY_EU),
@@ -222,15 +235,18 @@ def test_a_name_described_differently_by_two_hosts_is_an_error_naming_both(spec,
     assert PASSWORD not in dumped and OTHER_PASSWORD not in dumped and KEY_EU not in dumped
 
 
-def test_the_same_name_under_two_main_accounts_is_not_a_conflict_of_the_plan(spec):
+def test_the_same_name_under_two_main_accounts_is_refused(spec):
+    # SMSBOX names are unique across main accounts: one of the two would be refused, or pay the wrong shop.
     hostvars = {
-        'paris': dict(smsbox_subaccount=sub('shop-x', credit=1), smsbox_api_key=KEY_EU),
-        'boston': dict(smsbox_subaccount=sub('shop-x', credit=2), smsbox_api_key=KEY_US),
+        'paris': dict(smsbox_subaccount=sub('shop-x', credit=1), smsbox_api_key=KEY_EU, smsbox_account_label='eu'),
+        'boston': dict(smsbox_subaccount=sub('shop-x', credit=2), smsbox_api_key=KEY_US, smsbox_account_label='us'),
     }
 
     result = plan(hostvars, spec)
 
-    assert result['errors'] == [] and len(result['accounts']) == 2
+    assert result['errors'] == ["sub-account 'shop-x' is described under two main accounts, eu (host paris) and us (host boston): "
+                                "SMSBOX names are unique across main accounts, so one of them would be refused or pay the wrong shop; "
+                                "describe it once"]
 
 
 @pytest.mark.parametrize('entry, words', [

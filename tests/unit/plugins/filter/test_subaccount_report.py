@@ -98,7 +98,8 @@ def test_summary_counts_what_happened_to_each_account():
         ], allocations=[
             dict(subaccount='shop-a', action='transferred'), dict(subaccount='shop-c', action='transferred'),
             dict(subaccount='shop-d', action='failed', unsettled=['tx-3']), dict(subaccount='shop-e', action='failed', unsettled=[]),
-            dict(subaccount='shop-b', action='unchanged')]),
+            dict(subaccount='shop-b', action='unchanged')],
+            unsettled=[dict(id='tx-3', subaccount='shop-d', amount=30, state='unknown')]),
         skipped(us),
     ]
 
@@ -132,24 +133,62 @@ def test_summary_counts_planned_transfers_in_check_mode_and_negative_moves():
     assert '-60 credits moved in 2 transfers; main balance 500 -> 560; unsettled: none' in entry['line']
 
 
-def test_unsettled_lists_the_unknown_transfers_of_each_sub_account():
+def test_unsettled_lists_every_unknown_transfer_of_the_ledger_described_by_a_host_or_not():
     eu = account('eu')
+    ledger_unsettled = [dict(id='tx-9', subaccount='shop-z', amount=5, state='unknown'),
+                        dict(id='tx-7', subaccount='shop-y', amount=1, state='unknown'),
+                        dict(id='tx-8', subaccount='shop-y', amount=2, state='pending'),
+                        dict(id='tx-6', subaccount='closed-shop', amount=50, state='unknown')]  # its host was removed
     credited = [loop_result(eu, balance_before=10, balance_after=5, moved=0, msg='2 of 2 allocations failed.', transfers=[
-        dict(id='tx-9', subaccount='shop-z', amount=5, state='unknown')],
+        dict(id='tx-9', subaccount='shop-z', amount=5, state='unknown')], unsettled=ledger_unsettled,
         allocations=[dict(subaccount='shop-z', action='failed', unsettled=['tx-9']),
                      dict(subaccount='shop-y', action='failed', unsettled=['tx-7', 'tx-8'])])]
 
-    (entry,) = subaccount_summary([eu], [], credited)
+    (entry,) = subaccount_summary([eu], [loop_result(eu, balance=10, subaccounts=[], unsettled=ledger_unsettled)], credited)
 
-    assert entry['unsettled'] == ['shop-y', 'shop-z']
-    assert entry['line'].endswith('unsettled: shop-y (tx-7, tx-8), shop-z (tx-9)')
+    assert entry['unsettled'] == ['closed-shop', 'shop-y', 'shop-z']
+    assert 'unsettled: closed-shop (tx-6), shop-y (tx-7, tx-8), shop-z (tx-9); credits FAILED' in entry['line']
     assert entry['created'] == [] and entry['unchanged'] == 0
 
 
-def test_an_account_without_results_reports_nothing_done():
-    (entry,) = subaccount_summary([account('eu')], [], [])
+def test_a_removed_shop_s_unknown_transfer_is_reported_when_no_credit_stage_ran():
+    eu = account('eu')
+    lost = [dict(id='tx-6', subaccount='closed-shop', amount=50, state='unknown')]
 
-    assert entry['line'] == 'eu: 0 created, 0 adopted, 0 unchanged; +0 credits moved in 0 transfers; main balance None -> None; unsettled: none'
+    (entry,) = subaccount_summary([eu], [loop_result(eu, balance=10, subaccounts=subs(**{'shop-a': 'unchanged'}), unsettled=lost)],
+                                  [skipped(eu)])
+
+    assert entry['unsettled'] == ['closed-shop'] and entry['line'].endswith('unsettled: closed-shop (tx-6)')
+
+
+def test_a_credit_stage_that_failed_part_way_reports_what_it_moved():
+    eu = account('eu')
+    credited = [loop_result(eu, balance_before=100, balance_after=40, moved=60, msg='1 of 3 allocations failed.', transfers=[
+        dict(id='tx-1', subaccount='a', amount=20, state='applied'), dict(id='tx-2', subaccount='b', amount=40, state='applied'),
+        dict(id='tx-3', subaccount='c', amount=10, state='pending')],
+        unsettled=[dict(id='tx-3', subaccount='c', amount=10, state='pending')])]
+
+    (entry,) = subaccount_summary([eu], None, credited)
+
+    assert entry['line'] == ('eu: 0 created, 0 adopted, 0 unchanged; +60 credits moved in 2 transfers; main balance 100 -> 40; '
+                             'unsettled: c (tx-3); sub-accounts not run; credits FAILED')
+
+
+def test_an_account_whose_create_stage_failed_is_not_credited_and_says_so():
+    eu = account('eu')
+    created = [loop_result(eu, msg='SMSBOX refused the balance read (ERREUR)')]
+    credited = [dict(skipped(eu), smsbox_skip=True, skip_reason='not attempted: its sub-accounts stage failed')]
+
+    (entry,) = subaccount_summary([eu], created, credited)
+
+    assert entry['line'].endswith('; sub-accounts FAILED; credits not attempted: its sub-accounts stage failed')
+
+
+def test_stages_that_did_not_run_are_named():
+    (entry,) = subaccount_summary([account('eu')], None, None)
+
+    assert entry['line'] == ('eu: 0 created, 0 adopted, 0 unchanged; +0 credits moved in 0 transfers; main balance None -> None; '
+                             'unsettled: none; sub-accounts not run; credits not run')
 
 
 def _spec():
@@ -192,3 +231,26 @@ def test_failures_speak_the_role_vocabulary():
 
     assert 'set smsbox_adopt: true to record it' in message and ' adopt: true' not in message
     assert message.startswith('eu: ')
+
+
+def test_retirements_allowances_and_drift_are_in_the_line():
+    eu = dict(account('eu'), allowances=[dict(subaccount='shop-a', amount=100, period='month')],
+              drift=[dict(name='closed', state='present', allocated=600, received=800)])
+    created = [loop_result(eu, balance=1000, subaccounts=subs(**{'shop-a': 'unchanged', 'old': 'retired'}), reclaimed=-300)]
+    credited = [skipped(eu)]
+    paid = [loop_result(eu, balance_before=1300, balance_after=1200, moved=100, transfers=[
+        dict(id='tx-1', subaccount='shop-a', amount=100, state='applied')])]
+
+    (entry,) = subaccount_summary([eu], created, credited, False, paid)
+
+    assert entry['retired'] == ['old'] and entry['reclaimed'] == -300 and entry['allowances_paid'] == 100
+    assert entry['line'] == ('eu: 0 created, 0 adopted, 1 unchanged, 1 retired (-300 credits reclaimed); +0 credits moved in 0 '
+                             'transfers, allowances +100; main balance 1000 -> 1200; unsettled: none; drift: closed (800 received)')
+
+
+def test_a_partial_view_says_nothing_is_reclaimed():
+    eu = dict(account('eu'), partial=True, drift=[dict(name='closed', state='present', allocated=5, received=5)])
+
+    (entry,) = subaccount_summary([eu], [loop_result(eu, balance=1, subaccounts=[])], [skipped(eu)])
+
+    assert entry['line'].endswith('drift: closed (5 received) (this play sees part of the inventory: nothing is reclaimed)')

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import json
 import os
+import threading
 
 import pytest
 
@@ -67,6 +68,23 @@ class Probe:
         with open(self.location) as handle:
             snapshot = json.load(handle)
         return snapshot['key_fingerprints'], snapshot['api_url']
+
+
+def run_in_threads(work, count):
+    """work(worker) in ``count`` threads at once; returns the exceptions they raised."""
+    errors = []
+
+    def guarded(worker):
+        try:
+            work(worker)
+        except Exception as error:  # pylint: disable=broad-except
+            errors.append(error)
+    threads = [threading.Thread(target=guarded, args=(worker,)) for worker in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 @pytest.fixture(params=STORES)

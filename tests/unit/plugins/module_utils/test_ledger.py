@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_mod
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file import journal as journal_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file import store as file_store_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import (
     FORMAT_VERSION,
@@ -100,7 +101,7 @@ def test_fresh_ledger_reads_empty_and_creates_nothing(location, probe):
     ledger = Ledger(location, FP_A)
     with ledger.session(exclusive=False) as book:
         assert book.exists is False
-        assert book.subaccounts() == {} and book.transfers() == [] and book.allocations() == {}
+        assert book.subaccounts() == {} and book.transfers() == [] and book.receipts() == {}
         assert book.warnings == []
     assert probe.stored() == {}  # a read-only session creates nothing: no directory, no table
     with ledger.session() as book:
@@ -127,7 +128,8 @@ def test_record_and_query_survive_reopening(location, probe):
         assert book.exists is True
         assert set(book.subaccounts()) == {'shop-paris', 'shop-lyon', 'shop-nice'}
         assert book.subaccount('shop-lyon') == dict(name='shop-lyon', origin='adopted', state='present', nolimit=None,
-                                                    password_fp=None, baseline=None, recorded=book.subaccount('shop-lyon')['recorded'])
+                                                    password_fp=None, baseline=None, recorded=book.subaccount('shop-lyon')['recorded'],
+                                                    run=None)
         assert book.subaccount('shop-paris')['password_fp'] == 'fp:1'
         assert book.subaccount('shop-nice')['state'] == 'unknown'
         assert book.subaccount('shop-nice')['nolimit'] is True
@@ -181,7 +183,7 @@ def test_allocated_sums_only_applied_transfers(location):
         assert book.allocated('shop') == 120
         assert book.allocated('other') == 5
         assert book.allocated('nobody') == 0
-        assert book.allocations() == {'shop': 120, 'other': 5}
+        assert book.receipts() == {'shop': 120, 'other': 5}
         assert [tx['amount'] for tx in book.unsettled('shop')] == [7, 9]
         assert [tx['amount'] for tx in book.transfers('shop', states=('rejected',))] == [1000]
         assert [tx['subaccount'] for tx in book.transfers()] == ['shop'] * 6 + ['other']
@@ -253,12 +255,12 @@ def test_sessions_cannot_nest_and_mutations_need_a_session(location):
 
 def test_begin_and_settle_are_synced_before_they_return(path, monkeypatch):
     synced = []
-    real_sync = file_store_mod.fdatasync
+    real_sync = journal_mod.fdatasync
 
     def recording_sync(fd):
         real_sync(fd)
         synced.append(read_bytes(path + '.journal'))
-    monkeypatch.setattr(file_store_mod, 'fdatasync', recording_sync)
+    monkeypatch.setattr(journal_mod, 'fdatasync', recording_sync)
     with Ledger(path, FP_A).session() as book:
         tx = book.begin_transfer('shop', 10)
         assert synced and tx['id'].encode() in synced[-1] and b'"pending"' in synced[-1]
@@ -368,7 +370,7 @@ def test_queries_follow_a_journal_that_moves_a_transfer(path):
         handle.write(json.dumps({'transfer': tx}) + '\n')
         handle.write(json.dumps({'transfer': dict(tx, subaccount='b', transfer_id='k2')}) + '\n')
     with Ledger(path, FP_A).session(exclusive=False) as book:
-        assert book.allocated('a') == 0 and book.allocated('b') == 5
+        assert book.received('a') == 0 and book.received('b') == 5
         assert book.transfers('a') == [] and [t['id'] for t in book.transfers('b')] == ['tx-1']
         assert book.find_by_transfer_id('k1') is None and book.find_by_transfer_id('k2')['id'] == 'tx-1'
 
@@ -572,18 +574,18 @@ def test_shared_session_is_read_only(location, probe):
 
 def test_write_failure_leaves_no_half_line(path, monkeypatch):
     ledger = Ledger(path, FP_A)
-    real_write_all = file_store_mod.write_all
+    real_write_all = journal_mod.write_all
     with ledger.session() as book:
         book.begin_transfer('shop', 1)
 
         def half_then_full(fd, data):
             os.write(fd, data[:len(data) // 2])
             raise OSError(errno.ENOSPC, 'No space left on device')
-        monkeypatch.setattr(file_store_mod, 'write_all', half_then_full)
+        monkeypatch.setattr(journal_mod, 'write_all', half_then_full)
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 2)
         assert 'space' in str(info.value)
-        monkeypatch.setattr(file_store_mod, 'write_all', real_write_all)
+        monkeypatch.setattr(journal_mod, 'write_all', real_write_all)
         assert [t['amount'] for t in book.transfers()] == [1]
         book.begin_transfer('shop', 3)
         for line in read_bytes(path + '.journal').splitlines():
@@ -622,7 +624,7 @@ def test_two_processes_recording_at_once_lose_nothing(location):
         assert len(set(tx['id'] for tx in transfers)) == 400
         assert len(set(tx['transfer_id'] for tx in transfers)) == 400
         assert all(tx['state'] == 'applied' for tx in transfers)
-        assert sum(book.allocations().values()) == 400
+        assert sum(book.receipts().values()) == 400
         assert len(book.subaccounts()) == 40
         assert book.warnings == []
 
@@ -654,7 +656,7 @@ def test_eight_threads_in_one_session(location, probe):
             held = dict(list(book.subaccounts().items()) + [(tx['id'], tx) for tx in book.transfers()])
             if probe.kind == 'file':
                 journal = [json.loads(line.decode()) for line in read_bytes(location + '.journal').splitlines()]
-                assert [entry for entry in journal if 'account' in entry] == [{'account': dict(key_fingerprints=[FP_A], api_url=None)}]
+                assert [entry for entry in journal if 'account' in entry] == [{'account': dict(key_fingerprints=[FP_A], api_url=None, moved_to=None)}]
                 journal = [entry for entry in journal if 'account' not in entry]
                 assert len(journal) == 8 * 50 * 3
                 last = {}
@@ -674,7 +676,7 @@ def test_eight_threads_in_one_session(location, probe):
         assert dict(list(book.subaccounts().items()) + [(tx['id'], tx) for tx in book.transfers()]) == held
         assert len(book.subaccounts()) == 400
         assert len(book.transfers(states=('applied',))) == 400
-        assert sum(book.allocations().values()) == 8 * sum(range(1, 51))
+        assert sum(book.receipts().values()) == 8 * sum(range(1, 51))
 
 
 def test_lock_timeout_names_the_path(location):
@@ -823,7 +825,7 @@ def test_bulk_run_writes_the_snapshot_once(path, monkeypatch):
     assert read_bytes(path + '.journal') == b''
     started = time.monotonic()
     with ledger.session(exclusive=False) as book:
-        assert len(book.subaccounts()) == 500 and sum(book.allocations().values()) == 50000
+        assert len(book.subaccounts()) == 500 and sum(book.receipts().values()) == 50000
     load = time.monotonic() - started
     print('\nledger: 500 sub-accounts + 500 transfers (begin+settle) in %.3f s, reload %.3f s, snapshot %d bytes'
           % (elapsed, load, os.path.getsize(path)))
@@ -841,16 +843,20 @@ def test_baseline_counts_in_allocated_and_is_unknown_for_adopted_names(location)
         assert [book.baseline(name) for name in ('made', 'found', 'told', 'nobody')] == [0, None, 300, None]
         assert [book.baseline_known(name) for name in ('made', 'found', 'told', 'nobody')] == [True, False, True, False]
         assert [book.allocated(name) for name in ('made', 'found', 'told', 'nobody')] == [10, 10, 310, 0]
-        assert book.allocations() == {'made': 10, 'found': 10, 'told': 310}
+        assert book.receipts() == {'made': 10, 'found': 10, 'told': 310}
         # not given: an unchanged origin keeps its baseline; another origin takes the new origin's
         assert book.record_subaccount('told', 'adopted', state='present', nolimit=False)['baseline'] == 300
-        assert book.record_subaccount('made', 'adopted')['baseline'] is None
+        # a sub-account this collection created never becomes adopted: it would lose its origin and its baseline
+        with pytest.raises(LedgerError) as info:
+            book.record_subaccount('made', 'adopted')
+        assert "'made' as created by this collection: it cannot become adopted" in str(info.value)
+        assert book.subaccount('made')['origin'] == 'created' and book.baseline('made') == 0
         assert book.record_subaccount('found', 'adopted', baseline=None)['baseline'] is None
         book.record_subaccount('quiet', 'adopted', baseline=25)
     with ledger.session(exclusive=False) as book:
         assert book.baseline('told') == 300 and book.allocated('told') == 310
-        assert book.baseline('made') is None and book.baseline_known('made') is False
-        assert book.allocations() == {'made': 10, 'found': 10, 'told': 310, 'quiet': 25}
+        assert book.subaccount('made')['origin'] == 'created' and book.baseline_known('made') is True
+        assert book.receipts() == {'made': 10, 'found': 10, 'told': 310, 'quiet': 25}
 
 
 def test_bulk_run_figures(location, store, tmp_path, record_property):
@@ -874,7 +880,7 @@ def test_bulk_run_figures(location, store, tmp_path, record_property):
             transferred = time.monotonic()
         ended = time.monotonic()
         with ledger.session(exclusive=False) as book:
-            assert len(book.subaccounts()) == 500 and sum(book.allocations().values()) == 50000
+            assert len(book.subaccounts()) == 500 and sum(book.receipts().values()) == 50000
             assert len(book.transfers(states='applied')) == 500
         return created - started, transferred - created, ended - transferred, time.monotonic() - ended
 
@@ -909,10 +915,11 @@ def test_format_1_file_is_read_and_upgraded_by_the_next_real_run(path):
     with Ledger(path, FP_A).session() as book:
         assert book.warnings == []  # nothing recorded: the upgrade alone rewrites the file
     data = snapshot_of(path)
-    assert data['format'] == FORMAT_VERSION == 2
+    assert data['format'] == FORMAT_VERSION == 3
     assert data['subaccounts']['made']['baseline'] == 0 and data['subaccounts']['late']['baseline'] == 0
     assert data['subaccounts']['found']['baseline'] is None and 'baseline' in data['subaccounts']['found']
-    assert data['transfers'] == [tx] and data['key_fingerprints'] == [FP_A]
+    # a transfer with no transfer_id was made to reach an allocation: it counts toward the declared allocation
+    assert data['transfers'] == [dict(tx, kind='allocated', run=None)] and data['key_fingerprints'] == [FP_A]
     assert read_bytes(path + '.journal') == b''
     with Ledger(path, FP_A).session() as book:
         book.record_subaccount('found', 'adopted', baseline=100)

@@ -20,7 +20,7 @@ FP_A = key_fingerprint('key-of-account-A-0123456789')
 FP_B = key_fingerprint('key-of-account-B-9876543210')
 FIGURES = dict(subaccounts=3, subaccounts_baseline_unknown=1,
                transfers=dict(pending=1, applied=3, rejected=1, unknown=1),
-               credits=dict(baseline=250, applied=85, allocated=335, unsettled=37, rejected=50))
+               credits=dict(baseline=250, applied=85, allocated=250, received=335, unsettled=37, rejected=50))
 
 
 def fill(location, fingerprint=FP_A):
@@ -71,7 +71,7 @@ def test_file_into_postgresql_then_out_to_a_json_snapshot(tmp_path, pg_location)
     assert len(rows['smsbox_ledger_subaccounts']) == 3 and len(rows['smsbox_ledger_transfers']) == 6
     with Ledger(pg_location, FP_A).session(exclusive=False) as book:
         assert [tx['amount'] for tx in book.transfers()] == [100, -20, 50, 30, 5, 7]
-        assert book.allocated('told') == 250 and book.baseline('found') is None and book.allocated('made') == 80
+        assert book.allocated('told') == 250 and book.baseline('found') is None and book.received('made') == 80
         assert len(book.warnings) == 1 and 'interrupted' in book.warnings[0]  # the pending one still counts as unknown
 
     again = copy_ledger(source, pg_location, FP_A)
@@ -82,7 +82,7 @@ def test_file_into_postgresql_then_out_to_a_json_snapshot(tmp_path, pg_location)
     assert exported['changed'] is True and figures(exported['dest']) == FIGURES
     with open(export) as handle:
         snapshot = json.load(handle)
-    assert snapshot['format'] == 2 and snapshot['key_fingerprints'] == [FP_A]
+    assert snapshot['format'] == 3 and snapshot['key_fingerprints'] == [FP_A]
     assert snapshot['api_url'] == 'https://api.example/1.1/api.php'
     assert sorted(snapshot['subaccounts']) == ['found', 'made', 'told'] and len(snapshot['transfers']) == 6
     assert not os.path.exists(export + '.journal')
@@ -123,7 +123,7 @@ def test_the_key_must_be_the_source_ledgers_and_a_rotation_names_the_old_one(tmp
     assert moved['source']['fingerprint'] == FP_A and moved['dest']['fingerprint'] == FP_B
     assert figures(moved['dest']) == FIGURES
     with Ledger(pg_location, FP_B).session(exclusive=False) as book:
-        assert book.allocated('made') == 80
+        assert book.received('made') == 80
     with Ledger(pg_location, FP_B).session() as book:
         assert len(book.warnings) == 1 and 'interrupted' in book.warnings[0]  # no other-key warning: nothing rotated away
     # within one database: the rotation warning says how, and the copy does it

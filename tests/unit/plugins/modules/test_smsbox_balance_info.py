@@ -48,18 +48,22 @@ def test_without_a_ledger_it_reports_an_empty_one_and_creates_nothing(run_module
     result = run_module(smsbox_balance_info, base, check=True)
 
     assert result['balance'] == START_BALANCE
-    assert result['ledger'] == dict(path=ledger_path, exists=False, subaccounts={}, allocated_total=0, unsettled=[])
+    assert result['ledger'] == dict(path=ledger_path, exists=False, subaccounts={}, unsettled=[], baseline_total=0, allocated_total=0,
+                                    top_ups_total=0, received_total=0, transferred_total=0)
     assert not os.path.exists(ledger_path) and not os.path.exists(os.path.dirname(ledger_path))
 
 
 def test_ledger_summary_after_module_runs(run_module, emulator, base, ledger_path):
+    emulator.set_accounts({KEY: {'balance': START_BALANCE, 'subaccounts': {'hq-sales': {'credits': 40}}}})
     created = run_module(smsbox_subaccount, dict(base, subaccounts=[
         dict(name='shop-a', password='Pw-a-12345'), dict(name='shop-b', password='Pw-b-12345', nolimit=True),
-        dict(name='shop-c', password='Pw-c-12345'), dict(name='hq-support')], adopt=True))
-    assert created['created'] == ['shop-a', 'shop-b', 'shop-c'] and created['adopted'] == ['hq-support']
+        dict(name='shop-c', password='Pw-c-12345'), dict(name='hq-support'), dict(name='hq-sales', baseline=40)], adopt=True))
+    assert created['created'] == ['shop-a', 'shop-b', 'shop-c'] and created['adopted'] == ['hq-support', 'hq-sales']
     run_module(smsbox_credit, dict(base, allocations=[dict(subaccount='shop-a', allocated=300),
                                                       dict(subaccount='shop-b', amount=50)]))
     run_module(smsbox_credit, dict(base, subaccount='shop-a', allocated=200))
+    run_module(smsbox_credit, dict(base, allocations=[dict(subaccount='hq-sales', allocated=100),
+                                                      dict(subaccount='shop-a', amount=30, transfer_id='invoice-1')]))
     emulator.add_fault(operation='transfer', fault='lost_answer', match={'to': 'shop-c'})
     assert run_module(smsbox_credit, dict(base, subaccount='shop-c', amount=75)).failed
     files = ledger_files_bytes(ledger_path)
@@ -68,16 +72,19 @@ def test_ledger_summary_after_module_runs(run_module, emulator, base, ledger_pat
     result = run_module(smsbox_balance_info, base)
 
     assert not result.failed and result['changed'] is False
-    assert result['balance'] == START_BALANCE - 200 - 50 - 75  # the lost transfer was applied at SMSBOX
+    assert result['balance'] == START_BALANCE - 200 - 50 - 60 - 30 - 75  # the lost transfer was applied at SMSBOX
     ledger = result['ledger']
     assert ledger['path'] == ledger_path and ledger['exists'] is True
     assert ledger['subaccounts'] == {
-        'shop-a': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=200),
-        'shop-b': dict(origin='created', state='present', nolimit=True, baseline=0, allocated=50),
-        'shop-c': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=0),
-        'hq-support': dict(origin='adopted', state='present', nolimit=None, baseline=None, allocated=0),
+        'shop-a': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=200, top_ups=30, allowances=0, reclaimed=0, received=230),
+        'shop-b': dict(origin='created', state='present', nolimit=True, baseline=0, allocated=0, top_ups=50, allowances=0, reclaimed=0, received=50),
+        'shop-c': dict(origin='created', state='present', nolimit=False, baseline=0, allocated=0, top_ups=0, allowances=0, reclaimed=0, received=0),
+        'hq-support': dict(origin='adopted', state='present', nolimit=None, baseline=None, allocated=0, top_ups=0, allowances=0, reclaimed=0, received=0),
+        'hq-sales': dict(origin='adopted', state='present', nolimit=None, baseline=40, allocated=100, top_ups=0, allowances=0, reclaimed=0, received=100),
     }
-    assert ledger['allocated_total'] == 250
+    # each total is what its name says: baselines are no transfers, one-off top-ups no declared allocation
+    assert (ledger['baseline_total'], ledger['allocated_total'], ledger['top_ups_total'], ledger['received_total'],
+            ledger['transferred_total']) == (40, 300, 80, 380, 340)
     assert [(tx['subaccount'], tx['amount'], tx['state']) for tx in ledger['unsettled']] == [('shop-c', 75, 'unknown')]
     assert posts(emulator, since=log_start) == []
     assert ledger_files_bytes(ledger_path) == files, 'an info module changed the ledger'

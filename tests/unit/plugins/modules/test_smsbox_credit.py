@@ -6,6 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
@@ -140,7 +142,70 @@ def test_amount_without_transfer_id_is_sent_every_run(run_module, emulator, base
     assert again['changed'] is True
     assert sent_amounts(emulator) == [('shop-b', 30), ('shop-b', 30)]
     assert ledger_allocated(ledger_path, 'shop-b') == 60
-    assert again['allocations'][0]['allocated_before'] == 30 and again['allocations'][0]['allocated_after'] == 60
+    # one-off transfers come on top of the declared allocation, which they leave as it was
+    item = again['allocations'][0]
+    assert (item['allocated_before'], item['allocated_after'], item['received_before'], item['received_after']) == (0, 0, 30, 60)
+
+
+def test_a_top_up_is_never_taken_back_by_a_declarative_run(run_module, emulator, base, ledger_path, shops):
+    # The user guide's example: an allocation, then an invoice's one-off top-up, then the play again.
+    credit(run_module, base, subaccount='shop-a', allocated=600)
+    topped = credit(run_module, base, subaccount='shop-a', amount=200, transfer_id='invoice-2026-11-0042')
+    log_start = len(requests_log(emulator))
+
+    check = credit(run_module, base, check=True, diff=True, subaccount='shop-a', allocated=600)
+    again = credit(run_module, base, subaccount='shop-a', allocated=600)
+    raised = credit(run_module, base, subaccount='shop-a', allocated=700)
+
+    assert topped['changed'] and topped['allocations'][0]['allocated_after'] == 600
+    assert topped['allocations'][0]['received_after'] == 800
+    assert check['changed'] is False and check['transfers'] == [] and not check.warnings
+    assert again['changed'] is False and again['allocations'][0]['received_before'] == 800
+    assert raised['allocations'][0]['amount'] == 100 and raised['allocations'][0]['received_after'] == 900
+    assert sent_amounts(emulator, since=log_start) == [('shop-a', 100)]
+    assert emulator.state()['accounts'][KEY]['subaccounts']['shop-a']['credits'] == 900
+
+
+def test_a_format_2_ledger_keeps_its_top_ups_on_top(run_module, emulator, base, ledger_path, shops):
+    # A ledger of the previous release: its records tell a top-up by its transfer_id, and have no kind.
+    credit(run_module, base, subaccount='shop-b', allocated=300)
+    credit(run_module, base, subaccount='shop-b', amount=50, transfer_id='invoice-7')
+    with open(ledger_path) as handle:
+        snapshot = json.load(handle)
+    snapshot['format'] = 2
+    for record in snapshot['transfers']:
+        del record['kind'], record['run']
+    with open(ledger_path, 'w') as handle:
+        json.dump(snapshot, handle)
+    log_start = len(requests_log(emulator))
+
+    again = credit(run_module, base, subaccount='shop-b', allocated=300)
+
+    assert not again.failed and again['changed'] is False
+    assert (again['allocations'][0]['allocated_before'], again['allocations'][0]['received_before']) == (300, 350)
+    assert transfer_posts(emulator, since=log_start) == []
+    with open(ledger_path) as handle:
+        upgraded = json.load(handle)
+    assert upgraded['format'] == 3 and [tx['kind'] for tx in upgraded['transfers']] == ['allocated', 'amount']
+
+
+def test_a_take_back_refused_because_the_shop_spent_its_credits_is_not_resent(run_module, emulator, base, ledger_path, shops):
+    credit(run_module, base, subaccount='shop-c', allocated=600)
+    emulator.spend('shop-c', 500)  # the shop sent SMS: it holds 100
+    log_start = len(requests_log(emulator))
+
+    refused = credit(run_module, base, subaccount='shop-c', allocated=400)
+    again = credit(run_module, base, subaccount='shop-c', allocated=400)
+    check = credit(run_module, base, check=True, subaccount='shop-c', allocated=400)
+    lowered = credit(run_module, base, subaccount='shop-c', allocated=500)
+
+    assert refused.failed and 'refused to take back 200 credits' in refused.msg and 'holds fewer than that now' in refused.msg
+    assert 'set allocated to at least 600 - H' in refused.msg
+    assert again.failed and check.failed and 'not sent: SMSBOX refused this same take-back of -200' in again.msg
+    assert check.msg == again.msg
+    assert not lowered.failed and lowered['allocations'][0]['amount'] == -100
+    assert sent_amounts(emulator, since=log_start) == [('shop-c', -200), ('shop-c', -100)]
+    assert emulator.state()['accounts'][KEY]['subaccounts']['shop-c']['credits'] == 0
 
 
 def test_insufficient_balance_fails_with_zero_post(run_module, emulator, base, ledger_path, shops):
@@ -148,21 +213,41 @@ def test_insufficient_balance_fails_with_zero_post(run_module, emulator, base, l
                                                    dict(subaccount='shop-b', amount=101)])
 
     assert result.failed
-    assert 'Nothing was sent' in result.msg and str(START_BALANCE) in result.msg and str(START_BALANCE + 1) in result.msg
+    assert 'no transfer that gives was sent' in result.msg and str(START_BALANCE) in result.msg and str(START_BALANCE + 1) in result.msg
     assert transfer_posts(emulator) == []
     assert ledger_view(ledger_path)[1] == []
     assert emulator.state()['accounts'][KEY]['balance'] == START_BALANCE
 
 
-def test_balance_must_cover_the_positive_total_whatever_is_taken_back(run_module, emulator, base, ledger_path, shops):
+def test_a_rebalance_is_funded_by_its_own_take_backs(run_module, emulator, base, ledger_path, shops):
+    credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=START_BALANCE - 250),
+                                          dict(subaccount='shop-b', allocated=250)])  # main balance now 0
+    log_start = len(requests_log(emulator))
+    rebalance = [dict(subaccount='shop-a', allocated=START_BALANCE - 650), dict(subaccount='shop-b', allocated=500)]
+
+    check = credit(run_module, base, check=True, allocations=rebalance)
+    result = credit(run_module, base, allocations=rebalance)
+
+    assert not check.failed, check.msg
+    assert [item['amount'] for item in check['allocations']] == [-400, 250]
+    assert not result.failed, result.msg
+    # the take-back first, then the gift it funds
+    assert sent_amounts(emulator, since=log_start) == [('shop-a', -400), ('shop-b', 250)]
+    assert result['balance_before'] == 0 and result['balance_after'] == 150 == emulator.state()['accounts'][KEY]['balance']
+
+
+def test_take_backs_that_do_not_fund_the_gifts_are_sent_alone(run_module, emulator, base, ledger_path, shops):
     credit(run_module, base, subaccount='shop-a', allocated=START_BALANCE - 100)  # main balance now 100
     log_start = len(requests_log(emulator))
 
-    result = credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=0), dict(subaccount='shop-b', allocated=350)])
+    result = credit(run_module, base, allocations=[dict(subaccount='shop-a', allocated=START_BALANCE - 200),
+                                                   dict(subaccount='shop-b', allocated=350)])
 
-    assert result.failed and 'Nothing was sent' in result.msg and '350' in result.msg
-    assert transfer_posts(emulator, since=log_start) == []
-    assert ledger_allocated(ledger_path, 'shop-a') == START_BALANCE - 100
+    assert result.failed and "allocations[1] 'shop-b': not sent: the main balance is 200 credits after the take-backs" in result.msg
+    assert '350' in result.msg and "allocations[0]" not in result.msg
+    assert sent_amounts(emulator, since=log_start) == [('shop-a', -100)]
+    assert ledger_allocated(ledger_path, 'shop-a') == START_BALANCE - 200 and ledger_allocated(ledger_path, 'shop-b') == 0
+    assert [item['action'] for item in result['allocations']] == ['transferred', 'failed']
 
 
 def test_whole_balance_may_be_allocated(run_module, emulator, base, shops):
@@ -273,6 +358,21 @@ def test_resolve_applied_then_equal_allocation_sends_no_new_transfer(run_module,
     assert after['changed'] is False and transfer_posts(emulator, since=log_start) == []
 
 
+def test_resolve_ad_hoc_as_a_string_settles_the_named_transfers(run_module, emulator, base, ledger_path, shops):
+    first = lose_transfer(run_module, emulator, base, 'shop-a', 100)['transfers'][0]['id']
+    failed = credit(run_module, base, subaccount='shop-a', allocated=100)
+    assert 'ad hoc: -a "subaccount=shop-a resolve=%s=applied"' % first in failed.msg
+    log_start = len(requests_log(emulator))
+
+    resolved = credit(run_module, base, subaccount='shop-a', resolve='%s=applied' % first)   # -a 'resolve=tx-...=applied'
+    refused = credit(run_module, base, subaccount='shop-a', resolve=first)
+
+    assert not resolved.failed, resolved.msg
+    assert resolved['allocations'][0]['resolved'] == [first] and unsettled(ledger_path, 'shop-a') == []
+    assert transfer_posts(emulator, since=log_start) == []
+    assert refused.failed and "resolve %r names no outcome" % first in refused.msg
+
+
 def test_resolve_rejected_then_the_allocation_is_transferred_once(run_module, emulator, base, ledger_path, shops):
     txid = lose_transfer(run_module, emulator, base, 'shop-a', 100, fault='drop_before')['transfers'][0]['id']  # never applied
     assert applied_transfers(emulator, to='shop-a') == []
@@ -299,7 +399,7 @@ def test_diff_of_a_resolve_applied_shows_the_allocation_it_adds(run_module, emul
 
     assert resolved['changed'] is True
     assert resolved['allocations'][0]['allocated_before'] == 0
-    assert resolved['diff'] == {'before': {'shop-a': {'allocated': 0}}, 'after': {'shop-a': {'allocated': 100}}}
+    assert resolved['diff'] == {'before': {'shop-a': {'allocated': 0, 'received': 0}}, 'after': {'shop-a': {'allocated': 100, 'received': 100}}}
 
 
 def test_a_transfer_left_pending_by_an_interrupted_run_blocks_its_sub_account(run_module, emulator, base, ledger_path, shops):

@@ -80,7 +80,7 @@ def test_copy_a_file_ledger_into_postgresql(run_module, emulator, base, ledger_p
     assert moved['changed'] is True, moved.msg
     for side in ('source', 'dest'):
         assert moved[side]['subaccounts'] == 3 and moved[side]['fingerprint'] == key_fingerprint(KEY)
-        assert moved[side]['credits'] == dict(baseline=0, applied=600, allocated=600, unsettled=0, rejected=0)
+        assert moved[side]['credits'] == dict(baseline=0, applied=600, allocated=600, received=600, unsettled=0, rejected=0)
     assert_no_password(moved, pg_ledger)
     assert ledger_files_bytes(ledger_path) == files, 'the copy changed its source'
 

@@ -151,7 +151,7 @@ def test_bulk_with_concurrency_8_creates_each_of_60_exactly_once(run_module, emu
 
 def test_bulk_items_inherit_nolimit_and_adopt_from_the_task(run_module, emulator, base, ledger_path):
     emulator.reset({KEY: {'balance': START_BALANCE, 'subaccounts': {'legacy': {'password': 'x'}}}})
-    items = [item('shop-paris'), item('shop-lyon', nolimit=False), item('legacy'), item('strict', adopt=False)]
+    items = [item('shop-paris'), item('shop-lyon', nolimit=False), item('legacy', baseline=0), item('strict', adopt=False)]
     emulator.add_fault(operation='create', fault='erreur', match={'pseudo': 'strict'})
 
     result = run_module(smsbox_subaccount, dict(base, subaccounts=items, nolimit=True, adopt=True))
@@ -276,7 +276,7 @@ def test_adopt_without_password_records_it_without_any_post(run_module, emulator
 def test_adopt_records_a_name_smsbox_refuses_because_it_exists(run_module, emulator, base, ledger_path):
     emulator.reset({KEY: {'balance': START_BALANCE, 'subaccounts': {'legacy-shop': {'credits': 3, 'password': 'old'}}}})
 
-    result = run_module(smsbox_subaccount, dict(base, subaccounts=[item('legacy-shop', adopt=True), item('shop-lyon')]))
+    result = run_module(smsbox_subaccount, dict(base, subaccounts=[item('legacy-shop', adopt=True, baseline=3), item('shop-lyon')]))
 
     assert not result.failed
     assert result['adopted'] == ['legacy-shop'] and result['created'] == ['shop-lyon']
@@ -285,6 +285,19 @@ def test_adopt_records_a_name_smsbox_refuses_because_it_exists(run_module, emula
     subaccounts, _transfers = ledger_view(ledger_path)
     assert subaccounts['legacy-shop']['origin'] == 'adopted' and subaccounts['legacy-shop']['state'] == 'present'
     assert subaccounts['shop-lyon']['origin'] == 'created'
+
+
+def test_adopt_never_records_a_new_shop_whose_create_was_refused(run_module, emulator, base, ledger_path):
+    # The main account is full (or the name is refused): adopt on the group must not make the new shop "exist".
+    emulator.reset({KEY: {'balance': START_BALANCE, 'subaccounts': {'legacy-shop': {'password': 'old'}}}})
+    emulator.add_fault(operation='create', fault='erreur', match={'pseudo': 'new-shop'})
+
+    result = run_module(smsbox_subaccount, dict(base, adopt=True, subaccounts=[item('new-shop'), item('legacy-shop', baseline=40)]))
+
+    assert result.failed and result['failed_names'] == ['new-shop'] and result['adopted'] == ['legacy-shop']
+    assert "subaccounts[0] 'new-shop': SMSBOX refused to create it (ERREUR), and it was not adopted" in result.msg
+    subaccounts, _transfers = ledger_view(ledger_path)
+    assert sorted(subaccounts) == ['legacy-shop'] and subaccounts['legacy-shop']['baseline'] == 40
 
 
 def test_refused_create_without_adopt_fails_and_names_the_causes(run_module, emulator, base, ledger_path):
@@ -346,6 +359,20 @@ def test_unknown_create_run_again_with_adopt_and_no_password_does_not_crash(run_
     else:
         subaccounts, _transfers = ledger_view(ledger_path)
         assert subaccounts['shop-paris']['state'] == 'present'
+    assert len(create_posts(emulator)) == 1
+
+
+def test_an_unknown_create_declared_existing_stays_created_by_this_collection(run_module, emulator, base, ledger_path):
+    emulator.add_fault(operation='create', fault='lost_answer', match={'pseudo': 'shop-paris'})
+    assert run_module(smsbox_subaccount, dict(base, name='shop-paris', password=PASSWORDS['shop-paris'])).failed
+
+    adopted = run_module(smsbox_subaccount, dict(base, name='shop-paris', adopt=True))
+
+    assert not adopted.failed and adopted['changed'] and 'sending nothing' in adopted['subaccounts'][0]['note']
+    subaccounts, _transfers = ledger_view(ledger_path)
+    # never adopted: this collection's create made it, so it received nothing before (baseline 0), and allocated works
+    assert (subaccounts['shop-paris']['origin'], subaccounts['shop-paris']['state'], subaccounts['shop-paris']['baseline']) == \
+        ('created', 'present', 0)
     assert len(create_posts(emulator)) == 1
 
 

@@ -19,7 +19,7 @@ import yaml
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import key_fingerprint
 from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
-from ansible_collections.smsbox.account.tests.unit.refused_inputs import ENTRIES
+from ansible_collections.smsbox.account.tests.unit.refused_inputs import CONTEXT, ENTRIES
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -71,5 +71,5 @@ def test_the_catalogue_page_is_generated_from_the_table():
     generator = load_generator()
     with open(os.path.join(ROOT, 'docs', 'refused-inputs.md')) as handle:
         committed = handle.read()
-    assert committed == generator.render(ENTRIES), 'docs/refused-inputs.md is stale: run python3 scripts/refused_inputs_doc.py'
+    assert committed == generator.render(ENTRIES, CONTEXT), 'docs/refused-inputs.md is stale: run python3 scripts/refused_inputs_doc.py'
     assert len(ENTRIES) >= 40 and len(set(entry['id'] for entry in ENTRIES)) == len(ENTRIES)

@@ -5,8 +5,10 @@
 
     python module_process.py MODULE ARGS_JSON_FILE PAUSE MARKER_FILE
 
-PAUSE is ``none``, ``after_pending`` (the transfer is recorded pending, not yet sent) or
-``before_record`` (SMSBOX answered, the outcome is not yet recorded). At the point, the process
+PAUSE is ``none``, ``after_pending`` (the transfer is recorded pending, not yet sent),
+``before_record`` (SMSBOX answered, the outcome is not yet recorded), ``after_announce`` (a create is
+recorded unknown, not yet sent) or ``before_record_create`` (SMSBOX answered a create, the answer is
+not yet recorded). At the point, the process
 writes MARKER_FILE and sleeps until the test kills it. The pause is installed here by monkeypatching;
 the production code has no hook for it. Not a test module: test_crash.py starts it.
 """
@@ -29,22 +31,32 @@ def stop_here(marker):
     sys.exit(3)  # never reached in a test: the test kills the process first
 
 
+# pause -> (the Ledger method, whether the process stops after it ran or instead of running it, when it stops)
+PAUSES = {
+    'after_pending': ('begin_transfer', 'after', lambda kwargs: True),
+    'before_record': ('settle_transfer', 'before', lambda kwargs: True),
+    'after_announce': ('announce_create', 'after', lambda kwargs: True),
+    'before_record_create': ('record_subaccount', 'before', lambda kwargs: kwargs.get('answered')),
+}
+
+
 def install_pause(pause, marker):
     from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger  # pylint: disable=import-outside-toplevel
-    if pause == 'after_pending':
-        begin_transfer = ledger.Ledger.begin_transfer
-
-        def paused_begin(self, *args, **kwargs):
-            recorded = begin_transfer(self, *args, **kwargs)
-            stop_here(marker)
-            return recorded
-        ledger.Ledger.begin_transfer = paused_begin
-    elif pause == 'before_record':
-        def paused_settle(self, txid, state, detail=None):  # pylint: disable=unused-argument
-            stop_here(marker)
-        ledger.Ledger.settle_transfer = paused_settle
-    elif pause != 'none':
+    if pause == 'none':
+        return
+    if pause not in PAUSES:
         raise ValueError('unknown pause %r' % pause)
+    name, when, applies = PAUSES[pause]
+    original = getattr(ledger.Ledger, name)
+
+    def paused(self, *args, **kwargs):
+        if when == 'before' and applies(kwargs):
+            stop_here(marker)
+        recorded = original(self, *args, **kwargs)
+        if when == 'after' and applies(kwargs):
+            stop_here(marker)
+        return recorded
+    setattr(ledger.Ledger, name, paused)
 
 
 def main(argv):

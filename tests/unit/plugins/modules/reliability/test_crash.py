@@ -164,6 +164,66 @@ def test_sigkill_during_a_transfer_then_the_next_run_pays_nothing_unknown(run_mo
     count('crash cases')
 
 
+def create_posts(emulator, since=0):
+    return [entry for entry in emulator.state()['requests'][since:] if entry['method'] == 'POST' and entry['params'].get('pseudo') == TARGET]
+
+
+def on_disk_subaccount(location):
+    """(origin, state) of TARGET as the store holds it, read without the ledger's lock (a paused run holds it)."""
+    if location.startswith('postgresql://'):
+        import psycopg  # pylint: disable=import-outside-toplevel
+        with psycopg.connect(location, autocommit=True) as conn:
+            row = conn.execute('SELECT origin, state FROM smsbox_ledger_subaccounts WHERE name = %s', (TARGET,)).fetchone()
+            return tuple(row) if row else None
+    with open(location + '.journal', 'rb') as handle:
+        entries = [json.loads(line) for line in handle.read().splitlines()]
+    found = [(entry['subaccount']['origin'], entry['subaccount']['state']) for entry in entries
+             if entry.get('subaccount', {}).get('name') == TARGET]
+    return found[-1] if found else None
+
+
+# where the process is killed during a create -> (the pause installed, an emulator fault, whether SMSBOX made it)
+CREATE_POINTS = {
+    'after it is recorded, before sending': ('after_announce', None, False),
+    'in flight': ('none', dict(fault='slow', delay=60), True),
+    'after the answer, before recording it': ('before_record_create', None, True),
+}
+
+
+@pytest.mark.parametrize('point', list(CREATE_POINTS))
+def test_sigkill_during_a_create_then_the_next_run_settles_it_as_created(run_module, fresh_emulator, ledger_store, tmp_path, point):
+    base = dict(api_key=KEY, api_url=fresh_emulator.url, ledger=ledger_store.location, timeout=WAIT)
+    task = dict(base, subaccounts=[dict(name=TARGET, password='Pw+/&= %-crash')])
+    pause, fault, made = CREATE_POINTS[point]
+    if fault:
+        fresh_emulator.add_fault(operation='create', match={'pseudo': TARGET}, **fault)
+
+    killed = ModuleProcess(tmp_path, 'smsbox_subaccount', task, pause)
+    if pause == 'none':
+        killed.wait_for(lambda: create_posts(fresh_emulator), 'the create reached the emulator')
+    else:
+        killed.wait_for(lambda: os.path.exists(killed.marker), 'the pause point')
+    # recorded before it was sent, whatever the point: the killed run cannot lose it
+    assert on_disk_subaccount(ledger_store.location) == ('created', 'unknown')
+    if pause == 'after_announce':
+        assert create_posts(fresh_emulator) == [], 'sent before it was recorded'
+    assert killed.kill() == -signal.SIGKILL
+    assert (TARGET in fresh_emulator.state()['accounts'][KEY]['subaccounts']) is made
+
+    # the next run, with the same task (no adopt): the create is sent again and settled from its answer as ours
+    after = ModuleProcess(tmp_path, 'smsbox_subaccount', task).result()
+    assert not after.get('failed'), after
+    assert after['subaccounts'][0]['action'] == 'created'
+    assert fresh_emulator.state()['accounts'][KEY]['creates'] == [TARGET], 'created once at SMSBOX'
+    record = ledger_store.read().subaccounts[TARGET]
+    assert (record['origin'], record['state'], record['baseline']) == ('created', 'present', 0)
+    # and its credits need no adoption and no baseline written by hand
+    credited = run_module(smsbox_credit, dict(base, allocations=[dict(subaccount=TARGET, allocated=AMOUNT)]))
+    assert not credited.failed
+    assert fresh_emulator.state()['accounts'][KEY]['subaccounts'][TARGET]['credits'] == AMOUNT
+    count('crash cases')
+
+
 # --- the file store: a torn journal, a damaged snapshot ------------------------------------------------------------
 
 RECORDER = '''

@@ -128,8 +128,9 @@ class TransferPath:
 PATHS = (
     CreatePath('single create', dict(name=TARGET, password=password(TARGET))),
     CreatePath('bulk create', dict(subaccounts=[dict(name=name, password=password(name)) for name in (OTHER, TARGET, THIRD)])),
-    CreatePath('create with adopt', dict(adopt=True, subaccounts=[dict(name=name, password=password(name)) for name in (TARGET, OTHER)]),
-               exists=True),
+    # TARGET is declared existing (its baseline given), so SMSBOX's ERREUR adopts it; OTHER is new.
+    CreatePath('create with adopt', dict(adopt=True, subaccounts=[dict(name=TARGET, password=password(TARGET), baseline=0),
+                                                                  dict(name=OTHER, password=password(OTHER))]), exists=True),
     TransferPath('amount', dict(subaccount=TARGET, amount=AMOUNT), settled_by_rerun=False),
     TransferPath('amount with transfer_id', dict(subaccount=TARGET, amount=AMOUNT, transfer_id='invoice-0042'), settled_by_rerun=True),
     TransferPath('allocated', dict(allocations=[dict(subaccount=TARGET, allocated=AMOUNT), dict(subaccount=OTHER, allocated=30)]),
