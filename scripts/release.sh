@@ -2,7 +2,7 @@
 # The release of a version, in one command (docs/releasing.md is the procedure around it).
 #
 # Usage: scripts/release.sh version VERSION   set VERSION in galaxy.yml, _version.py and wherever a file names the release
-#                                             (the tarball smsbox-account-X.Y.Z.tar.gz, the EE tag smsbox-ee:X.Y.Z,
+#                                             (the tarball smsbox-account-X.Y.Z.tar.gz, the EE and DE image tags,
 #                                             the README's requirements.yml range); nothing else
 #        scripts/release.sh release VERSION   (make release VERSION=X.Y.Z) on a clean main: the above,
 #                                             antsibull-changelog release, the release checks (scripts/test.sh
@@ -31,11 +31,11 @@ set_version() {
     sed -i -E "s/^version: .*/version: $VERSION/" galaxy.yml
     # The version the modules send in their User-Agent (tests/unit/test_version.py keeps the two equal).
     sed -i -E "s/^COLLECTION_VERSION = .*/COLLECTION_VERSION = '$VERSION'/" plugins/module_utils/_version.py
-    mapfile -t files < <(git grep -lE 'smsbox-account-[0-9]+\.[0-9]+\.[0-9]+\.tar\.gz|smsbox-ee:[0-9]+\.[0-9]+\.[0-9]+' \
+    mapfile -t files < <(git grep -lE 'smsbox-account-[0-9]+\.[0-9]+\.[0-9]+\.tar\.gz|smsbox-[ed]e:[0-9]+\.[0-9]+\.[0-9]+' \
         -- ':!changelogs' ':!CHANGELOG.rst')
     [[ ${#files[@]} -eq 0 ]] || sed -i -E \
         -e "s/smsbox-account-[0-9]+\.[0-9]+\.[0-9]+\.tar\.gz/smsbox-account-$VERSION.tar.gz/g" \
-        -e "s/smsbox-ee:[0-9]+\.[0-9]+\.[0-9]+/smsbox-ee:$VERSION/g" "${files[@]}"
+        -e "s/smsbox-([ed]e):[0-9]+\.[0-9]+\.[0-9]+/smsbox-\1:$VERSION/g" "${files[@]}"
     # The README pins the collection to the current major version, as users should.
     sed -i -E "s/version: \">=[0-9]+\.[0-9]+\.[0-9]+,<[0-9]+\.0\.0\"/version: \">=$MAJOR.0.0,<$((MAJOR + 1)).0.0\"/" README.md
     git diff --stat

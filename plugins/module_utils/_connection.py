@@ -95,8 +95,9 @@ class Run:
         """Every connection option, before any request, whatever the URL."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    check_lock_timeout,
-    check_retries,
+        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'), (check_retries, 'retries'),
+                  (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
+                  (check_ledger_connections, 'ledger_connections'))
         problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
         if problem:
             raise InputError(problem)
