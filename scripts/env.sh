@@ -8,8 +8,47 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENVS=${SMSBOX_VENVS:-$ROOT/.venv}
 BUILD=${SMSBOX_BUILD:-$ROOT/.build}
 
-# The matrix: each ansible-core line with the Python it runs on (oldest first; the last is the newest).
-CORE_MATRIX=(2.16:3.11 2.18:3.12 2.19:3.11 2.20:3.12 2.21:3.13)
+# The matrix is the pin files: tests/requirements/core-<line>.txt is one ansible-core line, and declares
+# in its header the Python it runs on ("# python: 3.13") and the stages scripts/test.sh runs on it
+# ("# stages: units doc"). Adding a line is adding its pin file.
+PINS=$ROOT/tests/requirements
+# header_field FILE NAME: the value of the "# NAME: value" line in FILE's header.
+header_field() {
+    sed -n "s/^# $2: *//p" "$1" | head -n 1
+}
+MATRIX_STAGES=(sanity units integration doc)               # on the lines that declare them
+ONCE_STAGES=(lint molecule changelog docsite galaxy ee eda nox)  # on the main line only
+CORE_MATRIX=()             # LINE:PYTHON, oldest line first
+declare -A CORE_STAGES=()  # LINE -> the stages it runs
+# The main line: the one line whose pin file declares the once-only stages (and pins their tools).
+MAIN_CORE=""
+read_matrix() {
+    local pins line python_version stages stage
+    for pins in $(printf '%s\n' "$PINS"/core-*.txt | sort -V); do
+        line=${pins##*/core-}
+        line=${line%.txt}
+        python_version=$(header_field "$pins" python)
+        stages=$(header_field "$pins" stages)
+        if [[ -z $python_version || -z $stages ]]; then
+            echo "$pins: its header must declare '# python: X.Y' and '# stages: ...'" >&2
+            return 2
+        fi
+        CORE_MATRIX+=("$line:$python_version")
+        # shellcheck disable=SC2034  # read by the scripts that source this file
+        CORE_STAGES[$line]=$stages
+        for stage in $stages; do
+            if [[ " ${ONCE_STAGES[*]} " == *" $stage "* && $MAIN_CORE != "$line" ]]; then
+                [[ -z $MAIN_CORE ]] || { echo "once-only stages declared on two lines: $MAIN_CORE and $line" >&2; return 2; }
+                MAIN_CORE=$line
+            elif [[ " ${MATRIX_STAGES[*]} ${ONCE_STAGES[*]} " != *" $stage "* ]]; then
+                echo "$pins: unknown stage $stage" >&2
+                return 2
+            fi
+        done
+    done
+    [[ -n $MAIN_CORE ]] || { echo "no pin file under $PINS declares the once-only stages (${ONCE_STAGES[*]})" >&2; return 2; }
+}
+read_matrix
 # make demo and make bench run on this line (the bench figures in the README were measured on it).
 DEFAULT_CORE=2.19
 
@@ -47,31 +86,37 @@ find_python() {
     return 1
 }
 
-# ensure_venv [LINE]: $VENVS/core-LINE holds exactly tests/requirements/core-LINE.txt. Parallel jobs of
-# one line wait for each other here (flock), so the venv is built once.
+# ensure_venv [LINE]: $VENVS/core-LINE holds exactly tests/requirements/core-LINE.txt.
 ensure_venv() {
-    local line=${1:-$DEFAULT_CORE} version python venv requirements stamp want
-    venv=$VENVS/core-$line
-    requirements=$ROOT/tests/requirements/core-$line.txt
-    version=$(core_python "$line")
+    ensure_pinned_venv "core-${1:-$DEFAULT_CORE}"
+}
+
+# ensure_pinned_venv NAME: $VENVS/NAME holds exactly tests/requirements/NAME.txt, on the Python its header
+# declares ("# python: X.Y"). Parallel jobs wait for each other here (flock), so a venv is built once.
+ensure_pinned_venv() {
+    local name=$1 version python venv requirements stamp want
+    venv=$VENVS/$name
+    requirements=$PINS/$name.txt
+    version=$(header_field "$requirements" python)
     python=$(find_python "$version") || {
-        echo "no Python $version for ansible-core $line" >&2
+        echo "no Python $version for tests/requirements/$name.txt" >&2
         return 1
     }
     stamp=$venv/.requirements.sha256
-    want="$(sha256sum "$requirements" | cut -d' ' -f1) $python"
+    # The pins, not the header's comments: declaring another stage does not rebuild the venv.
+    want="$(grep -v '^#' "$requirements" | sha256sum | cut -d' ' -f1) $python"
     mkdir -p "$VENVS"
     (
         flock 9
         if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-            echo "Installing tests/requirements/core-$line.txt into $venv ($python)"
+            echo "Installing tests/requirements/$name.txt into $venv ($python)"
             rm -f "$stamp"
             "$python" -m venv --clear "$venv"
             "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" 2>&1 \
                 | { grep -v "^WARNING: Location 'file:" || true; }
             echo "$want" > "$stamp"
         fi
-    ) 9> "$VENVS/core-$line.lock"
+    ) 9> "$VENVS/$name.lock"
 }
 
 # use_core [LINE]: that line's tools first on PATH.
@@ -86,7 +131,7 @@ stage_collection() {
     STAGED=$COLLECTIONS/ansible_collections/smsbox/account
     rm -rf "$STAGED"
     mkdir -p "$STAGED"
-    tar -C "$ROOT" --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output \
+    tar -C "$ROOT" --exclude=./.venv --exclude=./.build --exclude=./.git --exclude=./tests/output --exclude=./.nox --exclude=./dist \
         --exclude='__pycache__' --exclude=./.pytest_cache --exclude='./*.tar.gz' -cf - . | tar -C "$STAGED" -xf -
     # ansible-test lists a collection's files with git; the staged copy must be its own repository.
     git -C "$STAGED" init --quiet

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Runs the tests of the collection: the matrix stages on every ansible-core line, the others once, on
-# the newest line. Every job (line, stage) runs even when another fails, in its own staged copy of the
+# Runs the tests of the collection: on each ansible-core line the stages its pin file declares
+# (tests/requirements/core-<line>.txt, "# stages: ..."), the once-only stages on the main line (the one
+# line that declares them: the newest release). Every job (line, stage) runs even when another fails, in its own staged copy of the
 # collection with its own HOME (ansible-test keeps its venvs and caches under ~/.ansible/test), a few at
 # a time; each job's log is kept under .build/jobs/, and a failing job's log tail is printed.
 #
-# Usage: scripts/test.sh [STAGE...]              (default: every stage)
-#   matrix stages (each ansible-core line): sanity units integration doc
-#   once, on the newest line:               lint molecule changelog docsite galaxy ee eda
+# Usage: scripts/test.sh [STAGE...]              (default: every stage, on the lines that declare it)
+#   matrix stages (on the lines that declare them): sanity units integration doc
+#   once, on the main line:                         lint molecule changelog docsite galaxy ee eda nox
 # Environment:
-#   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them)
+#   CORE="2.19 2.21"   only these lines for the matrix stages (default: all of them). Given with STAGEs, those
+#                      stages run on these lines even where the pin file does not declare them.
 #   JOBS=3             jobs side by side (default 3)
 #   SMSBOX_PYTHON_3_11=/path/to/python3.11   the interpreter for a Python version, when not found by itself
 #   SMSBOX_HYPOTHESIS_PROFILE=long             longer property tests (docs/testing.md)
@@ -23,10 +25,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/postgresql.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/java.sh"
 
 CORE_LINES=("${CORE_MATRIX[@]%%:*}")
-NEWEST_CORE=${CORE_LINES[-1]}
 
-MATRIX_STAGES=(sanity units integration doc)
-ONCE_STAGES=(lint molecule changelog docsite galaxy ee eda)
+# MATRIX_STAGES, ONCE_STAGES and MAIN_CORE (the main line, which runs the once-only stages) come from env.sh; the
+# ledger and concurrency targets (newest_line_only) and the PostgreSQL write targets run on the main line too.
 JOBS=${JOBS:-3}
 JOB_ROOT=$BUILD/jobs
 HOME_ROOT=$BUILD/home
@@ -56,6 +57,8 @@ print(" ".join(sorted(set(re.findall(r"pip=.([0-9.]+)", inspect.getsource(r)))))
 
 stage_sanity() {
     install_offline_get_pip
+    # A sanity venv whose pinned source archive is out of reach (2.22: pylint's dill) is built from the index.
+    python "$ROOT/scripts/sanity_venvs.py" "$PYTHON_VERSION"
     shellcheck --version | sed -n 2p
     ansible-test sanity --venv --python "$PYTHON_VERSION" --color no 2>&1 | tee "$JOB_DIR/sanity.out"
     # A sanity test whose tool is missing is skipped with a warning, and would pass unnoticed.
@@ -66,13 +69,18 @@ stage_sanity() {
 }
 
 stage_units() {
+    if [[ $LINE != "$MAIN_CORE" ]]; then
+        # The ledger's stores do not depend on ansible-core: their PostgreSQL cases run on the main line, as the
+        # integration targets on PostgreSQL do; here the same suites run on the file store.
+        echo "skip: the PostgreSQL ledger store is tested on the main line, ansible-core $MAIN_CORE" > tests/output/.postgresql-uri
+    fi
     ansible-test units --local --python "$PYTHON_VERSION" --color no
 }
 
 stage_integration() {
     local targets=()
     read -ra targets <<< "${TARGETS:-}"
-    if [[ $LINE == "$NEWEST_CORE" ]]; then
+    if [[ $LINE == "$MAIN_CORE" ]]; then
         ansible-test integration --local --python "$PYTHON_VERSION" --color no "${targets[@]}"
     else
         # The targets that prove the ledger and the concurrency (aliases: newest_line_only) do not depend on
@@ -93,7 +101,25 @@ stage_doc() {
 }
 
 stage_lint() {
-    ansible-lint --profile production --offline
+    # yamllint on every maintained YAML file (.yamllint). Then ansible-lint as a user and the certification checker
+    # run it: `ansible-lint` at the root of a plain clone (not under ansible_collections/), which finds this collection
+    # by installing it; with the main line's ansible-lint, then with the version Red Hat's certification pins, in a
+    # venv of its own (tests/requirements/lint-certification.txt).
+    local plain=$JOB_DIR/clone
+    rm -rf "$plain"
+    cp -a "$STAGED" "$plain"
+    ensure_pinned_venv lint-certification
+    (
+        cd "$plain"
+        unset ANSIBLE_COLLECTIONS_PATH
+        yamllint --version
+        yamllint --strict .
+        ansible-lint --version
+        ansible-lint
+        rm -rf .ansible
+        "$VENVS/lint-certification/bin/ansible-lint" --version
+        PATH=$VENVS/lint-certification/bin:$PATH ansible-lint
+    )
 }
 
 stage_molecule() {
@@ -154,6 +180,15 @@ extensions = ['extensions/eda/plugins/event_source/balance.py', 'extensions/eda/
 missing += ['%s (in the tarball)' % name for name in extensions if name not in members]
 sys.exit('FAIL: not in the import: %s' % missing if missing else 0)
 PY
+}
+
+stage_nox() {
+    # antsibull-nox's checks that run without containers (antsibull-nox.toml): REUSE licensing (reuse lint), action
+    # groups, unwanted files, trailing whitespace, the docsite's docs, the build and galaxy-importer. nox makes each
+    # session's venv under .nox/ from the pins in antsibull-nox.toml; nox itself comes from tests/requirements/checks.txt.
+    ensure_pinned_venv checks
+    "$VENVS/checks/bin/nox" --version
+    "$VENVS/checks/bin/nox" --no-color
 }
 
 stage_ee() {
@@ -217,10 +252,13 @@ run_job() {
     echo "$rc $((SECONDS - started))" > "$JOB_DIR/result"
 }
 
-# Which jobs: the stages asked for (default all), matrix stages on the lines in CORE (default all).
+# Which jobs: the stages asked for (default all), matrix stages on the lines in CORE (default all) that declare
+# them; both CORE and stages given, those stages on those lines whatever their pin files declare.
 REQUESTED_STAGES=("$@")
-[[ ${#REQUESTED_STAGES[@]} -gt 0 ]] || REQUESTED_STAGES=("${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}")
 CORE=${CORE:-}
+UNDECLARED_TOO=""
+[[ ${#REQUESTED_STAGES[@]} -eq 0 || -z $CORE ]] || UNDECLARED_TOO=1
+[[ ${#REQUESTED_STAGES[@]} -gt 0 ]] || REQUESTED_STAGES=("${MATRIX_STAGES[@]}" "${ONCE_STAGES[@]}")
 read -ra LINES <<< "${CORE//,/ }"
 [[ ${#LINES[@]} -gt 0 ]] || LINES=("${CORE_LINES[@]}")
 for stage in "${REQUESTED_STAGES[@]}"; do
@@ -247,14 +285,17 @@ for line in "${CORE_LINES[@]}"; do
 done
 
 # Longest first, so the parallel slots stay full to the end.
-ORDER=(molecule integration sanity galaxy lint eda units docsite doc ee changelog)
+ORDER=(molecule integration sanity galaxy nox lint eda units docsite doc ee changelog)
 QUEUE=()
 for stage in "${ORDER[@]}"; do
     is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
     if is_in "$stage" "${MATRIX_STAGES[@]}"; then
-        for line in "${LINES[@]}"; do QUEUE+=("$line $stage"); done
-    else
-        QUEUE+=("$NEWEST_CORE $stage")
+        for line in "${LINES[@]}"; do
+            [[ -n $UNDECLARED_TOO ]] || is_in "$stage" "${CORE_STAGES[$line]}" || continue
+            QUEUE+=("$line $stage")
+        done
+    elif is_in "$stage" "${CORE_STAGES[$MAIN_CORE]}"; then
+        QUEUE+=("$MAIN_CORE $stage")
     fi
 done
 
@@ -263,18 +304,18 @@ done
 PG_URI_FILE=""
 if is_in units "${REQUESTED_STAGES[@]}" || is_in integration "${REQUESTED_STAGES[@]}"; then
     say "A throwaway PostgreSQL for the tests of the PostgreSQL ledger store"
-    ensure_venv "$NEWEST_CORE"
-    export PYTHON=$VENVS/core-$NEWEST_CORE/bin/python  # for postgresql.sh
+    ensure_venv "$MAIN_CORE"
+    export PYTHON=$VENVS/core-$MAIN_CORE/bin/python  # for postgresql.sh
     PG_URI_FILE=$BUILD/postgresql-uri
     postgresql_start "$PG_URI_FILE" \
         || { echo "PostgreSQL could not be started: the tests of the PostgreSQL ledger store will fail"; PG_URI_FILE=""; }
-    if is_in integration "${REQUESTED_STAGES[@]}" && is_in "$NEWEST_CORE" "${LINES[@]}"; then
+    if is_in integration "${REQUESTED_STAGES[@]}" && is_in "$MAIN_CORE" "${LINES[@]}"; then
         pgbouncer_install || echo "PgBouncer could not be installed: the platform_faults target will fail"
     fi
 fi
 
 # ansible-rulebook's rule engine needs Java: installed once here (apt-get), not by a job beside others.
-if is_in eda "${REQUESTED_STAGES[@]}" && [[ -z ${SKIP_REASON[$NEWEST_CORE]:-} ]]; then
+if is_in eda "${REQUESTED_STAGES[@]}" && [[ -z ${SKIP_REASON[$MAIN_CORE]:-} ]]; then
     say "A Java runtime for ansible-rulebook (the eda stage)"
     java_ensure || echo "No Java 17+ runtime: the eda stage will fail"
 fi
@@ -285,7 +326,7 @@ stop_left_emulators() {
     local ready
     while IFS= read -r ready; do
         echo "stopping an emulator a job left running: $ready"
-        "$VENVS/core-$NEWEST_CORE/bin/python" "$ROOT/tests/emulator/smsbox_emulator.py" stop --ready-file "$ready" || true
+        "$VENVS/core-$MAIN_CORE/bin/python" "$ROOT/tests/emulator/smsbox_emulator.py" stop --ready-file "$ready" || true
     done < <(grep -rl --include='emulator*.json' '"control_url"' "$JOB_ROOT" "$HOME_ROOT" 2>/dev/null)
 }
 

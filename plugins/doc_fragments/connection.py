@@ -37,6 +37,19 @@ options:
       - Seconds to wait for each answer (connecting waits at most 3 seconds of it).
     type: float
     default: 10
+  retries:
+    description:
+      - How many times a balance read is tried again after a failure that may pass (a connection error or timeout,
+        C(ERROR 05), a 5xx answer such as the HTML error page of a proxy), waiting a little longer each time (0.5 to 4 seconds,
+        with jitter). V(0) tries once.
+      - A create or a transfer is tried again only when its request cannot have reached SMSBOX (the name did not
+        resolve, the connection was refused or timed out, the TLS handshake failed), at most as many times. Once it
+        may have arrived it is never sent again, whatever this option says, and its outcome is recorded unknown.
+      - If not set, the value of the E(SMSBOX_RETRIES) environment variable is used, then the default.
+      - From 0 to 10.
+    type: int
+    default: 2
+    version_added: 1.0.0
   ledger:
     description:
       - Where the ledger is kept, the record of the sub-accounts the collection created or adopted and of every credit

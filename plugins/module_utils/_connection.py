@@ -17,10 +17,16 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+try:
+    from ansible.module_utils.secrets import register_secrets  # ansible-core 2.22+
+except ImportError:
+    register_secrets = None
+
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
+    DEFAULT_RETRIES,
     InputError,
     check_api_key,
     check_api_url,
@@ -28,6 +34,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_ledger_connections,
     check_ledger_location,
     check_lock_timeout,
+    check_retries,
     check_timeout,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
@@ -52,6 +59,8 @@ def connection_argument_spec():
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         timeout=dict(type='float', default=10.0),
+        # Reads only, and writes that never left: a create or a transfer that may have arrived is never sent again.
+        retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['SMSBOX_RETRIES'])),
         # str, not path: a path's expandvars would mangle a URI, or a '$' in its password; ~ is expanded for files below.
         ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
         lock_timeout=dict(type='float', default=DEFAULT_LOCK_TIMEOUT, fallback=(env_fallback, ['SMSBOX_LOCK_TIMEOUT'])),
@@ -86,7 +95,7 @@ class Run:
         """Every connection option, before any request, whatever the URL."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'),
+        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'), (check_retries, 'retries'),
                   (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
                   (check_ledger_connections, 'ledger_connections'))
         problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
@@ -96,7 +105,8 @@ class Run:
     def client(self, pool_size=1):
         return SmsboxClient(
             self.params['api_url'], self.params['api_key'], timeout=self.params['timeout'],
-            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size)
+            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size,
+            attempts=1 + self.params['retries'])
 
     @property
     def ledger_location(self):
@@ -163,8 +173,13 @@ class SmsboxModule(AnsibleModule):
         super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
         for option in ('ledger', 'dest'):
             if is_postgresql(self.params.get(option)):
-                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.
-                self.no_log_values.update(uri_passwords(self.params[option]))
+                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key:
+                # before 2.22 exit_json removes no_log_values from the result; from 2.22 it does not, and the
+                # controller masks what the module registered (its messages mask the URI themselves on every line).
+                passwords = uri_passwords(self.params[option])
+                self.no_log_values.update(passwords)
+                if register_secrets:
+                    register_secrets(passwords)
 
     def run(self, converge):
         """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""

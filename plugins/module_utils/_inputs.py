@@ -28,6 +28,8 @@ MAX_SUBACCOUNTS = 500
 MAX_NAME = 50
 MAX_PASSWORD = 50
 MAX_CONCURRENCY = 16
+DEFAULT_RETRIES = 2
+MAX_RETRIES = 10
 MAX_LOCK_TIMEOUT = 86400
 MAX_LEDGER_CONNECTIONS = MAX_CONCURRENCY + 1
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
@@ -334,6 +336,12 @@ def check_api_key(key, what='api_key'):
 def check_timeout(timeout, what='timeout'):
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float('inf'):
         return '%s must be a positive number of seconds, got %s' % (what, timeout)
+    return None
+
+
+def check_retries(value, what='retries'):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES:
+        return '%s must be a whole number from 0 to %d (tries after the first), got %s' % (what, MAX_RETRIES, value)
     return None
 
 

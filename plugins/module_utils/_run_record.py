@@ -25,8 +25,8 @@ def _text(value):
 
 def _awx(environ, play):
     """The AWX/AAP job: its id (JOB_ID with INVENTORY_ID is how AWX marks a job's environment) or the play's awx_* vars."""
-    job = dict(id=_text(play.get('awx_job_id') or play.get('tower_job_id') or
-                        (environ.get('JOB_ID') if environ.get('INVENTORY_ID') else None)),
+    job_id = environ.get('JOB_ID') if environ.get('INVENTORY_ID') else None
+    job = dict(id=_text(play.get('awx_job_id') or play.get('tower_job_id') or job_id),
                template=_text(play.get('awx_job_template_name') or play.get('tower_job_template_name')),
                user=_text(play.get('awx_user_name') or play.get('tower_user_name')))
     if not job['id']:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: smsbox_ledger_copy
 short_description: Copy the ledger of an SMSBOX main account into another file or a PostgreSQL database
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Copies every record of the ledger of one main account, its sub-accounts and all its transfers with their states,
     from the ledger named by O(ledger) (a file, by default the key's default file, or a PostgreSQL URI) into O(dest).

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: subaccounts_converge
 short_description: Converge every main account of the role's plan, one stage at a time
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - A task of the role C(smsbox.account.subaccounts), after M(smsbox.account.subaccounts_plan). For each main account of
     the plan (the variable C(smsbox_plan) that the plan task registered), it runs what

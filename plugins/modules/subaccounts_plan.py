@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: subaccounts_plan
 short_description: Plan the role smsbox.account.subaccounts over the hosts of the current batch
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - The first task of the role C(smsbox.account.subaccounts). It reads the sub-accounts described by the hosts of the
     current batch (C(ansible_play_batch), so C(serial) is honoured), checks every host against the role's argument

@@ -6,7 +6,7 @@
 scripts/test.sh starts a throwaway cluster (scripts/postgresql.sh) and writes its URI to
 tests/output/.postgresql-uri in the staged collection: ansible-test gives the pytest it runs none of
 our environment variables. Run by hand, pytest reads SMSBOX_TEST_POSTGRESQL_URI instead. Without
-either the PostgreSQL tests fail; SMSBOX_TEST_POSTGRESQL=skip (or a file holding "skip") skips them.
+either the PostgreSQL tests fail; SMSBOX_TEST_POSTGRESQL=skip (or a file holding "skip", or "skip: why") skips them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,8 +38,9 @@ def database_uri():
             pytest.fail('No PostgreSQL server for the tests of the PostgreSQL ledger store: run them with scripts/test.sh units, '
                         'which starts one, or set SMSBOX_TEST_POSTGRESQL_URI to a database they may create schemas in '
                         '(SMSBOX_TEST_POSTGRESQL=skip skips them).', pytrace=False)
-    if uri == 'skip':
-        pytest.skip('SMSBOX_TEST_POSTGRESQL=skip: no PostgreSQL for the tests of the PostgreSQL ledger store')
+    if uri.split(':', 1)[0] == 'skip':  # "skip", or "skip: the reason" (scripts/test.sh on the lines other than the main one)
+        pytest.skip(uri.split(':', 1)[1].strip() if ':' in uri else
+                    'SMSBOX_TEST_POSTGRESQL=skip: no PostgreSQL for the tests of the PostgreSQL ledger store')
     return uri
 
 

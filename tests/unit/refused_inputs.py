@@ -175,6 +175,8 @@ ENTRIES = [
            'timeout must be a positive number of seconds, got -5.0'),
     module('Timeouts and concurrency', 'timeout-infinite', CREDIT, dict(timeout='inf', subaccount='shop-a', amount=5),
            'timeout must be a positive number of seconds, got inf'),
+    module('Timeouts and concurrency', 'retries-too-many', BALANCE, dict(retries=11),
+           'retries must be a whole number from 0 to 10 (tries after the first), got 11'),
     module('Timeouts and concurrency', 'concurrency-zero', SUBACCOUNT, dict(concurrency=0, name='shop-a', password='Pw-1'),
            'concurrency must be between 1 and 16, got 0'),
     module('Timeouts and concurrency', 'concurrency-17', CREDIT, dict(concurrency=17, subaccount='shop-a', amount=5),

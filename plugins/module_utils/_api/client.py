@@ -39,12 +39,12 @@ CERTIFICATE_ERRORS = (ssl.CertificateError, _Urllib3CertificateError)
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.answers import read_answer
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxError, SmsboxTransportError
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import is_loopback
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_RETRIES, is_loopback
 from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
 
 USER_AGENT = 'smsbox.account/%s (Ansible collection)' % COLLECTION_VERSION
 CONNECT_TIMEOUT_CAP = 3.0
-ATTEMPTS = 3
+ATTEMPTS = 1 + DEFAULT_RETRIES  # the retries option's default
 BACKOFF = 0.5
 BACKOFF_CAP = 4.0
 

@@ -26,6 +26,12 @@ try:
 except ImportError:
     ansible_module_internal = None
 
+try:
+    from ansible.module_utils import secrets as ansible_secrets  # 2.22+
+    from ansible.module_utils._internal._secrets import SecretMasker
+except ImportError:
+    ansible_secrets = None
+
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 
@@ -98,13 +104,34 @@ def base(emulator, ledger_path):
     return dict(api_key=KEY, api_url=emulator.url, ledger=ledger_path)
 
 
-class ModuleRun:
-    """What one module run printed and how it exited."""
+def controller_view(result, secrets):
+    """``result`` as the controller shows it: its JSON with each of ``secrets`` masked, in the forms ansible-core's
+    masker looks for (as given, and JSON-escaped with and without ASCII escapes)."""
+    text = json.dumps(result, indent=4, sort_keys=True, ensure_ascii=False)
+    forms = set()
+    for secret in (value.strip() for value in secrets):
+        if secret:
+            forms.update((secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]))
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, '$REDACTED$')
+    return text
 
-    def __init__(self, rc, out):
+
+class ModuleRun:
+    """What one module run printed and how it exited, and what the user sees of it (``out``).
+
+    Before ansible-core 2.22 a module removes the values of its no_log options (and its ``no_log_values``) from
+    its result itself. From 2.22 it prints them, listed under ``_ansible_new_secrets``, and the controller
+    registers them and masks them wherever it shows a result. So ``raw`` is what the module printed, ``result``
+    what the controller keeps (without that list) and ``out`` what it shows, the same on every line: tests of
+    what must never show assert on ``out``.
+    """
+
+    def __init__(self, rc, raw):
         self.rc = rc
-        self.out = out
-        self.result = json.loads(out)
+        self.raw = raw
+        self.result = json.loads(raw)
+        self.out = controller_view(self.result, self.result.pop('_ansible_new_secrets', []))
 
     @property
     def failed(self):
@@ -133,7 +160,7 @@ class ModuleRun:
 
 
 @pytest.fixture
-def run_module(capsys):
+def run_module(capsys, monkeypatch):
     """run_module(module, args) -> ModuleRun; ``check=True`` and ``diff=True`` set the Ansible modes."""
     def run(module, args, check=False, diff=False):
         args = dict(args)
@@ -143,6 +170,10 @@ def run_module(capsys):
             args['_ansible_diff'] = True
         capsys.readouterr()  # drop anything printed earlier
         _clear_ansible_globals()
+        if ansible_secrets:
+            # A module process starts with an empty masker and reports the secrets it registers as new: so must each
+            # run here, or a secret an earlier run registered in this process would not be reported again.
+            monkeypatch.setattr(ansible_secrets, '_secret_masker', SecretMasker())
         rc = None
         with module_args(args):
             try:

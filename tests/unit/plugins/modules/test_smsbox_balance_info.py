@@ -127,3 +127,33 @@ def test_a_passing_fault_on_the_read_is_retried(run_module, emulator, base, faul
         assert result.failed and 'balance' in result.msg
         assert len(requests_log(emulator)) == 1
     assert KEY not in result.out
+
+
+@pytest.mark.parametrize('retries, faults, ok', [(0, 1, False), (4, 4, True), (4, 5, False)])
+def test_retries_bounds_the_tries_of_a_read(run_module, emulator, base, monkeypatch, retries, faults, ok):
+    monkeypatch.setattr(client_module.random, 'uniform', lambda _low, _high: 0.0)  # no backoff wait
+    emulator.add_fault(operation='balance', fault='error_05', times=faults)
+
+    result = run_module(smsbox_balance_info, dict(base, retries=retries))
+
+    assert result.failed is not ok
+    assert len(requests_log(emulator)) == min(faults + 1, retries + 1)
+
+
+def test_retries_from_the_environment(run_module, emulator, base, monkeypatch):
+    monkeypatch.setattr(client_module.random, 'uniform', lambda _low, _high: 0.0)
+    monkeypatch.setenv('SMSBOX_RETRIES', '5')
+    emulator.add_fault(operation='balance', fault='html_502', times=5)
+
+    result = run_module(smsbox_balance_info, base)
+
+    assert not result.failed and result['balance'] == START_BALANCE
+    assert len(requests_log(emulator)) == 6
+
+
+@pytest.mark.parametrize('retries', [-1, 11, 'often'])
+def test_a_bad_retries_is_refused_before_any_request(run_module, emulator, base, retries):
+    result = run_module(smsbox_balance_info, dict(base, retries=retries))
+
+    assert result.failed and 'retries' in result.msg
+    assert requests_log(emulator) == []

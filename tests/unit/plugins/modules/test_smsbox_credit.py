@@ -651,3 +651,14 @@ def test_an_unreadable_ledger_advises_a_backup_or_adoption_with_baselines(run_mo
     assert 'Restore it from a backup' in result.msg and 'already received' in result.msg and 'baseline' in result.msg
     assert 'with adopt: true' not in result.msg  # adopting at zero would pay every allocation again
     assert transfer_posts(emulator, since=log_start) == []
+
+
+def test_retries_never_resends_a_transfer_that_may_have_arrived(run_module, emulator, base, ledger_path, shops):
+    emulator.add_fault(operation='transfer', fault='lost_answer', match={'to': 'shop-a'})
+    log_start = len(requests_log(emulator))
+
+    result = credit(run_module, base, subaccount='shop-a', amount=30, retries=10)
+
+    assert result.failed and result['transfers'][0]['state'] == 'unknown'
+    assert sent_amounts(emulator, since=log_start) == [('shop-a', 30)]  # sent once, applied once, whatever retries says
+    assert applied_transfers(emulator, to='shop-a') == [{'to': 'shop-a', 'credit': 30}]

@@ -94,7 +94,7 @@ def test_controllers_racing_on_one_ledger_pay_the_allowance_once(run_module, emu
     import time
     start = str(time.time() + 1.5)
     children = [subprocess.Popen([sys.executable, '-c', code, json.dumps(params), start], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, universal_newlines=True) for _ in range(6)]
+                                 stderr=subprocess.PIPE, universal_newlines=True) for _controller in range(6)]
     moved = []
     for child in children:
         out, err = child.communicate(timeout=120)

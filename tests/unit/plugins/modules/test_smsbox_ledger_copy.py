@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from ansible.module_utils.common.parameters import PASS_VARS
+
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint, printable_location
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_ledger_copy, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, applied_transfers, ledger_files_bytes
@@ -110,3 +112,18 @@ def test_copy_refuses_a_destination_holding_other_records_and_a_bad_fingerprint(
     assert table_rows(pg_ledger) == before
     run = run_module(smsbox_ledger_copy, dict(base, dest=pg_ledger, source_fingerprint='not-hex'))
     assert run.failed and 'source_fingerprint' in run.msg
+
+
+# ansible-core reports a task's arguments under `invocation` (always before 2.22; from 2.21 with ANSIBLE_INJECT_INVOCATION,
+# shown at -vvv): the ledger URI is an argument, so its password must be masked there on every line.
+INJECT_INVOCATION = dict(_ansible_inject_invocation=True) if 'inject_invocation' in PASS_VARS else {}
+
+
+@pytest.mark.parametrize('module, option', [(smsbox_balance_info, 'ledger'), (smsbox_ledger_copy, 'dest')])
+def test_a_uri_password_never_shows_in_the_arguments_ansible_reports(run_module, emulator, base, module, option):
+    # A database nothing serves (an address nothing listens on, or an empty source): the module fails, reporting its arguments.
+    uri = 'postgresql://ops:Sup3r-secret@127.0.0.1:1/smsbox?sslmode=disable'
+    run = run_module(module, dict(base, **dict(INJECT_INVOCATION, **{option: uri})))
+    assert run.failed
+    assert run['invocation']['module_args'][option].startswith('postgresql://ops:')  # the URI is shown...
+    assert 'Sup3r-secret' not in run.out  # ...without its password
