@@ -222,9 +222,10 @@ def test_a_refused_key_is_one_balance_unreadable_that_says_what_to_check(emu, ca
 
     assert kinds(events) == ['balance_unreadable']
     assert 'ERROR 02' in events[0]['smsbox']['error'] and 'IP restrictions' in events[0]['smsbox']['error']
-    # ERROR 02 is not retried: one request per poll (and perhaps one more, in flight when the source stopped)
+    # ERROR 02 is not retried: one request per poll (and perhaps one more, whose poll had not logged yet when the source
+    # stopped: on a busy machine the fourth read can reach the emulator before its poll writes its line)
     polls = len([record for record in caplog.records if 'could not be read' in record.getMessage()])
-    assert polls >= 4 and reads(emu) <= polls + 1
+    assert reads(emu) >= 4 and polls >= reads(emu) - 1
 
 
 def test_the_event_loop_is_never_blocked_by_a_slow_read(emu):
