@@ -265,7 +265,7 @@ def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
     with ledger.session() as book:
         sent = book.begin_transfer('shop', 10)
         # the lock connection is ended (a network cut, a pooler restart, a DBA): the lock is gone with it
-        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        terminate(pg_location, book._store.database.lock.conn.info.backend_pid)
         before = table_rows(pg_location)['smsbox_ledger_transfers']
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 20)
@@ -286,7 +286,7 @@ def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
 
 def test_a_lost_writer_connection_sends_nothing_and_a_settlement_is_retried(pg_location):
     def end_writers(book):
-        pids = [conn.info.backend_pid for conn in book._store._idle]
+        pids = [conn.info.backend_pid for conn in book._store.database._idle]
         assert pids
         for pid in pids:
             terminate(pg_location, pid)
@@ -320,12 +320,12 @@ def test_serialization_failures_and_deadlocks_are_retried(pg_location):
             if failures:
                 raise failures.pop(0)
             return 'done'
-        assert store._execute('a test', flaky) == 'done' and len(attempts) == 3
+        assert store.database.execute('a test', flaky) == 'done' and len(attempts) == 3
 
         def always(conn):
             raise psycopg.errors.SerializationFailure('could not serialize access')
         with pytest.raises(LedgerError) as info:
-            store._execute('a test', always)
+            store.database.execute('a test', always)
         assert 'serialize' in str(info.value)
     # and a server whose transactions are serializable by default works as any other
     serializable = pg_location + '%20-cdefault_transaction_isolation%3Dserializable'
@@ -362,7 +362,7 @@ def test_the_password_appears_in_no_location_message_or_warning(pg_location, tmp
         texts.extend(book.warnings)  # another key: the rotation warning
     with Ledger(pg_location, FP_A).session() as book:
         texts.extend(book.warnings)  # the interrupted transfer
-        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        terminate(pg_location, book._store.database.lock.conn.info.backend_pid)
         try:
             book.begin_transfer('shop', 1)
         except LedgerError as error:
