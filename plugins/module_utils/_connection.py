@@ -35,12 +35,11 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
     DEFAULT_CONNECTIONS,
     DEFAULT_LOCK_TIMEOUT,
-    is_postgresql,
     printable_location,
     resolve_location,
-    uri_passwords,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 
 
 def connection_argument_spec():
@@ -157,9 +156,9 @@ class SmsboxModule(AnsibleModule):
         spec.update(argument_spec)
         super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
         for option in ('ledger', 'dest'):
-            if is_postgresql(self.params.get(option)):
-                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.
-                self.no_log_values.update(uri_passwords(self.params[option]))
+            # Whatever prints the module's arguments or results masks a URI's password, as it masks api_key: even a URI
+            # the checks refuse (a stray space before postgresql://), whose password the refusal must not show.
+            self.no_log_values.update(uri_passwords(self.params.get(option)))
 
     def run(self, converge):
         """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""

@@ -1,26 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input checks made before any request, each naming the item and the reason, and secret masking.
+"""Input checks made before any request, each naming the item and the reason.
 
 The API documents lengths but not characters, and reads parameters as ISO-8859-1; names are
 therefore limited to a conservative ASCII set, and passwords to printable ASCII. Messages
-never quote a password or a key: ``mask`` hides them in every form they are sent in.
+never quote a password or a key (_secrets.py masks what could hold one).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import base64
 import datetime
 import ipaddress
 import os
 import re
 
 try:
-    from urllib.parse import quote, quote_plus, urlsplit
+    from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps imports clean
-    from urllib import quote, quote_plus  # type: ignore
     from urlparse import urlsplit  # type: ignore
 
 DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
@@ -32,7 +30,6 @@ MAX_LOCK_TIMEOUT = 86400
 MAX_LEDGER_CONNECTIONS = MAX_CONCURRENCY + 1
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
 MAX_CREDITS = 10 ** 9
-MASK = '********'
 POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
 # Beside the inventory directory, not in it: Ansible reads every file of an inventory directory as inventory.
 LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" '
@@ -400,43 +397,3 @@ def check_ledger_location(value, what='ledger'):
                 'everything in it (and with it the record of every sub-account and transfer). Use %s'
                 % (what, value, collection, LEDGER_PATH_HINT))
     return None
-
-
-# -- masking --
-
-def secret_forms(secret):
-    """The forms a secret can take in an echoed request or a log: plain, URL-encoded (form and path), base64, HTML."""
-    forms = set([secret, quote_plus(secret), quote(secret, safe=''), quote(secret)])
-    raw = secret.encode('utf-8')
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = encoded.decode('ascii')
-        forms.update([text, text.rstrip('=')])
-    forms.add(secret.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;').replace("'", '&#x27;'))
-    return sorted((form for form in forms if form), key=len, reverse=True)
-
-
-def masker(secrets):
-    """A function that masks every form of every secret in a text: one pattern, the longest forms first, as a password
-    may contain the key; percent-encoded forms in either hex case (%2b and %2B decode alike)."""
-    forms = set()
-    for secret in secrets:
-        if secret and isinstance(secret, str):
-            forms.update(secret_forms(secret))
-    if not forms:
-        return lambda text: text
-    shortest = min(len(form) for form in forms)
-    compiled = []
-
-    def hide(text):
-        if len(text) < shortest:
-            return text  # too short to hold any form: most messages of a run ("OK") never need the pattern
-        if not compiled:
-            compiled.append(re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
-                                                for form in sorted(forms, key=len, reverse=True))))
-        return compiled[0].sub(MASK, text)
-    return hide
-
-
-def mask(text, secrets):
-    """``text`` with every form of every secret replaced by ********."""
-    return masker(secrets)(text)

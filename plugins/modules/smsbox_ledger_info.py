@@ -164,7 +164,8 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import Inpu
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import PERIODS, csv_text, statement
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 
 FINGERPRINT = re.compile(r'^[0-9a-f]{12}\Z')
 MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
@@ -244,8 +245,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if is_postgresql(module.params['ledger']):
-        module.no_log_values.update(uri_passwords(module.params['ledger']))
+    module.no_log_values.update(uri_passwords(module.params['ledger']))
     try:
         module.exit_json(**read_statement(module))
     except ModuleFailure as failure:

@@ -37,8 +37,8 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_password,
     check_timeout,
     is_postgresql_uri,
-    mask,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
 from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
 from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 

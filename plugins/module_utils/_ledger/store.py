@@ -16,11 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
-
-from urllib.parse import unquote
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask_uri
 
 DEFAULT_LOCK_TIMEOUT = 300.0
 DEFAULT_CONNECTIONS = 2  # to a PostgreSQL ledger, per main account: one holds the lock, one records
@@ -32,7 +30,6 @@ OUTCOME_RETRY_SECONDS = 30.0  # how long the answer to a request already sent is
 # up to OUTCOME_RETRY_SECONDS, the lock taken again if the store had dropped it; a compare-and-set guards it).
 NEW, DECISION, OUTCOME = 'new', 'decision', 'outcome'
 POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
-MASK = '********'
 ASIDE_MARK = '@aside-'
 
 
@@ -114,67 +111,11 @@ def is_postgresql(location):
     return isinstance(location, str) and location.lower().startswith(POSTGRESQL_SCHEMES)
 
 
-def mask_uri(uri):
-    """The URI with the password of its user part and any password query parameter replaced by ``********``."""
-    scheme, sep, rest = uri.partition('://')
-    if not sep:
-        return uri
-    authority, tail = re.match(r'([^/?#]*)(.*)', rest, re.S).groups()
-    if '@' in authority:
-        userinfo, hosts = authority.rsplit('@', 1)
-        if ':' in userinfo:
-            userinfo = userinfo.split(':', 1)[0] + ':' + MASK
-        authority = userinfo + '@' + hosts
-    path, qsep, query = tail.partition('?')
-    if qsep:
-        items = []
-        for item in query.split('&'):
-            key, eq, value = item.partition('=')
-            if eq and 'password' in unquote(key).lower():
-                value = MASK
-            items.append(key + eq + value)
-        query = '&'.join(items)
-    return scheme + sep + authority + path + qsep + query
-
-
-def uri_passwords(uri):
-    """The passwords a URI carries (user part and query parameters), as written and percent-decoded."""
-    found = []
-    rest = uri.partition('://')[2]
-    authority = re.match(r'[^/?#]*', rest).group(0)
-    if '@' in authority:
-        userinfo = authority.rsplit('@', 1)[0]
-        if ':' in userinfo:
-            found.append(userinfo.split(':', 1)[1])
-    query = rest.partition('?')[2]
-    for item in query.split('&') if query else ():
-        key, eq, value = item.partition('=')
-        if eq and 'password' in unquote(key).lower():
-            found.append(value)
-    return [secret for secret in set(found + [unquote(value) for value in found]) if secret]
-
-
 def printable_location(location):
     """A ledger location fit for output, results, diffs and errors: a PostgreSQL URI loses its passwords."""
     if is_postgresql(location):
         return mask_uri(location)
     return location
-
-
-_PASSWORD_PATTERNS = (
-    (re.compile(r'(?i)(password\s*=\s*)(\'(?:[^\'\\]|\\.)*\'|"[^"]*"|[^\s&]+)'), r'\1' + MASK),
-    (re.compile(r'(://[^:/?#@\s]*:)([^@\s]*)(@)'), r'\1' + MASK + r'\3'),
-)
-
-
-def mask_text(text, secrets=()):
-    """``text`` (a driver's error message, say) without any of ``secrets`` nor anything shaped like a password."""
-    text = str(text)
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    for pattern, replacement in _PASSWORD_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def resolve_location(value):

@@ -140,10 +140,11 @@ _put_collection_on_path()
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL, check_api_key, check_api_url, check_ca_path, check_ledger_location, is_loopback, mask)
+    DEFAULT_API_URL, check_api_key, check_api_url, check_ca_path, check_ledger_location, is_loopback)
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask, uri_passwords
 
 
 LOG = logging.getLogger('smsbox.account.balance')
@@ -224,7 +225,7 @@ class Account:
         if 'unsettled_age' in settings and location is None:
             _refuse('unsettled_age needs ledger: the unsettled transfers are read from the ledger', where)
         self.unsettled_age = _number(settings.get('unsettled_age', DEFAULT_UNSETTLED_AGE), where, 'unsettled_age', 0, True)
-        self.secrets = [self.key] + (uri_passwords(location) if location else [])
+        self.secrets = [self.key] + uri_passwords(location)
         # Opening a store connects to nothing: a missing psycopg stops the source here, at start.
         self.ledger = None
         self.ledger_path = None

@@ -20,14 +20,8 @@ import traceback
 from contextlib import contextmanager
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
-    DECISION,
-    NEW,
-    OUTCOME,
-    OUTCOME_RETRY_SECONDS,
-    mask_text,
-    uri_passwords,
-)
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DECISION, NEW, OUTCOME, OUTCOME_RETRY_SECONDS
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask_passwords, uri_passwords
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.lock import LockGone, RunLock
 
 RETRIES = 12  # attempts at a statement or transaction that met a serialization failure or a deadlock
@@ -94,7 +88,7 @@ class Database:
     # -- masked errors --
 
     def masked(self, error):
-        text = mask_text(str(error).strip(), self._secrets + [self._uri])
+        text = mask_passwords(str(error).strip(), self._secrets + [self._uri])
         return text.rstrip('.') if text else type(error).__name__
 
     def error(self, what, error, advice='Check the database, then run again.'):

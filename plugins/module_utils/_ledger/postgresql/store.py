@@ -42,8 +42,8 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.store impor
     NEW,
     OUTCOME,
     LedgerStore,
-    mask_uri,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask_uri
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.database import Database
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.lock import LockGone
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.sql import (
