@@ -26,19 +26,13 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_api_url,
     check_ca_path,
     check_ledger_connections,
-    check_ledger_location,
     check_lock_timeout,
     check_timeout,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
-    DEFAULT_CONNECTIONS,
-    DEFAULT_LOCK_TIMEOUT,
-    printable_location,
-    resolve_location,
-)
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, ledger_location, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 
 
@@ -82,7 +76,7 @@ class Run:
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'),
-                  (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
+                  (check_ca_path, 'ca_path'), (check_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
                   (check_ledger_connections, 'ledger_connections'))
         problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
         if problem:
@@ -96,7 +90,7 @@ class Run:
     @property
     def ledger_location(self):
         """The ledger option: a PostgreSQL URI, or a file path with ~ expanded; unset, the default file of this key."""
-        return resolve_location(self.params['ledger']) or default_ledger_path(self.params['api_key'])
+        return ledger_location(self.params['ledger'], self.params['api_key'])
 
     @property
     def ledger_path(self):

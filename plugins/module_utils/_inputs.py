@@ -30,10 +30,6 @@ MAX_LOCK_TIMEOUT = 86400
 MAX_LEDGER_CONNECTIONS = MAX_CONCURRENCY + 1
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
 MAX_CREDITS = 10 ** 9
-POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
-# Beside the inventory directory, not in it: Ansible reads every file of an inventory directory as inventory.
-LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" '
-                    'beside your inventory directory, or /srv/smsbox/ledgers/<main account>.json')
 NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+\Z')  # \Z: '$' would let a final newline through
 TRANSFER_ID = re.compile(r'^tx-[0-9a-f]{12}\Z')  # the ids the ledger gives transfers
 NAME_HINT = "letters A-Z a-z, digits, '.', '_', '-' and '@'"
@@ -362,38 +358,4 @@ def check_ca_path(ca_path, what='ca_path'):
                 'signed the API server\'s certificate, or leave it unset to trust the system ones' % (what, ca_path))
     if not os.access(ca_path, os.R_OK):
         return '%s %s is not readable by this user; check its permissions' % (what, ca_path)
-    return None
-
-
-def is_postgresql_uri(value):
-    return isinstance(value, str) and value.strip().lower().startswith(POSTGRESQL_SCHEMES)
-
-
-def installed_collection_of(path):
-    """``namespace.name`` when ``path`` lies inside an installed collection (one with a MANIFEST.json), else None."""
-    current = os.path.realpath(path)
-    while True:
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        if os.path.basename(os.path.dirname(parent)) == 'ansible_collections' and os.path.isfile(os.path.join(current, 'MANIFEST.json')):
-            return '%s.%s' % (os.path.basename(parent), os.path.basename(current))
-        current = parent
-
-
-def check_ledger_location(value, what='ledger'):
-    """Return an error sentence for a ledger we refuse, or None. A PostgreSQL URI is checked by its store."""
-    if value is None or is_postgresql_uri(value):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        return '%s is empty; set it to %s, or leave it unset for the default under ~/.ansible/smsbox/' % (what, LEDGER_PATH_HINT)
-    path = os.path.expanduser(value)
-    if not os.path.isabs(path):
-        return ('%s %r is a relative path, which would be resolved against whatever directory the module runs in (with '
-                'ansible-playbook smsbox.account.provision, inside the installed collection). Use %s' % (what, value, LEDGER_PATH_HINT))
-    collection = installed_collection_of(path)
-    if collection:
-        return ('%s %s is inside the installed collection %s, which ansible-galaxy collection install --force deletes with '
-                'everything in it (and with it the record of every sub-account and transfer). Use %s'
-                % (what, value, collection, LEDGER_PATH_HINT))
     return None

@@ -160,11 +160,11 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import ledger_dependency_failure
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, check_ledger_location
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import PERIODS, csv_text, statement
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql, printable_location, resolve_location
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 
 FINGERPRINT = re.compile(r'^[0-9a-f]{12}\Z')
@@ -173,7 +173,7 @@ MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
 
 def checked(params):
     """The ledger location and the account's fingerprint, every option checked before anything is read."""
-    problem = check_ledger_location(params['ledger'])
+    problem = check_location(params['ledger'])
     if problem or not params['ledger']:
         raise InputError(problem or 'no ledger: set the ledger option (or the SMSBOX_LEDGER environment variable) to the '
                                     'file path or postgresql:// URI of the ledger to read')

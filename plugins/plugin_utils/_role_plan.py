@@ -20,7 +20,8 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import default_ledger_path, key_fingerprint, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql, ledger_location, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,
@@ -31,12 +32,10 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_concurrency,
     check_count,
     check_ledger_connections,
-    check_ledger_location,
     check_lock_timeout,
     check_name,
     check_password,
     check_timeout,
-    is_postgresql_uri,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
 from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
@@ -191,7 +190,7 @@ class Plan:
         key = values.get('smsbox_api_key')
         return ((check_api_key(key, 'smsbox_api_key') if key is not None else None)
                 or check_api_url(default_api_url(values), 'smsbox_api_url', 'smsbox_api_key')
-                or check_ledger_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
+                or check_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
                 or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
                 or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
                 or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency')
@@ -236,15 +235,12 @@ class Plan:
         """One ledger per main account: two accounts on one ledger would count each other's sub-accounts and credits."""
         owners = {}
         for account in self.accounts.values():
-            if account['ledger'] and is_postgresql_uri(account['ledger']):
-                # One database holds many main accounts, each in rows of its own key: only one key twice is a clash.
-                where = (account['ledger'], key_fingerprint(account['api_key']) if account['api_key'] else account['api_url'])
-            elif account['ledger']:
-                where = os.path.abspath(os.path.expanduser(account['ledger']))
-            elif account['api_key']:
-                where = default_ledger_path(account['api_key'])
-            else:
+            where = ledger_location(account['ledger'], account['api_key'])
+            if where is None:
                 continue  # the key comes from the environment: its default ledger is its own
+            if is_postgresql(where):
+                # One database holds many main accounts, each in rows of its own key: only one key twice is a clash.
+                where = (where, key_fingerprint(account['api_key']) if account['api_key'] else account['api_url'])
             owners.setdefault(where, []).append(account)
         for accounts in owners.values():
             if len(accounts) > 1:

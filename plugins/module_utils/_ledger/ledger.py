@@ -41,16 +41,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     now,
     password_fingerprint,
 )
-# printable_location and default_ledger_path are part of what callers import from here.
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (  # noqa: F401 pylint: disable=unused-import
-    DECISION,
-    DEFAULT_CONNECTIONS,
-    DEFAULT_LOCK_TIMEOUT,
-    OUTCOME,
-    open_store,
-    printable_location,
-)
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT, open_store
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.holdings import Holdings
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.recording import KEEP, Recorder
 

@@ -140,10 +140,10 @@ _put_collection_on_path()
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL, check_api_key, check_api_url, check_ca_path, check_ledger_location, is_loopback)
+    DEFAULT_API_URL, check_api_key, check_api_url, check_ca_path, is_loopback)
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, printable_location, resolve_location
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask, uri_passwords
 
 
@@ -221,7 +221,7 @@ class Account:
         self.ca_path = settings.get('ca_path')
         _refuse(check_ca_path(self.ca_path), where)
         location = settings.get('ledger')
-        _refuse(check_ledger_location(location), where)
+        _refuse(check_location(location), where)
         if 'unsettled_age' in settings and location is None:
             _refuse('unsettled_age needs ledger: the unsettled transfers are read from the ledger', where)
         self.unsettled_age = _number(settings.get('unsettled_age', DEFAULT_UNSETTLED_AGE), where, 'unsettled_age', 0, True)

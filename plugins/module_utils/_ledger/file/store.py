@@ -28,9 +28,9 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     LedgerError,
     LockLostError,
     NoSuchRecord,
-    key_fingerprint,
     now,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import default_file_name
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DECISION, DEFAULT_LOCK_TIMEOUT, LedgerStore
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import (
     atomic_write,
@@ -44,12 +44,6 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk i
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.journal import Journal
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.reading import LedgerFileReader
-
-
-def default_ledger_path(api_key):
-    home = os.environ.get('ANSIBLE_HOME') or '~/.ansible'
-    home = os.path.abspath(os.path.expanduser(home))
-    return os.path.join(home, 'smsbox', 'ledger-%s.json' % key_fingerprint(api_key))
 
 
 class FileStore(LedgerStore):
@@ -279,7 +273,7 @@ class FileStore(LedgerStore):
     def rotated_key_notice(self):
         # A rotated key changes the default file name: say so before the account looks brand new.
         directory, base = os.path.split(self._real or os.path.realpath(self.path))
-        if self._contents.exists or not self.fingerprint or base != 'ledger-%s.json' % self.fingerprint:
+        if self._contents.exists or not self.fingerprint or base != default_file_name(self.fingerprint):
             return None
         try:
             others = sorted(name for name in os.listdir(directory)

@@ -6,7 +6,6 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -20,8 +19,6 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_bulk_size,
     check_ca_path,
     check_count,
-    check_ledger_location,
-    installed_collection_of,
     check_name,
     check_password,
     check_unique,
@@ -221,58 +218,6 @@ def test_bulk_size():
 def test_counts_beyond_a_billion_refused(value):
     message = refusal(count, value, allow_negative=True)
     assert message.startswith(WHERE + ': credit is ') and 'at most %d credits' % MAX_CREDITS in message
-
-
-# --- ledger location ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize('value', [None, '/srv/smsbox/ledgers/eu.json', '~/smsbox/eu.json', 'postgresql://ops@db/smsbox',
-                                   'postgres://db.example.com/ledgers?sslmode=require'])
-def test_ledger_locations_accepted(value):
-    assert check_ledger_location(value) is None
-
-
-@pytest.mark.parametrize('value', ['ledgers/main.json', './main.json', 'main.json', '../ledgers/eu.json'])
-def test_relative_ledger_path_refused_with_a_suggestion(value):
-    message = check_ledger_location(value)
-    assert 'relative path' in message and repr(value) in message
-    assert '{{ inventory_dir }}' in message
-
-
-def test_empty_ledger_refused():
-    assert 'ledger is empty' in check_ledger_location('  ')
-
-
-def installed_collection(root, namespace='smsbox', name='account'):
-    collection = root / 'ansible_collections' / namespace / name
-    (collection / 'playbooks').mkdir(parents=True)
-    (collection / 'MANIFEST.json').write_text(u'{}')
-    return collection
-
-
-def test_ledger_inside_an_installed_collection_refused(tmp_path):
-    collection = installed_collection(tmp_path / 'collections')
-    path = str(collection / 'playbooks' / 'ledgers' / 'main.json')
-
-    message = check_ledger_location(path)
-
-    assert 'inside the installed collection smsbox.account' in message
-    assert 'ansible-galaxy collection install --force' in message and '{{ inventory_dir }}' in message
-    assert installed_collection_of(str(collection / 'MANIFEST.json')) == 'smsbox.account'
-
-
-def test_ledger_beside_a_collection_checkout_is_accepted(tmp_path):
-    # A source checkout (galaxy.yml, no MANIFEST.json) is not an installed collection that galaxy would overwrite.
-    checkout = tmp_path / 'ansible_collections' / 'smsbox' / 'account'
-    checkout.mkdir(parents=True)
-    (checkout / 'galaxy.yml').write_text(u'namespace: smsbox')
-    assert check_ledger_location(str(checkout / 'tests' / 'output' / 'main.json')) is None
-    assert check_ledger_location(str(tmp_path / 'ledgers' / 'main.json')) is None
-
-
-def test_ledger_through_a_symlink_into_a_collection_refused(tmp_path):
-    collection = installed_collection(tmp_path / 'collections', 'acme', 'tools')
-    os.symlink(str(collection / 'playbooks'), str(tmp_path / 'ledgers'))
-    assert 'acme.tools' in check_ledger_location(str(tmp_path / 'ledgers' / 'eu.json'))
 
 
 # --- ca_path -----------------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger impo
     TRANSFER_STATES,
     Ledger,
     LedgerError,
-    default_ledger_path,
     key_fingerprint,
     password_fingerprint,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import default_ledger_path
 
 KEY_A = 'key-of-account-A-0123456789'
 KEY_B = 'key-of-account-B-9876543210'

@@ -20,7 +20,7 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import sql as pg_sql_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import run_in_threads
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
