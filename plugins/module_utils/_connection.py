@@ -19,19 +19,10 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL,
-    InputError,
-    check_api_key,
-    check_api_url,
-    check_ca_path,
-    check_ledger_connections,
-    check_lock_timeout,
-    check_timeout,
-)
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_API_URL, InputError, connection_problem
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, ledger_location, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import ledger_location, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 
@@ -72,13 +63,10 @@ class Run:
         self.warnings.append(message)
 
     def check(self):
-        """Every connection option, before any request, whatever the URL."""
+        """Every connection option, before any request, whatever the URL (_inputs.CONNECTION_CHECKS, in their order)."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'),
-                  (check_ca_path, 'ca_path'), (check_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
-                  (check_ledger_connections, 'ledger_connections'))
-        problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
+        problem = connection_problem(self.params)
         if problem:
             raise InputError(problem)
 

@@ -21,6 +21,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps imports clean
     from urlparse import urlsplit  # type: ignore
 
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location
+
 DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
 MAX_SUBACCOUNTS = 500
 MAX_NAME = 50
@@ -143,7 +145,6 @@ def raw_items(params, bulk, keys):
 
 def read_subaccount_items(params):
     """smsbox_subaccount's items, each checked and named; task-level nolimit and adopt fill the bulk items."""
-    _check_module_concurrency(params)
     form, raw = raw_items(params, 'subaccounts', SUBACCOUNT_ITEM)
     items = []
     for index, item in enumerate(raw):
@@ -171,7 +172,6 @@ def check_state(state, where):
 
 def read_credit_items(params):
     """smsbox_credit's items, each checked and named; a transfer_id names one transfer only."""
-    _check_module_concurrency(params)
     form, raw = raw_items(params, 'allocations', CREDIT_ITEM)
     items = []
     keyed = {}
@@ -265,12 +265,6 @@ def _resolve_pairs(text, where):
     return pairs
 
 
-def _check_module_concurrency(params):
-    problem = check_concurrency(params.get('concurrency'))
-    if problem:
-        raise InputError(problem)
-
-
 # -- connection options --
 
 def is_loopback(host):
@@ -358,4 +352,31 @@ def check_ca_path(ca_path, what='ca_path'):
                 'signed the API server\'s certificate, or leave it unset to trust the system ones' % (what, ca_path))
     if not os.access(ca_path, os.R_OK):
         return '%s %s is not readable by this user; check its permissions' % (what, ca_path)
+    return None
+
+
+# The connection options, checked in this order by every run (Run.check) and by the role's plan for each main account
+# before any of them sends anything: the first problem is the one reported. Each check is given the name the caller's
+# user writes for its option, then for the options its message points to.
+CONNECTION_CHECKS = (
+    ('api_key', check_api_key, ()),
+    ('api_url', check_api_url, ('api_key',)),
+    ('timeout', check_timeout, ()),
+    ('ca_path', check_ca_path, ()),
+    ('ledger', check_location, ()),
+    ('concurrency', check_concurrency, ()),
+    ('lock_timeout', check_lock_timeout, ()),
+    ('ledger_connections', check_ledger_connections, ()),
+)
+
+
+def connection_problem(values, names=None):
+    """The first problem of the connection options in ``values`` (option -> value; an option left out is not checked), as a
+    sentence, or None. ``names`` maps an option to what the caller calls it (the role: its variables); by default, its own."""
+    names = names or {}
+    for option, check, pointed_to in CONNECTION_CHECKS:
+        if option in values:
+            problem = check(values[option], *[names.get(name, name) for name in (option,) + pointed_to])
+            if problem:
+                return problem
     return None

@@ -20,22 +20,16 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql, ledger_location, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import is_postgresql, ledger_location, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,
     InputError,
-    check_api_key,
-    check_api_url,
-    check_ca_path,
-    check_concurrency,
     check_count,
-    check_ledger_connections,
-    check_lock_timeout,
     check_name,
     check_password,
-    check_timeout,
+    connection_problem,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
 from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
@@ -63,6 +57,10 @@ ACCOUNT_SETTINGS = (
     ('smsbox_period', 'period'),
 )
 ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
+# The module option of each role variable: the modules' connection checks name the variable in their messages.
+OPTION_VARIABLES = dict([('api_url', 'smsbox_api_url'), ('api_key', 'smsbox_api_key')]
+                        + [(option, variable) for variable, option in ACCOUNT_SETTINGS])
+EMPTY_IS_UNSET = ('ledger', 'ca_path')  # an empty smsbox_ledger or smsbox_ca_path (a blanked group variable) is unset
 HOST_VARIABLES = SUBACCOUNT_VARIABLES + ACCOUNT_VARIABLES
 
 
@@ -82,11 +80,6 @@ def _validated(validator, provided, api_key):
     result = validator.validate(provided)
     secrets = list(result._no_log_values) + [api_key]
     return dict(result.validated_parameters), [mask(message, secrets) for message in result.error_messages]
-
-
-def _unset_or(check, values, variable):
-    """Unset, the module's environment fallback and default apply."""
-    return check(values[variable], variable) if values.get(variable) is not None else None
 
 
 def default_api_url(values):
@@ -186,16 +179,12 @@ class Plan:
 
     @staticmethod
     def account_problem(values):
-        """The connection settings, checked as the modules will check them, but before any account sends anything."""
-        key = values.get('smsbox_api_key')
-        return ((check_api_key(key, 'smsbox_api_key') if key is not None else None)
-                or check_api_url(default_api_url(values), 'smsbox_api_url', 'smsbox_api_key')
-                or check_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
-                or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
-                or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
-                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency')
-                or _unset_or(check_lock_timeout, values, 'smsbox_lock_timeout')
-                or _unset_or(check_ledger_connections, values, 'smsbox_ledger_connections'))
+        """The connection settings, checked by the modules' own checks in their order, but before any account sends anything.
+        A setting left unset is not checked: the module's environment fallback or default applies."""
+        settings = dict((option, values.get(variable)) for option, variable in OPTION_VARIABLES.items()
+                        if values.get(variable) is not None and not (option in EMPTY_IS_UNSET and values.get(variable) == ''))
+        settings['api_url'] = default_api_url(values)
+        return connection_problem(settings, OPTION_VARIABLES)
 
     def account_of(self, host, values):
         url = default_api_url(values)

@@ -10,7 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from ansible_collections.smsbox.account.plugins.module_utils._connection import Run
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
+    CONNECTION_CHECKS,
     MAX_CREDITS,
     MAX_NAME,
     MAX_PASSWORD,
@@ -24,6 +26,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_unique,
     label,
 )
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import OPTION_VARIABLES, Plan
 
 WHERE = "subaccounts[3] 'shop'"
 
@@ -232,3 +235,41 @@ def test_present_ca_path_accepted(tmp_path):
     (tmp_path / 'ca.pem').write_text(u'-----BEGIN CERTIFICATE-----')
     assert check_ca_path(str(tmp_path / 'ca.pem')) is None
     assert check_ca_path(None) is None
+
+
+# --- the connection checks: one list, one order, for the modules and the role --------------------
+
+BAD_CONNECTION = dict(api_key='two words', api_url='http://api.example.net/api.php', timeout=-1, ca_path='/nonexistent/ca.pem',
+                      ledger='relative.json', concurrency=99, lock_timeout=-5, ledger_connections=1)
+
+
+def order_of_refusals(problem_of, values, name_of):
+    """The options a checker refuses, in the order it reports them: each reported option is put right, then it runs again."""
+    values = dict(values)
+    order = []
+    problem = problem_of(values)
+    while problem is not None:
+        option = next(option for option in values if problem.startswith(name_of(option) + ' '))
+        order.append(option)
+        del values[option]
+        problem = problem_of(values)
+    return order
+
+
+def module_problem(params):
+    try:
+        Run(params).check()
+    except InputError as error:
+        return str(error)
+    return None
+
+
+def test_the_modules_and_the_role_check_the_connection_in_one_order():
+    role_values = dict((OPTION_VARIABLES[option], value) for option, value in BAD_CONNECTION.items())
+
+    by_module = order_of_refusals(module_problem, BAD_CONNECTION, lambda option: option)
+    by_role = order_of_refusals(lambda values: Plan.account_problem(dict((OPTION_VARIABLES[option], value) for option, value in values.items())),
+                                BAD_CONNECTION, lambda option: OPTION_VARIABLES[option])
+
+    assert by_module == by_role == [option for option, _check, _pointed_to in CONNECTION_CHECKS]
+    assert Plan.account_problem(role_values).startswith('smsbox_api_key contains a space')
