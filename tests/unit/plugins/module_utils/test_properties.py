@@ -47,7 +47,7 @@ def secrets(no_space=False):
 
 
 def forms(secret):
-    """Every form the secret may take (written independently of validation.secret_forms)."""
+    """Every form the secret may take (written independently of _secrets.secret_forms)."""
     found = set([secret])
     for encoded in (quote(secret, safe=''), quote(secret), quote_plus(secret)):
         found.update([encoded, re.sub(r'%[0-9A-F]{2}', lambda match: match.group(0).lower(), encoded)])
