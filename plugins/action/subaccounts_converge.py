@@ -13,6 +13,9 @@ cannot run them (requests missing), the modules run instead, as ordinary module 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+import re
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -33,7 +36,15 @@ STAGES = {
     'allowances': (smsbox_credit, converge_credits, 'allowances', 'allocations'),
 }
 ACCOUNT_SETTINGS = ('api_key', 'api_url', 'ledger', 'validate_certs', 'ca_path', 'timeout', 'concurrency', 'lock_timeout',
-                    'ledger_connections')
+                    'ledger_connections', 'run_label')
+# ansible-playbook's options that take a value: what follows them is no playbook.
+OPTIONS_WITH_VALUES = frozenset(('-i', '--inventory', '--inventory-file', '-e', '--extra-vars', '-l', '--limit', '-t', '--tags',
+                                 '--skip-tags', '--vault-password-file', '--vault-id', '-u', '--user', '-f', '--forks', '-c',
+                                 '--connection', '-T', '--timeout', '--start-at-task', '-M', '--module-path', '--private-key',
+                                 '--key-file', '--become-user', '--become-method'))
+# What the play knows of its run, which the ledger records with each create and transfer (AWX passes these variables).
+PLAY_RUN_VARIABLES = ('awx_job_id', 'awx_job_template_name', 'awx_user_name', 'awx_host', 'tower_job_id',
+                      'tower_job_template_name', 'tower_user_name')
 MAX_ACCOUNTS_AT_ONCE = 8
 display = Display()
 NO_PLAN = ('The role smsbox.account.subaccounts plans every stage in its first task, which this run skipped (--start-at-task '
@@ -56,6 +67,7 @@ class ActionModule(ActionBase):
         if 'accounts' not in plan:
             return dict(result, failed=True, msg=NO_PLAN)
         module, converge, entries, _option = STAGES[stage]
+        self._play_run = play_run(task_vars)
         accounts = list(plan['accounts'])
         # The create stage's outcome per main account, when it ran in this play: a failure of one account stops only
         # that account's credits, and only for the sub-accounts that could not be made.
@@ -111,6 +123,7 @@ class ActionModule(ActionBase):
         run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff,
                   notify=notify)
         run.expected_new = expected
+        run.play = self._play_run
         account_result = run_result(run, converge)
         account_result.setdefault('changed', False)
         account_result['warnings'] = ['%s: %s' % (label, warning) for warning in run.warnings]
@@ -129,6 +142,21 @@ class ActionModule(ActionBase):
         account_result = self._execute_module(module_name=name, module_args=params, task_vars=task_vars)
         account_result.pop('invocation', None)
         return account_result
+
+
+def play_run(task_vars):
+    """The run as the play knows it: AWX's variables, and the playbook(s) of the command line."""
+    run = dict((name, task_vars[name]) for name in PLAY_RUN_VARIABLES if task_vars.get(name) not in (None, ''))
+    playbooks, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip or arg.startswith('-'):
+            skip = arg in OPTIONS_WITH_VALUES
+            continue
+        if arg.endswith(('.yml', '.yaml')) or re.match(r'^\w+\.\w+\.\w+$', arg):
+            playbooks.append(arg)
+    if playbooks:
+        run['playbook'] = ' '.join(os.path.basename(arg) for arg in playbooks)
+    return run
 
 
 def without_failed_creates(account, made, entries='allocations'):

@@ -72,6 +72,13 @@ options:
       - The collection's docs/ledger.md, "Sizing and poolers", counts the connections of a job.
     type: int
     default: 2
+  run_label:
+    description:
+      - A label recorded with every create and transfer this task makes (a change ticket, a reason), beside what the ledger
+        records of the run by itself (the AWX/AAP job id, the CI pipeline, the controller's host and user).
+      - If not set, the value of the E(SMSBOX_RUN_LABEL) environment variable is used.
+      - M(smsbox.account.smsbox_ledger_info) shows it with each transfer.
+    type: str
 requirements:
   - requests >= 2.25 (Python library, on the host that runs the module)
   - psycopg >= 3.1, e.g. C(psycopg[binary]) (Python library, on the host that runs the module), only for a PostgreSQL O(ledger)

@@ -25,6 +25,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import ledger_location, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
 
 
 def connection_argument_spec():
@@ -39,6 +40,7 @@ def connection_argument_spec():
         ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
         lock_timeout=dict(type='float', default=DEFAULT_LOCK_TIMEOUT, fallback=(env_fallback, ['SMSBOX_LOCK_TIMEOUT'])),
         ledger_connections=dict(type='int', default=DEFAULT_CONNECTIONS, fallback=(env_fallback, ['SMSBOX_LEDGER_CONNECTIONS'])),
+        run_label=dict(type='str', fallback=(env_fallback, ['SMSBOX_RUN_LABEL'])),
     )
 
 
@@ -58,6 +60,8 @@ class Run:
         self.notify = notify  # shows a sentence at once (the role's in-process converge); a module can only report at the end
         # Names an earlier task of the same run is predicted to create (the role's create stage, in check mode).
         self.expected_new = frozenset()
+        # What the play knows of the run and a module cannot see (the awx_* variables, the playbook): the role gives it.
+        self.play = {}
 
     def warn(self, message):
         self.warnings.append(message)
@@ -120,7 +124,8 @@ class Run:
             # A module with a concurrency option records from that many threads at once.
             ledger = Ledger(self.ledger_location, key_fingerprint(self.params['api_key']), api_url=self.params['api_url'],
                             lock_timeout=self.params['lock_timeout'], concurrency=self.params.get('concurrency') or 1,
-                            connections=self.params['ledger_connections'], on_wait=self.notify)
+                            connections=self.params['ledger_connections'], on_wait=self.notify,
+                            run=run_record(label=self.params.get('run_label'), play=self.play))
             with ledger.session(exclusive=not self.check_mode if exclusive is None else exclusive) as book:
                 self.warnings.extend(book.warnings)
                 yield book

@@ -55,6 +55,7 @@ ACCOUNT_SETTINGS = (
     ('smsbox_ledger_connections', 'ledger_connections'),
     ('smsbox_removed', 'removed'),
     ('smsbox_period', 'period'),
+    ('smsbox_run_label', 'run_label'),
 )
 ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
 # The module option of each role variable: the modules' connection checks name the variable in their messages.
