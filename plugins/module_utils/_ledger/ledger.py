@@ -92,10 +92,6 @@ class Ledger:
         """The run that makes the new records (job, CI run, controller, playbook, label), recorded with each of them."""
         return self._recorder.run
 
-    @run.setter
-    def run(self, run):
-        self._recorder.run = run
-
     @property
     def exists(self):
         """Whether the store holds anything for this main account."""
