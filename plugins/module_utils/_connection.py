@@ -142,10 +142,18 @@ class SmsboxModule(AnsibleModule):
         spec = connection_argument_spec()
         spec.update(argument_spec)
         super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+        self._hide_uri_passwords()
+
+    def _hide_uri_passwords(self):
+        # Whatever prints the module's arguments or results masks a URI's password, as it masks api_key: even a URI the
+        # checks refuse (a stray space before postgresql://), whose password the refusal must not show.
         for option in ('ledger', 'dest'):
-            # Whatever prints the module's arguments or results masks a URI's password, as it masks api_key: even a URI
-            # the checks refuse (a stray space before postgresql://), whose password the refusal must not show.
-            self.no_log_values.update(uri_passwords(self.params.get(option)))
+            self.no_log_values.update(uri_passwords((getattr(self, 'params', None) or {}).get(option)))
+
+    def fail_json(self, msg, **kwargs):
+        # Also when AnsibleModule refuses the arguments themselves, before __init__ returns: it prints them back then.
+        self._hide_uri_passwords()
+        super(SmsboxModule, self).fail_json(msg, **kwargs)
 
     def run(self, converge):
         """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""

@@ -159,16 +159,13 @@ csv:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.smsbox.account.plugins.module_utils._connection import connection_argument_spec, ledger_dependency_failure
+from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule, ledger_dependency_failure
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import PERIODS, csv_text, statement
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql, printable_location, resolve_location
-from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 
 FINGERPRINT = re.compile(r'^[0-9a-f]{12}\Z')
 MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
@@ -236,9 +233,9 @@ def write_csv(path, text, check_mode):
 
 
 def main():
-    module = AnsibleModule(
+    # The connection options (one module_defaults group serves every module), a URI's password masked in all it prints.
+    module = SmsboxModule(
         argument_spec=dict(
-            connection_argument_spec(),
             key_fingerprint=dict(type='str', no_log=False),
             subaccounts=dict(type='list', elements='str'),
             since=dict(type='str'),
@@ -248,7 +245,6 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.no_log_values.update(uri_passwords(module.params['ledger']))
     try:
         module.exit_json(**read_statement(module))
     except ModuleFailure as failure:
