@@ -26,8 +26,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._api.client import 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
 from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
 from ansible_collections.smsbox.account.plugins.module_utils._converge.subaccounts import converge_subaccounts
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import masker
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask_messages, masker, uri_passwords
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 
 # stage -> (the module, its converge function, the plan entry it converges, the module option that takes it)
@@ -116,10 +115,9 @@ class ActionModule(ActionBase):
         spec.update(module.ARGUMENT_SPEC)
         validated = ArgumentSpecValidator(spec, **module.RULES).validate(params)
         secrets = set(validated._no_log_values)
-        if is_postgresql(validated.validated_parameters.get('ledger')):
-            secrets.update(uri_passwords(validated.validated_parameters['ledger']))
+        secrets.update(uri_passwords(validated.validated_parameters.get('ledger')))
         if validated.error_messages:
-            return scrub(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages)), secrets)
+            return mask_messages(dict(failed=True, changed=False, msg=' | '.join(validated.error_messages)), secrets)
         # Shown as it happens (a module's output only comes at its end): who holds the ledger while this run waits for it.
         notify = self._notifier(label, secrets)
         run = Run(validated.validated_parameters, check_mode=self._play_context.check_mode, diff=self._play_context.diff,
@@ -129,7 +127,7 @@ class ActionModule(ActionBase):
         account_result = run_result(run, converge)
         account_result.setdefault('changed', False)
         account_result['warnings'] = ['%s: %s' % (label, warning) for warning in run.warnings]
-        return scrub(account_result, secrets)
+        return mask_messages(account_result, secrets)
 
     @staticmethod
     def _notifier(label, secrets):
@@ -174,20 +172,3 @@ def without_failed_creates(account, made, entries='allocations'):
     if account[entries] and not kept:
         return account, 'not attempted: the sub-accounts it was for could not be created'
     return dict(account, **{entries: kept}), None
-
-
-# Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.
-MESSAGE_KEYS = frozenset(('msg', 'error', 'note', 'detail', 'warnings', 'exception'))
-
-
-def scrub(value, secrets):
-    """``value`` with every form of every secret masked in its messages, as a module's no_log values mask its result."""
-    hide = masker(secrets)
-
-    def walk(item, message):
-        if isinstance(item, dict):
-            return dict((key, walk(entry, message or key in MESSAGE_KEYS)) for key, entry in item.items())
-        if isinstance(item, list):
-            return [walk(entry, message) for entry in item]
-        return hide(item) if message and isinstance(item, str) else item
-    return walk(value, False)

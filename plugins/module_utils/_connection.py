@@ -24,30 +24,12 @@ except ImportError:
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL,
-    DEFAULT_RETRIES,
-    InputError,
-    check_api_key,
-    check_api_url,
-    check_ca_path,
-    check_ledger_connections,
-    check_ledger_location,
-    check_lock_timeout,
-    check_retries,
-    check_timeout,
-)
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_API_URL, DEFAULT_RETRIES, InputError, connection_problem
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
-    DEFAULT_CONNECTIONS,
-    DEFAULT_LOCK_TIMEOUT,
-    is_postgresql,
-    printable_location,
-    resolve_location,
-    uri_passwords,
-)
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import ledger_location, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
 
 
@@ -92,13 +74,10 @@ class Run:
         self.warnings.append(message)
 
     def check(self):
-        """Every connection option, before any request, whatever the URL."""
+        """Every connection option, before any request, whatever the URL (_inputs.CONNECTION_CHECKS, in their order)."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'), (check_retries, 'retries'),
-                  (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
-                  (check_ledger_connections, 'ledger_connections'))
-        problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
+        problem = connection_problem(self.params)
         if problem:
             raise InputError(problem)
 
@@ -111,7 +90,7 @@ class Run:
     @property
     def ledger_location(self):
         """The ledger option: a PostgreSQL URI, or a file path with ~ expanded; unset, the default file of this key."""
-        return resolve_location(self.params['ledger']) or default_ledger_path(self.params['api_key'])
+        return ledger_location(self.params['ledger'], self.params['api_key'])
 
     @property
     def ledger_path(self):
@@ -171,15 +150,23 @@ class SmsboxModule(AnsibleModule):
         spec = connection_argument_spec()
         spec.update(argument_spec)
         super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+        self._hide_uri_passwords()
+
+    def _hide_uri_passwords(self):
+        # Whatever prints the module's arguments or results masks a URI's password, as it masks api_key: even a URI the
+        # checks refuse (a stray space before postgresql://), whose password the refusal must not show.
         for option in ('ledger', 'dest'):
-            if is_postgresql(self.params.get(option)):
-                # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key:
-                # before 2.22 exit_json removes no_log_values from the result; from 2.22 it does not, and the
-                # controller masks what the module registered (its messages mask the URI themselves on every line).
-                passwords = uri_passwords(self.params[option])
-                self.no_log_values.update(passwords)
-                if register_secrets:
-                    register_secrets(passwords)
+            passwords = uri_passwords((getattr(self, 'params', None) or {}).get(option))
+            self.no_log_values.update(passwords)
+            if passwords and register_secrets:
+                # From ansible-core 2.22 exit_json no longer removes no_log_values from results: the controller masks
+                # what the module registered.
+                register_secrets(passwords)
+
+    def fail_json(self, msg, **kwargs):
+        # Also when AnsibleModule refuses the arguments themselves, before __init__ returns: it prints them back then.
+        self._hide_uri_passwords()
+        super(SmsboxModule, self).fail_json(msg, **kwargs)
 
     def run(self, converge):
         """``converge(run)`` returns the result or raises; here the run ends in exit_json or fail_json."""

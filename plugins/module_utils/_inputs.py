@@ -1,27 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input checks made before any request, each naming the item and the reason, and secret masking.
+"""Input checks made before any request, each naming the item and the reason.
 
 The API documents lengths but not characters, and reads parameters as ISO-8859-1; names are
 therefore limited to a conservative ASCII set, and passwords to printable ASCII. Messages
-never quote a password or a key: ``mask`` hides them in every form they are sent in.
+never quote a password or a key (_secrets.py masks what could hold one).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import base64
 import datetime
 import ipaddress
 import os
 import re
 
 try:
-    from urllib.parse import quote, quote_plus, urlsplit
+    from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps imports clean
-    from urllib import quote, quote_plus  # type: ignore
     from urlparse import urlsplit  # type: ignore
+
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location
 
 DEFAULT_API_URL = 'https://api.smsbox.pro/1.1/api.php'
 MAX_SUBACCOUNTS = 500
@@ -34,11 +34,6 @@ MAX_LOCK_TIMEOUT = 86400
 MAX_LEDGER_CONNECTIONS = MAX_CONCURRENCY + 1
 # No SMSBOX account holds a billion credits; a larger number is a typo or a unit mistake.
 MAX_CREDITS = 10 ** 9
-MASK = '********'
-POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
-# Beside the inventory directory, not in it: Ansible reads every file of an inventory directory as inventory.
-LEDGER_PATH_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" '
-                    'beside your inventory directory, or /srv/smsbox/ledgers/<main account>.json')
 NAME_CHARACTERS = re.compile(r'^[A-Za-z0-9._@-]+\Z')  # \Z: '$' would let a final newline through
 TRANSFER_ID = re.compile(r'^tx-[0-9a-f]{12}\Z')  # the ids the ledger gives transfers
 NAME_HINT = "letters A-Z a-z, digits, '.', '_', '-' and '@'"
@@ -152,7 +147,6 @@ def raw_items(params, bulk, keys):
 
 def read_subaccount_items(params):
     """smsbox_subaccount's items, each checked and named; task-level nolimit and adopt fill the bulk items."""
-    _check_module_concurrency(params)
     form, raw = raw_items(params, 'subaccounts', SUBACCOUNT_ITEM)
     items = []
     for index, item in enumerate(raw):
@@ -180,7 +174,6 @@ def check_state(state, where):
 
 def read_credit_items(params):
     """smsbox_credit's items, each checked and named; a transfer_id names one transfer only."""
-    _check_module_concurrency(params)
     form, raw = raw_items(params, 'allocations', CREDIT_ITEM)
     items = []
     keyed = {}
@@ -272,12 +265,6 @@ def _resolve_pairs(text, where):
                              % (where, part[:40], RESOLVE_EXAMPLE))
         pairs[txid.strip()] = outcome.strip()
     return pairs
-
-
-def _check_module_concurrency(params):
-    problem = check_concurrency(params.get('concurrency'))
-    if problem:
-        raise InputError(problem)
 
 
 # -- connection options --
@@ -376,75 +363,29 @@ def check_ca_path(ca_path, what='ca_path'):
     return None
 
 
-def is_postgresql_uri(value):
-    return isinstance(value, str) and value.strip().lower().startswith(POSTGRESQL_SCHEMES)
+# The connection options, checked in this order by every run (Run.check) and by the role's plan for each main account
+# before any of them sends anything: the first problem is the one reported. Each check is given the name the caller's
+# user writes for its option, then for the options its message points to.
+CONNECTION_CHECKS = (
+    ('api_key', check_api_key, ()),
+    ('api_url', check_api_url, ('api_key',)),
+    ('timeout', check_timeout, ()),
+    ('retries', check_retries, ()),
+    ('ca_path', check_ca_path, ()),
+    ('ledger', check_location, ()),
+    ('concurrency', check_concurrency, ()),
+    ('lock_timeout', check_lock_timeout, ()),
+    ('ledger_connections', check_ledger_connections, ()),
+)
 
 
-def installed_collection_of(path):
-    """``namespace.name`` when ``path`` lies inside an installed collection (one with a MANIFEST.json), else None."""
-    current = os.path.realpath(path)
-    while True:
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        if os.path.basename(os.path.dirname(parent)) == 'ansible_collections' and os.path.isfile(os.path.join(current, 'MANIFEST.json')):
-            return '%s.%s' % (os.path.basename(parent), os.path.basename(current))
-        current = parent
-
-
-def check_ledger_location(value, what='ledger'):
-    """Return an error sentence for a ledger we refuse, or None. A PostgreSQL URI is checked by its store."""
-    if value is None or is_postgresql_uri(value):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        return '%s is empty; set it to %s, or leave it unset for the default under ~/.ansible/smsbox/' % (what, LEDGER_PATH_HINT)
-    path = os.path.expanduser(value)
-    if not os.path.isabs(path):
-        return ('%s %r is a relative path, which would be resolved against whatever directory the module runs in (with '
-                'ansible-playbook smsbox.account.provision, inside the installed collection). Use %s' % (what, value, LEDGER_PATH_HINT))
-    collection = installed_collection_of(path)
-    if collection:
-        return ('%s %s is inside the installed collection %s, which ansible-galaxy collection install --force deletes with '
-                'everything in it (and with it the record of every sub-account and transfer). Use %s'
-                % (what, value, collection, LEDGER_PATH_HINT))
+def connection_problem(values, names=None):
+    """The first problem of the connection options in ``values`` (option -> value; an option left out is not checked), as a
+    sentence, or None. ``names`` maps an option to what the caller calls it (the role: its variables); by default, its own."""
+    names = names or {}
+    for option, check, pointed_to in CONNECTION_CHECKS:
+        if option in values:
+            problem = check(values[option], *[names.get(name, name) for name in (option,) + pointed_to])
+            if problem:
+                return problem
     return None
-
-
-# -- masking --
-
-def secret_forms(secret):
-    """The forms a secret can take in an echoed request or a log: plain, URL-encoded (form and path), base64, HTML."""
-    forms = set([secret, quote_plus(secret), quote(secret, safe=''), quote(secret)])
-    raw = secret.encode('utf-8')
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = encoded.decode('ascii')
-        forms.update([text, text.rstrip('=')])
-    forms.add(secret.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;').replace("'", '&#x27;'))
-    return sorted((form for form in forms if form), key=len, reverse=True)
-
-
-def masker(secrets):
-    """A function that masks every form of every secret in a text: one pattern, the longest forms first, as a password
-    may contain the key; percent-encoded forms in either hex case (%2b and %2B decode alike)."""
-    forms = set()
-    for secret in secrets:
-        if secret and isinstance(secret, str):
-            forms.update(secret_forms(secret))
-    if not forms:
-        return lambda text: text
-    shortest = min(len(form) for form in forms)
-    compiled = []
-
-    def hide(text):
-        if len(text) < shortest:
-            return text  # too short to hold any form: most messages of a run ("OK") never need the pattern
-        if not compiled:
-            compiled.append(re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
-                                                for form in sorted(forms, key=len, reverse=True))))
-        return compiled[0].sub(MASK, text)
-    return hide
-
-
-def mask(text, secrets):
-    """``text`` with every form of every secret replaced by ********."""
-    return masker(secrets)(text)

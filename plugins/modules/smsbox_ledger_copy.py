@@ -129,14 +129,14 @@ dest:
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule, ledger_dependency_failure
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, check_ledger_location
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, printable_location, resolve_location
 
 
 def copy(run):
-    problem = check_ledger_location(run.params['dest'], 'dest')
+    problem = check_location(run.params['dest'], 'dest')
     if problem:
         raise InputError(problem)
     dest = resolve_location(run.params['dest'])

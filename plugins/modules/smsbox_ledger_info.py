@@ -159,15 +159,13 @@ csv:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.smsbox.account.plugins.module_utils._connection import connection_argument_spec, ledger_dependency_failure
+from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule, ledger_dependency_failure
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, check_ledger_location
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import PERIODS, csv_text, statement
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql, printable_location, resolve_location
 
 FINGERPRINT = re.compile(r'^[0-9a-f]{12}\Z')
 MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
@@ -175,7 +173,7 @@ MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
 
 def checked(params):
     """The ledger location and the account's fingerprint, every option checked before anything is read."""
-    problem = check_ledger_location(params['ledger'])
+    problem = check_location(params['ledger'])
     if problem or not params['ledger']:
         raise InputError(problem or 'no ledger: set the ledger option (or the SMSBOX_LEDGER environment variable) to the '
                                     'file path or postgresql:// URI of the ledger to read')
@@ -235,9 +233,9 @@ def write_csv(path, text, check_mode):
 
 
 def main():
-    module = AnsibleModule(
+    # The connection options (one module_defaults group serves every module), a URI's password masked in all it prints.
+    module = SmsboxModule(
         argument_spec=dict(
-            connection_argument_spec(),
             key_fingerprint=dict(type='str', no_log=False),
             subaccounts=dict(type='list', elements='str'),
             since=dict(type='str'),
@@ -247,8 +245,6 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if is_postgresql(module.params['ledger']):
-        module.no_log_values.update(uri_passwords(module.params['ledger']))
     try:
         module.exit_json(**read_statement(module))
     except ModuleFailure as failure:

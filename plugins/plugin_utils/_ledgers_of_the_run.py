@@ -16,10 +16,9 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import ledger_location, printable_location
 
 MOVE_RECIPE = 'docs/day-2.md, "A shop moves to another main account"'
 DRIFTING_STATES = ('present', 'unknown')  # a retired sub-account is left alone: it is no drift
@@ -31,7 +30,7 @@ def read_ledger(account):
     key = account.get('api_key') or os.environ.get('SMSBOX_API_KEY')
     if not key:
         return None
-    location = resolve_location(account.get('ledger')) or default_ledger_path(key)
+    location = ledger_location(account.get('ledger'), key)
     with Ledger(location, key_fingerprint(key)).session(exclusive=False) as book:
         held = dict((name, dict(record, **book.credits(name))) for name, record in book.subaccounts().items())
         return printable_location(location), held, book.unsettled()

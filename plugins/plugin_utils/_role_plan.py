@@ -20,25 +20,18 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import default_ledger_path, key_fingerprint, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import is_postgresql, ledger_location, printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,
     InputError,
-    check_api_key,
-    check_api_url,
-    check_ca_path,
-    check_concurrency,
     check_count,
-    check_ledger_connections,
-    check_ledger_location,
-    check_lock_timeout,
     check_name,
     check_password,
-    check_timeout,
-    is_postgresql_uri,
-    mask,
+    connection_problem,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
 from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
 from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 
@@ -65,6 +58,10 @@ ACCOUNT_SETTINGS = (
     ('smsbox_run_label', 'run_label'),
 )
 ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
+# The module option of each role variable: the modules' connection checks name the variable in their messages.
+OPTION_VARIABLES = dict([('api_url', 'smsbox_api_url'), ('api_key', 'smsbox_api_key')]
+                        + [(option, variable) for variable, option in ACCOUNT_SETTINGS])
+EMPTY_IS_UNSET = ('ledger', 'ca_path')  # an empty smsbox_ledger or smsbox_ca_path (a blanked group variable) is unset
 HOST_VARIABLES = SUBACCOUNT_VARIABLES + ACCOUNT_VARIABLES
 
 
@@ -84,11 +81,6 @@ def _validated(validator, provided, api_key):
     result = validator.validate(provided)
     secrets = list(result._no_log_values) + [api_key]
     return dict(result.validated_parameters), [mask(message, secrets) for message in result.error_messages]
-
-
-def _unset_or(check, values, variable):
-    """Unset, the module's environment fallback and default apply."""
-    return check(values[variable], variable) if values.get(variable) is not None else None
 
 
 def default_api_url(values):
@@ -188,16 +180,12 @@ class Plan:
 
     @staticmethod
     def account_problem(values):
-        """The connection settings, checked as the modules will check them, but before any account sends anything."""
-        key = values.get('smsbox_api_key')
-        return ((check_api_key(key, 'smsbox_api_key') if key is not None else None)
-                or check_api_url(default_api_url(values), 'smsbox_api_url', 'smsbox_api_key')
-                or check_ledger_location(values.get('smsbox_ledger') or None, 'smsbox_ledger')
-                or check_ca_path(values.get('smsbox_ca_path') or None, 'smsbox_ca_path')
-                or check_timeout(values.get('smsbox_timeout'), 'smsbox_timeout')
-                or check_concurrency(values.get('smsbox_concurrency'), 'smsbox_concurrency')
-                or _unset_or(check_lock_timeout, values, 'smsbox_lock_timeout')
-                or _unset_or(check_ledger_connections, values, 'smsbox_ledger_connections'))
+        """The connection settings, checked by the modules' own checks in their order, but before any account sends anything.
+        A setting left unset is not checked: the module's environment fallback or default applies."""
+        settings = dict((option, values.get(variable)) for option, variable in OPTION_VARIABLES.items()
+                        if values.get(variable) is not None and not (option in EMPTY_IS_UNSET and values.get(variable) == ''))
+        settings['api_url'] = default_api_url(values)
+        return connection_problem(settings, OPTION_VARIABLES)
 
     def account_of(self, host, values):
         url = default_api_url(values)
@@ -237,15 +225,12 @@ class Plan:
         """One ledger per main account: two accounts on one ledger would count each other's sub-accounts and credits."""
         owners = {}
         for account in self.accounts.values():
-            if account['ledger'] and is_postgresql_uri(account['ledger']):
-                # One database holds many main accounts, each in rows of its own key: only one key twice is a clash.
-                where = (account['ledger'], key_fingerprint(account['api_key']) if account['api_key'] else account['api_url'])
-            elif account['ledger']:
-                where = os.path.abspath(os.path.expanduser(account['ledger']))
-            elif account['api_key']:
-                where = default_ledger_path(account['api_key'])
-            else:
+            where = ledger_location(account['ledger'], account['api_key'])
+            if where is None:
                 continue  # the key comes from the environment: its default ledger is its own
+            if is_postgresql(where):
+                # One database holds many main accounts, each in rows of its own key: only one key twice is a clash.
+                where = (where, key_fingerprint(account['api_key']) if account['api_key'] else account['api_url'])
             owners.setdefault(where, []).append(account)
         for accounts in owners.values():
             if len(accounts) > 1:

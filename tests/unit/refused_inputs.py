@@ -28,6 +28,9 @@ RANGE_HINT = "use only letters A-Z a-z, digits, '.', '_', '-' and '@' (the API d
 URL_HINT = 'https://api.smsbox.pro/1.1/api.php'
 LEDGER_HINT = ('an absolute path on persistent storage, e.g. "{{ inventory_dir }}/../ledgers/<main account>.json" beside your '
                'inventory directory, or /srv/smsbox/ledgers/<main account>.json')
+SPACE_HINT = ('starts or ends with white space (a slip in quoting?), which would make it another ledger: a file path where a '
+              'postgresql:// URI was meant, or another file. Remove it: a ledger is a file path or a postgresql:// URI, exactly as '
+              'written')
 RESOLVE_IDS = ("The ids are in the message that reported each transfer as unknown, and in smsbox_balance_info's "
                'ledger.unsettled')
 
@@ -191,7 +194,7 @@ ENTRIES = [
     module('ca_path', 'ca-path-missing', BALANCE, dict(ca_path='/nonexistent/ca.pem'),
            "ca_path /nonexistent/ca.pem does not exist; give the PEM file (or c_rehash directory) of the certificate authorities that "
            "signed the API server's certificate, or leave it unset to trust the system ones"),
-    # -- ledger paths (PostgreSQL URIs: added with that store) -----------------------------------------------
+    # -- ledger locations ------------------------------------------------------------------------------------
     module('Ledger paths', 'ledger-relative', CREDIT, dict(ledger='ledgers/main.json', subaccount='shop-a', amount=5),
            "ledger 'ledgers/main.json' is a relative path, which would be resolved against whatever directory the module runs in (with "
            'ansible-playbook smsbox.account.provision, inside the installed collection). Use ' + LEDGER_HINT),
@@ -200,6 +203,11 @@ ENTRIES = [
            'ledger {tmp}/collections/ansible_collections/acme/tools/ledgers/main.json is inside the installed collection acme.tools, which '
            'ansible-galaxy collection install --force deletes with everything in it (and with it the record of every sub-account and '
            'transfer). Use ' + LEDGER_HINT),
+    module('Ledger paths', 'ledger-uri-with-a-leading-space', CREDIT,
+           dict(ledger=' postgresql://smsbox:S3cret@db.example.net/smsbox', subaccount='shop-a', amount=5),
+           "ledger ' postgresql://smsbox:********@db.example.net/smsbox' " + SPACE_HINT),
+    module('Ledger paths', 'ledger-path-with-a-final-newline', SUBACCOUNT, dict(ledger='{tmp}/main.json\n', name='shop-a', password='Pw-1'),
+           "ledger '{tmp}/main.json\\n' " + SPACE_HINT),
     module('Ledger paths', 'ledger-a-directory', CREDIT, dict(ledger='{tmp}', subaccount='shop-a', amount=5),
            'Ledger path {tmp} is a directory. Point the ledger option at a file inside it, e.g. {tmp}/ledger.json.'),
     module('Ledger paths', 'ledger-under-a-file', SUBACCOUNT, dict(ledger='{tmp}/a-file/main.json', name='shop-a', password='Pw-1'),
@@ -230,6 +238,9 @@ ENTRIES = [
     role('Role variables', 'role-ledger-relative', dict(web1=dict(shop('shop-a'), smsbox_ledger='ledgers/eu.json')),
          "host web1: smsbox_ledger 'ledgers/eu.json' is a relative path, which would be resolved against whatever directory the module "
          'runs in (with ansible-playbook smsbox.account.provision, inside the installed collection). Use ' + LEDGER_HINT),
+    role('Role variables', 'role-ledger-uri-with-a-leading-space',
+         dict(web1=dict(shop('shop-a'), smsbox_ledger=' postgresql://smsbox:S3cret@db.example.net/smsbox')),
+         "host web1: smsbox_ledger ' postgresql://smsbox:********@db.example.net/smsbox' " + SPACE_HINT),
     role('Role variables', 'role-url-plain-http', dict(web1=dict(shop('shop-a'), smsbox_api_url='http://api.smsbox.pro/1.1/api.php')),
          'host web1: smsbox_api_url uses plain http:// to api.smsbox.pro; SMSBOX only serves HTTPS and the API key would travel in clear. '
          'Plain http:// is accepted only for a loopback address (a local emulator)'),

@@ -20,7 +20,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._api.errors import 
     SmsboxAuthError,
     SmsboxRefused,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import mask
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
 
 OK = 'OK'
 ERREUR = 'ERREUR'

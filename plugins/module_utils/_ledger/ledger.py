@@ -7,7 +7,8 @@ This is its meaning, written once for every store: sub-accounts, transfers and t
 credits allocated to each sub-account, the queries the modules plan from, and the operator policy
 applied when a session opens (a transfer an interrupted run left pending counts as unknown; a key
 change or a key rotation is pointed out). Where the records are kept is a store's business
-(ledger_store.py): a file by default, or a PostgreSQL database shared by every controller.
+(store.py): a file by default, or a PostgreSQL database shared by every controller. A Ledger holds its store, what it
+holds in memory (holdings.py: the records and the queries) and its writer (recording.py).
 
 It holds no secret: the key appears only as a one-way fingerprint, a password only as an HMAC
 keyed with the API key (which is not in the ledger).
@@ -40,22 +41,12 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     now,
     password_fingerprint,
 )
-# printable_location and default_ledger_path are part of what callers import from here.
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (  # noqa: F401 pylint: disable=unused-import
-    DECISION,
-    DEFAULT_CONNECTIONS,
-    DEFAULT_LOCK_TIMEOUT,
-    OUTCOME,
-    open_store,
-    printable_location,
-)
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.recording import RecordingMixin
-
-_KEEP = object()  # record_subaccount's baseline when not given
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT, open_store
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.holdings import Holdings
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.recording import KEEP, Recorder
 
 
-class Ledger(RecordingMixin):
+class Ledger:
     """The ledger of one main account. Use it through ``session()``.
 
     ``location`` is a file path (the default store) or a ``postgresql://`` URI; ``path`` is where it
@@ -74,8 +65,10 @@ class Ledger(RecordingMixin):
         self.path = self._store.location
         self.fingerprint = fingerprint
         self.api_url = api_url
-        self.run = dict(run) if run else None
-        self._mutex = threading.RLock()
+        self._holdings = Holdings()
+        self._recorder = Recorder(self._store, self._holdings, self.path, dict(run) if run else None, self._now,
+                                  self._commit_account)
+        self._mutex = threading.Lock()
         self._account_lock = threading.Lock()
         self._active = False
         self._exclusive = False
@@ -94,6 +87,21 @@ class Ledger(RecordingMixin):
     def store_kind(self):
         return self._store.kind
 
+    @property
+    def run(self):
+        """The run that makes the new records (job, CI run, controller, playbook, label), recorded with each of them."""
+        return self._recorder.run
+
+    @property
+    def exists(self):
+        """Whether the store holds anything for this main account."""
+        return self._holdings.exists
+
+    @property
+    def unrecorded(self):
+        """The answers SMSBOX gave this run that the store could not record, each a sentence."""
+        return self._recorder.unrecorded
+
     # -- session --
 
     @contextlib.contextmanager
@@ -108,6 +116,7 @@ class Ledger(RecordingMixin):
         try:
             self._store.lock(self._exclusive)
             self._load(self._store.read())
+            self._recorder.open(self._exclusive)
             yield self
             if self._exclusive and self._account_due and self.exists and not self._store.lock_lost:
                 # A new key alone is recorded only by a run that completed: a key SMSBOX refused is not the account's.
@@ -117,23 +126,18 @@ class Ledger(RecordingMixin):
                                      'requests it had sent; it sent nothing after that.' % (self.path, self._store.lock_lost))
         except LedgerError as error:
             # What SMSBOX answered that could not be recorded is named, so that nobody has to guess.
-            raise self._with_unrecorded(error)
+            raise self._recorder.with_unrecorded(error)
         finally:
             try:
                 self.warnings.extend(self._store.close())
             finally:
+                self._recorder.close()
                 self._active = False
 
     def _reset(self):
         """The in-memory state of an empty ledger, before a session loads the store."""
         self.warnings = []
-        self.exists = False
-        self._subaccounts = {}
-        self._transfers = {}  # by id, in creation order (dicts keep insertion order)
-        self._by_subaccount = {}  # name -> ids in creation order; keeps per-item queries fast on a long history
-        self._by_transfer_id = {}  # idempotency key -> ids in creation order
-        self._reserved = set()  # transfer ids being committed
-        self.unrecorded = []  # answers SMSBOX gave that the store could not record, each a sentence
+        self._holdings.load(None)
         self._fingerprints = []
         self._stored_api_url = None
         self.moved_to = None  # the key fingerprint this account's records were copied to (a rotated key)
@@ -142,14 +146,11 @@ class Ledger(RecordingMixin):
     # -- loading and operator policy --
 
     def _load(self, contents):
-        self.exists = contents.exists
+        self._holdings.load(contents)
         self.warnings.extend(contents.warnings)
         self._fingerprints = list(contents.fingerprints)
         self._stored_api_url = contents.api_url
         self.moved_to = contents.moved_to
-        self._subaccounts = dict(contents.subaccounts)
-        for record in contents.transfers.values():
-            self._put_transfer(record)
         self._check_moved()
         self._check_fingerprint()
         self._check_rotated_key()
@@ -200,7 +201,7 @@ class Ledger(RecordingMixin):
             'docs/ledger.md. If this is another main account, this is expected.' % (self.path, place, listed, how))
 
     def _settle_interrupted(self):
-        pending = [tx for tx in self._transfers.values() if tx['state'] == 'pending']
+        pending = self._holdings.transfers(states='pending')
         if not pending:
             return
         listed = ', '.join('%s (%+d to %r)' % (tx['id'], tx['amount'], tx['subaccount']) for tx in pending[:10])
@@ -213,26 +214,10 @@ class Ledger(RecordingMixin):
             '{<id>: rejected} (they did not).'
             % (self.path, len(pending), listed))
         for tx in pending:
-            settled = dict(tx, state='unknown', settled=now(), detail=INTERRUPTED_DETAIL)
+            settled = dict(tx, state='unknown', settled=self._now(), detail=INTERRUPTED_DETAIL)
             if self._exclusive:
                 self._store.commit_transfer(settled, previous_state='pending')
-            self._put_transfer(settled)  # a read-only session shows what the next real run will record
-
-    def _put_transfer(self, record):
-        old = self._transfers.get(record['id'])
-        self._transfers[record['id']] = record
-        if old is None:
-            self._by_subaccount.setdefault(record['subaccount'], []).append(record['id'])
-            if record['transfer_id'] is not None:
-                self._by_transfer_id.setdefault(record['transfer_id'], []).append(record['id'])
-        elif (old['subaccount'], old['transfer_id']) != (record['subaccount'], record['transfer_id']):
-            # Never done by this code; a hand-edited ledger could. Rebuild rather than mis-index.
-            self._by_subaccount = {}
-            self._by_transfer_id = {}
-            for tx in self._transfers.values():
-                self._by_subaccount.setdefault(tx['subaccount'], []).append(tx['id'])
-                if tx['transfer_id'] is not None:
-                    self._by_transfer_id.setdefault(tx['transfer_id'], []).append(tx['id'])
+            self._holdings.put_transfer(settled)  # a read-only session shows what the next real run will record
 
     def _commit_account(self):
         with self._account_lock:
@@ -242,143 +227,73 @@ class Ledger(RecordingMixin):
             self._store.commit_account(list(self._fingerprints), api_url, moved_to=self.moved_to)
             self._stored_api_url = api_url
             self._account_due = False
-            self.exists = True
+            self._holdings.exists = True
 
-    # -- queries (copies, so callers cannot change the ledger behind its back) --
+    # -- queries: copies, so callers cannot change the ledger behind its back (holdings.py) --
 
     def subaccount(self, name):
-        with self._mutex:
-            record = self._subaccounts.get(name)
-            return dict(record) if record is not None else None
+        return self._holdings.subaccount(name)
 
     def subaccounts(self):
-        with self._mutex:
-            return dict((name, dict(record)) for name, record in self._subaccounts.items())
+        return self._holdings.subaccounts()
 
     def baseline(self, name):
         """Credits the sub-account had received before this ledger knew it: 0 when created here, None when unknown."""
-        with self._mutex:
-            record = self._subaccounts.get(name)
-            return record['baseline'] if record is not None else None
+        return self._holdings.baseline(name)
 
     def baseline_known(self, name):
         """Whether ``allocated(name)`` is the sub-account's real total: its baseline is known (not adopted blind, not unrecorded)."""
-        return self.baseline(name) is not None
+        return self._holdings.baseline(name) is not None
 
     def allocated(self, name):
         """Its declared allocation, what ``allocated`` compares with: its baseline (0 when unknown) plus its applied
         transfers of kind ``allocated``. One-off transfers (``amount``) come on top and are never reversed by it."""
-        return self.credits(name)['allocated']
+        return self._holdings.credits(name)['allocated']
 
     def received(self, name):
         """Every credit it received in all: its baseline (0 when unknown) plus all its applied transfers."""
-        return self.credits(name)['received']
+        return self._holdings.credits(name)['received']
 
     def applied_by_ledger(self, name):
-        """The credits this ledger's own applied transfers moved to it, whatever their kind (never part of a baseline)."""
-        with self._mutex:
-            return sum(self._transfers[txid]['amount'] for txid in self._by_subaccount.get(name, ())
-                       if self._transfers[txid]['state'] == 'applied')
+        return self._holdings.applied_by_ledger(name)
 
     def credits(self, name):
-        """What a sub-account received, by kind: ``baseline`` (None when unknown, 0 in the sums), ``allocated`` (the
-        declared allocation: baseline plus transfers of kind allocated), ``top_ups`` (one-off amounts), ``allowances``
-        (per-period allowances), ``reclaimed`` (taken back at retirement, 0 or less) and ``received`` in all."""
-        sums = dict(allocated=0, amount=0, period=0, retire=0)
-        with self._mutex:
-            record = self._subaccounts.get(name)
-            baseline = record['baseline'] if record is not None else None
-            for txid in self._by_subaccount.get(name, ()):
-                tx = self._transfers[txid]
-                if tx['state'] == 'applied':
-                    sums[tx['kind']] += tx['amount']
-        base = baseline or 0
-        return dict(baseline=baseline, allocated=base + sums['allocated'], top_ups=sums['amount'], allowances=sums['period'],
-                    reclaimed=sums['retire'], received=base + sum(sums.values()))
+        return self._holdings.credits(name)
 
     def credits_of_all(self):
-        """``credits()`` of every sub-account the ledger has a record or an applied transfer of, by name."""
-        with self._mutex:
-            names = set(self._subaccounts) | set(tx['subaccount'] for tx in self._transfers.values() if tx['state'] == 'applied')
-        return dict((name, self.credits(name)) for name in sorted(names))
+        return self._holdings.credits_of_all()
 
     def receipts(self):
         """``received()`` of every sub-account that received anything (a baseline or an applied transfer), by name."""
-        return dict((name, credits['received']) for name, credits in self.credits_of_all().items()
+        return dict((name, credits['received']) for name, credits in self._holdings.credits_of_all().items()
                     if credits['baseline'] or credits['received'] != (credits['baseline'] or 0))
 
     def transfers(self, subaccount=None, states=None):
-        if isinstance(states, str):
-            states = (states,)
-        with self._mutex:
-            if subaccount is None:
-                records = self._transfers.values()
-            else:
-                records = [self._transfers[txid] for txid in self._by_subaccount.get(subaccount, ())]
-            return [dict(tx) for tx in records if states is None or tx['state'] in states]
+        return self._holdings.transfers(subaccount, states)
 
     def transfer(self, txid):
-        with self._mutex:
-            tx = self._transfers.get(txid)
-            return dict(tx) if tx is not None else None
+        return self._holdings.transfer(txid)
 
     def find_by_transfer_id(self, transfer_id):
-        if transfer_id is None:
-            return None
-        with self._mutex:
-            ids = self._by_transfer_id.get(transfer_id)
-            return dict(self._transfers[ids[-1]]) if ids else None
+        return self._holdings.find_by_transfer_id(transfer_id)
 
     def unsettled(self, subaccount=None):
-        return self.transfers(subaccount=subaccount, states=('unknown', 'pending'))
+        return self._holdings.transfers(subaccount=subaccount, states=('unknown', 'pending'))
 
-    # -- mutations: each is committed by the store, durably, before it returns --
+    # -- writes: each is committed by the store, durably, before it returns (recording.py) --
 
-    def _check_writable(self):
-        if not self._active:
-            raise LedgerError('Ledger %s is not open: record changes inside "with ledger.session():".' % self.path)
-        if not self._exclusive:
-            raise LedgerError('Ledger %s was opened read-only (check mode or an info module): it cannot record changes.' % self.path)
+    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=KEEP, answered=False):
+        return self._recorder.record_subaccount(name, origin, state=state, nolimit=nolimit, password_fp=password_fp,
+                                                baseline=baseline, answered=answered)
 
-    def record_subaccount(self, name, origin, state='present', nolimit=None, password_fp=None, baseline=_KEEP, answered=False):
-        """Upserts a sub-account; the arguments given replace the whole record.
+    def announce_create(self, name, nolimit, password_fp):
+        return self._recorder.announce_create(name, nolimit, password_fp)
 
-        ``baseline``: the credits it had received before this ledger knew it, None when unknown. Not given:
-        the record's own when its origin stays the same, else 0 for ``created`` and None for ``adopted``.
-        ``answered``: the record is the answer to a create already sent (kept and retried while the store is
-        away, even after the run lost its lock); a create is announced with ``announce_create`` before it is sent.
-        """
-        if not isinstance(name, str) or not name:
-            raise LedgerError('Ledger %s cannot record a sub-account without a name.' % self.path)
-        if origin not in SUBACCOUNT_ORIGINS or state not in SUBACCOUNT_STATES:
-            raise LedgerError('Ledger %s cannot record sub-account %r with origin %r and state %r: origin must be one of %s and '
-                              'state one of %s.' % (self.path, name, origin, state, ', '.join(SUBACCOUNT_ORIGINS), ', '.join(SUBACCOUNT_STATES)))
-        if nolimit is not None and not isinstance(nolimit, bool):
-            raise LedgerError('Ledger %s cannot record sub-account %r: nolimit must be true, false or None.' % (self.path, name))
-        if password_fp is not None and not isinstance(password_fp, str):
-            raise LedgerError('Ledger %s cannot record sub-account %r: password_fp must be a fingerprint string.' % (self.path, name))
-        if baseline is not _KEEP and baseline is not None and (not is_count(baseline) or baseline < 0):
-            raise LedgerError('Ledger %s cannot record sub-account %r: baseline must be a count of credits (an integer, 0 or more) '
-                              'or None when unknown.' % (self.path, name))
-        self._check_writable()
-        with self._mutex:
-            current = self._subaccounts.get(name)
-            if baseline is _KEEP:
-                baseline = current['baseline'] if current is not None and current['origin'] == origin else default_baseline(origin)
-            if current is not None and (current['origin'], current['state'], current['nolimit'], current['password_fp'],
-                                        current['baseline']) == (origin, state, nolimit, password_fp, baseline):
-                return dict(current)
-            record = dict(name=name, origin=origin, state=state, nolimit=nolimit, password_fp=password_fp, baseline=baseline,
-                          recorded=now(), run=self.run)
-        self._commit_account()
-        try:
-            self._store.commit_subaccount(record, how=OUTCOME if answered else DECISION)
-        except LedgerError:
-            if answered:
-                self._unrecorded('the create of sub-account %r was answered %s' % (
-                    name, 'OK (created)' if state == 'present' else 'with a lost answer (it may exist)'))
-            raise
-        with self._mutex:
-            self._subaccounts[name] = record
-            self.exists = True
-        return dict(record)
+    def begin_transfer(self, subaccount, amount, transfer_id=None, kind=None):
+        return self._recorder.begin_transfer(subaccount, amount, transfer_id=transfer_id, kind=kind)
+
+    def settle_transfer(self, txid, state, detail=None):
+        return self._recorder.settle_transfer(txid, state, detail=detail)
+
+    def withdraw_create(self, record):
+        return self._recorder.withdraw_create(record)

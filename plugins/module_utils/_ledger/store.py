@@ -1,25 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where a ledger is kept: the store interface, the choice of a store from the ``ledger`` option, printable locations.
+"""Where a ledger is kept: the store interface, and the store a ``ledger`` option value names (location.py reads it).
 
 A store keeps the records of one main account (named by its key fingerprint) and knows nothing of
 what they mean: it locks, reads everything, commits one record at a time durably, and closes. The
 meaning (states, totals, the interrupted-run policy) is in ledger.py, written once for every store.
 
-- ledger_store_file.py: a JSON snapshot, an fsync'd journal and an flock, on the machine that runs the modules.
-- ledger_store_postgresql.py: tables in a PostgreSQL database shared by every controller, chosen by a
+- file/store.py: a JSON snapshot, an fsync'd journal and an flock, on the machine that runs the modules.
+- postgresql/store.py: tables in a PostgreSQL database shared by every controller, chosen by a
   ``postgresql://`` or ``postgres://`` URI.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
-import re
-
-from urllib.parse import unquote
-
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
 DEFAULT_LOCK_TIMEOUT = 300.0
@@ -31,8 +27,6 @@ OUTCOME_RETRY_SECONDS = 30.0  # how long the answer to a request already sent is
 # new connection, never once the lock was lost); OUTCOME records the answer to a request already sent (kept and retried
 # up to OUTCOME_RETRY_SECONDS, the lock taken again if the store had dropped it; a compare-and-set guards it).
 NEW, DECISION, OUTCOME = 'new', 'decision', 'outcome'
-POSTGRESQL_SCHEMES = ('postgresql://', 'postgres://')
-MASK = '********'
 ASIDE_MARK = '@aside-'
 
 
@@ -110,88 +104,17 @@ class LedgerStore:
         raise NotImplementedError
 
 
-def is_postgresql(location):
-    return isinstance(location, str) and location.lower().startswith(POSTGRESQL_SCHEMES)
-
-
-def mask_uri(uri):
-    """The URI with the password of its user part and any password query parameter replaced by ``********``."""
-    scheme, sep, rest = uri.partition('://')
-    if not sep:
-        return uri
-    authority, tail = re.match(r'([^/?#]*)(.*)', rest, re.S).groups()
-    if '@' in authority:
-        userinfo, hosts = authority.rsplit('@', 1)
-        if ':' in userinfo:
-            userinfo = userinfo.split(':', 1)[0] + ':' + MASK
-        authority = userinfo + '@' + hosts
-    path, qsep, query = tail.partition('?')
-    if qsep:
-        items = []
-        for item in query.split('&'):
-            key, eq, value = item.partition('=')
-            if eq and 'password' in unquote(key).lower():
-                value = MASK
-            items.append(key + eq + value)
-        query = '&'.join(items)
-    return scheme + sep + authority + path + qsep + query
-
-
-def uri_passwords(uri):
-    """The passwords a URI carries (user part and query parameters), as written and percent-decoded."""
-    found = []
-    rest = uri.partition('://')[2]
-    authority = re.match(r'[^/?#]*', rest).group(0)
-    if '@' in authority:
-        userinfo = authority.rsplit('@', 1)[0]
-        if ':' in userinfo:
-            found.append(userinfo.split(':', 1)[1])
-    query = rest.partition('?')[2]
-    for item in query.split('&') if query else ():
-        key, eq, value = item.partition('=')
-        if eq and 'password' in unquote(key).lower():
-            found.append(value)
-    return [secret for secret in set(found + [unquote(value) for value in found]) if secret]
-
-
-def printable_location(location):
-    """A ledger location fit for output, results, diffs and errors: a PostgreSQL URI loses its passwords."""
-    if is_postgresql(location):
-        return mask_uri(location)
-    return location
-
-
-_PASSWORD_PATTERNS = (
-    (re.compile(r'(?i)(password\s*=\s*)(\'(?:[^\'\\]|\\.)*\'|"[^"]*"|[^\s&]+)'), r'\1' + MASK),
-    (re.compile(r'(://[^:/?#@\s]*:)([^@\s]*)(@)'), r'\1' + MASK + r'\3'),
-)
-
-
-def mask_text(text, secrets=()):
-    """``text`` (a driver's error message, say) without any of ``secrets`` nor anything shaped like a password."""
-    text = str(text)
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    for pattern, replacement in _PASSWORD_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def resolve_location(value):
-    """A ``ledger`` option value as a store reads it: a PostgreSQL URI as given, a file path with ``~`` expanded, made absolute."""
-    if not value or is_postgresql(value):
-        return value
-    return os.path.abspath(os.path.expanduser(value))
-
-
 def open_store(location, fingerprint, lock_timeout=DEFAULT_LOCK_TIMEOUT, pool_size=1):
     """The store a ``ledger`` option value names: a PostgreSQL URI, else a file path (``~`` expanded).
 
-    Opening connects to nothing and creates nothing; ``lock()`` does.
+    Opening connects to nothing and creates nothing; ``lock()`` does. A location the checks refuse is refused here too.
     """
     if not location or not isinstance(location, str):
         raise LedgerError('The ledger location is empty: set the ledger option (or SMSBOX_LEDGER) to a file path or a '
                           'postgresql:// URI, or leave it unset for the default file.')
+    problem = check_location(location)
+    if problem:
+        raise LedgerError(problem[0].upper() + problem[1:] + '.')
     if is_postgresql(location):
         from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.store import PostgresqlStore
         return PostgresqlStore(location, fingerprint, lock_timeout=lock_timeout, pool_size=pool_size)

@@ -139,11 +139,11 @@ _put_collection_on_path()
 # pylint: disable=wrong-import-position
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL, check_api_key, check_api_url, check_ca_path, check_ledger_location, is_loopback, mask)
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_API_URL, connection_problem, is_loopback
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask, uri_passwords
 
 
 LOG = logging.getLogger('smsbox.account.balance')
@@ -198,9 +198,11 @@ class Account:
         if self.key is None:
             _refuse('no API key: set api_key (from a vaulted variable or an Event-Driven Ansible credential) or the '
                     'SMSBOX_API_KEY environment variable of ansible-rulebook', where)
-        _refuse(check_api_key(self.key), where)
         self.api_url = settings.get('api_url') or environ.get('SMSBOX_API_URL') or DEFAULT_API_URL
-        _refuse(check_api_url(self.api_url), where)
+        self.ca_path = settings.get('ca_path')
+        location = settings.get('ledger')
+        # The modules' connection checks, in their order; the timeout is read below, as a rulebook variable may give '10'.
+        _refuse(connection_problem(dict(api_key=self.key, api_url=self.api_url, ca_path=self.ca_path, ledger=location)), where)
         self.label = settings.get('label') or key_fingerprint(self.key)
         if not isinstance(self.label, str) or len(self.label) > MAX_LABEL or mask(self.label, [self.key]) != self.label:
             _refuse('label must be a text of at most %d characters, without the API key' % MAX_LABEL, where)
@@ -217,14 +219,10 @@ class Account:
         self.validate_certs = settings.get('validate_certs', True)
         if not isinstance(self.validate_certs, bool):
             _refuse('validate_certs must be true or false, got %r' % (self.validate_certs,), where)
-        self.ca_path = settings.get('ca_path')
-        _refuse(check_ca_path(self.ca_path), where)
-        location = settings.get('ledger')
-        _refuse(check_ledger_location(location), where)
         if 'unsettled_age' in settings and location is None:
             _refuse('unsettled_age needs ledger: the unsettled transfers are read from the ledger', where)
         self.unsettled_age = _number(settings.get('unsettled_age', DEFAULT_UNSETTLED_AGE), where, 'unsettled_age', 0, True)
-        self.secrets = [self.key] + (uri_passwords(location) if location else [])
+        self.secrets = [self.key] + uri_passwords(location)
         # Opening a store connects to nothing: a missing psycopg stops the source here, at start.
         self.ledger = None
         self.ledger_path = None

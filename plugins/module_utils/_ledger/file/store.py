@@ -8,8 +8,8 @@ by an flock on ``<path>.lock``. Every commit appends one line and fdatasyncs it 
 a transfer is on disk before its request is sent; the snapshot is rewritten once, when an exclusive
 session that changed something ends. The format is described in docs/ledger-format.md.
 
-This module holds the store class and its writing; reading is in ledger_store_file_reading.py, the
-on-disk primitives in ledger_store_file_disk.py.
+This module holds the store class, which holds a reader of its files (reading.py) and its journal
+(journal.py); the on-disk primitives are in disk.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,16 +28,13 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.records imp
     LedgerError,
     LockLostError,
     NoSuchRecord,
-    checked_subaccount,
-    checked_transfer,
-    key_fingerprint,
     now,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import default_file_name
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DECISION, DEFAULT_LOCK_TIMEOUT, LedgerStore
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk import (
     atomic_write,
     describe,
-    fdatasync,
     fsync_dir,
     make_dirs,
     open_private,
@@ -45,17 +42,11 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.disk i
     still_the_file,
     wait_for_flock,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.journal import JournalMixin
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.reading import FileReadingMixin
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.journal import Journal
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.reading import LedgerFileReader
 
 
-def default_ledger_path(api_key):
-    home = os.environ.get('ANSIBLE_HOME') or '~/.ansible'
-    home = os.path.abspath(os.path.expanduser(home))
-    return os.path.join(home, 'smsbox', 'ledger-%s.json' % key_fingerprint(api_key))
-
-
-class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
+class FileStore(LedgerStore):
     """The ledger of one main account in a file (and its journal and lock file) at ``path``."""
 
     kind = 'file'
@@ -66,48 +57,23 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
         self.fingerprint = fingerprint
         self.lock_timeout = float(lock_timeout)
         self._io_lock = threading.Lock()  # orders journal appends and guards the records below
-        self._sync_lock = threading.Lock()
+        self._reader = LedgerFileReader(self.path)
+        self._journal = Journal(self.path)
         self._lock_fd = None
-        self._journal_fd = None
         self._exclusive = False
         self._reset()
 
     def _reset(self):
-        self._real = None
+        self._real = None  # the snapshot's path, a symlinked ledger followed (so the rename replaces the target, not the link)
         self._locked = False
-        self._exists = False
         self._format = FORMAT_VERSION
-        self._subaccounts = {}
-        self._transfers = {}  # by id, in creation order (dicts keep insertion order)
-        self._fingerprints = []
-        self._api_url = None
-        self._moved_to = None
-        self._warnings = []
+        self._contents = Contents()  # what the files hold, kept current by every commit (transfers in creation order)
         self._dirty = False
-        self._broken = None
         self._lock_lost = None
-        self._journal_size = 0
-        self._written = 0
-        self._synced = 0
 
     @property
     def lock_lost(self):
         return self._lock_lost
-
-    # -- paths --
-
-    @property
-    def journal_path(self):
-        return self.path + '.journal'
-
-    @property
-    def lock_path(self):
-        return self.path + '.lock'
-
-    def _real_paths(self):
-        # Follows a symlinked ledger so the rename replaces the target, not the link.
-        real = os.path.realpath(self.path)
-        return real, real + '.journal', real + '.lock'
 
     # -- lock --
 
@@ -124,7 +90,8 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
         self._locked = True
 
     def _open_lock(self):
-        self._real, real_journal, real_lock = self._real_paths()
+        self._real = os.path.realpath(self.path)
+        real_lock = self._real + '.lock'
         directory = os.path.dirname(self._real)
         if os.path.isdir(self._real):
             raise LedgerError('Ledger path %s is a directory. Point the ledger option at a file inside it, e.g. %s.'
@@ -155,40 +122,18 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
     def read(self):
         if not self._locked:
             raise LedgerError('Ledger %s is not locked: lock it before reading.' % self.path)
-        self._subaccounts = {}
-        self._transfers = {}
-        self._warnings = []
-        snapshot = self._read_snapshot()
-        if snapshot is not None:
-            self._exists = True
-            self._format = snapshot['format']
-            self._fingerprints = list(snapshot['key_fingerprints'])
-            self._api_url = snapshot.get('api_url')
-            self._moved_to = snapshot.get('moved_to')
-            for name, record in snapshot['subaccounts'].items():
-                self._subaccounts[name] = self._checked(checked_subaccount, record, 'its sub-account %r' % name, name)
-            for index, record in enumerate(snapshot['transfers']):
-                checked = self._checked(checked_transfer, record, 'its transfer #%d' % (index + 1))
-                if checked['id'] in self._transfers:
-                    raise self._corrupt('its transfer #%d' % (index + 1), 'repeats the id %s' % checked['id'])
-                self._transfers[checked['id']] = checked
-        good_end, replayed = self._replay_journal()
-        if replayed:
-            self._exists = True
+        found = self._reader.read(self._real)
+        self._contents = contents = found.contents
+        self._format = found.format
+        self._journal.start(self._real + '.journal', found.journal_size)
         if self._exclusive:
-            if replayed or good_end is not None or (self._exists and self._format < FORMAT_VERSION):
+            if found.replayed or found.torn_at is not None or (contents.exists and self._format < FORMAT_VERSION):
                 self._dirty = True  # fold the journal into a snapshot on close; an older format is rewritten in this one
-            if good_end is not None:
-                self._open_journal()
-                try:
-                    os.ftruncate(self._journal_fd, good_end)
-                    fdatasync(self._journal_fd)
-                except OSError as error:
-                    raise LedgerError('Cannot repair the journal %s of ledger %s: %s. Check the disk and its permissions.'
-                                      % (self._real + '.journal', self.path, describe(error)))
-                self._journal_size = good_end
-        return Contents(exists=self._exists, fingerprints=self._fingerprints, api_url=self._api_url, moved_to=self._moved_to,
-                        subaccounts=self._subaccounts, transfers=self._transfers, warnings=self._warnings)
+            if found.torn_at is not None:
+                self._journal.cut(found.torn_at)
+        return Contents(exists=contents.exists, fingerprints=contents.fingerprints, api_url=contents.api_url,
+                        moved_to=contents.moved_to, subaccounts=contents.subaccounts, transfers=contents.transfers,
+                        warnings=contents.warnings)
 
     def _check_writable(self):
         if not self._locked or not self._exclusive:
@@ -200,9 +145,9 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
             raise LockLostError('Ledger %s: this run no longer holds the lock of the main account (%s), so nothing more is '
                                 'recorded, nor sent to SMSBOX. Another run may hold the ledger now: run again once it is done, and '
                                 'never delete a ledger\'s lock file while a run may be going.' % (self.path, self._lock_lost))
-        if self._broken:
+        if self._journal.broken:
             raise LedgerError('Ledger %s refuses further records in this run because %s. Check the disk, then run again.'
-                              % (self.path, self._broken))
+                              % (self.path, self._journal.broken))
 
     # -- commits --
 
@@ -210,30 +155,39 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
         """Whether the lock file this run locked is still the ledger's: deleting or replacing it would let another run in."""
         return still_the_file(self._lock_fd, self._real + '.lock')
 
+    def _append(self, entry):
+        """Appends one record to the journal; the caller holds _io_lock and calls ``self._journal.sync(seq)`` after it."""
+        seq = self._journal.append(entry)
+        self._dirty = True
+        self._contents.exists = True
+        return seq
+
     def commit_subaccount(self, record, how=DECISION):
         self._check_writable()
+        subaccounts = self._contents.subaccounts
         with self._io_lock:
-            current = self._subaccounts.get(record['name'])
+            current = subaccounts.get(record['name'])
             if current is not None and current['origin'] == 'created' and record['origin'] == 'adopted':
                 raise LedgerError('Ledger %s records sub-account %r as created by this collection: it cannot become adopted, '
                                   'which would drop its origin and baseline. Nothing was changed.' % (self.path, record['name']))
             seq = self._append({'subaccount': record})
-            self._subaccounts[record['name']] = record
-        self._sync(seq)
+            subaccounts[record['name']] = record
+        self._journal.sync(seq)
 
     def withdraw_subaccount(self, record):
         self._check_writable()
+        subaccounts = self._contents.subaccounts
         with self._io_lock:
-            if self._subaccounts.get(record['name']) != record:
+            if subaccounts.get(record['name']) != record:
                 return  # no longer that announced record: nothing to withdraw
             seq = self._append({'withdrawn': dict(name=record['name'], recorded=record['recorded'])})
-            del self._subaccounts[record['name']]
-        self._sync(seq)
+            del subaccounts[record['name']]
+        self._journal.sync(seq)
 
     def commit_transfer(self, record, previous_state=None):
         self._check_writable()
         with self._io_lock:
-            current = self._transfers.get(record['id'])
+            current = self._contents.transfers.get(record['id'])
             if previous_state is None and current is not None:
                 raise LedgerError('Ledger %s already holds a transfer %s.' % (self.path, record['id']))
             if previous_state is not None and current is None:
@@ -241,66 +195,60 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
             if previous_state is not None and current['state'] != previous_state:
                 raise LedgerError('Ledger %s cannot settle transfer %s: it is no longer %s.' % (self.path, record['id'], previous_state))
             seq = self._append({'transfer': record})
-            self._transfers[record['id']] = record
-        self._sync(seq)
+            self._contents.transfers[record['id']] = record
+        self._journal.sync(seq)
 
     def commit_account(self, fingerprints, api_url, moved_to=None):
         self._check_writable()
+        contents = self._contents
         with self._io_lock:
             seq = self._append({'account': dict(key_fingerprints=list(fingerprints), api_url=api_url, moved_to=moved_to)})
-            self._fingerprints = list(fingerprints)
-            self._api_url = api_url
-            self._moved_to = moved_to
-        self._sync(seq)
+            contents.fingerprints = list(fingerprints)
+            contents.api_url = api_url
+            contents.moved_to = moved_to
+        self._journal.sync(seq)
 
     def replace_all(self, contents):
         self._check_writable()
         with self._io_lock:
-            if self._subaccounts or self._transfers:
+            if not self._contents.empty:
                 raise LedgerError('Ledger %s already holds records: nothing was written to it.' % self.path)
-            problem = self._write_snapshot(contents.fingerprints, contents.api_url, contents.moved_to, contents.subaccounts,
-                                           contents.transfers.values())
+            problem = self._write_snapshot(contents)
             if problem:
                 raise LedgerError('Cannot write ledger %s: %s. Nothing was written to it.' % (self.path, problem))
-            self._fingerprints = list(contents.fingerprints)
-            self._api_url = contents.api_url
-            self._moved_to = contents.moved_to
-            self._subaccounts = dict(contents.subaccounts)
-            self._transfers = dict(contents.transfers)
-            self._exists = True
+            self._contents = Contents(exists=True, fingerprints=contents.fingerprints, api_url=contents.api_url,
+                                      moved_to=contents.moved_to, subaccounts=contents.subaccounts, transfers=contents.transfers)
             self._format = FORMAT_VERSION
-            self._truncate_journal()
+            self._journal.empty()
             self._dirty = False
 
     def move_aside(self):
         self._check_writable()
         with self._io_lock:
-            if self._journal_fd is not None:
-                os.close(self._journal_fd)
-                self._journal_fd = None
+            self._journal.close()
             try:
                 aside = rename_aside(self._real, now().replace('-', '').replace(':', ''))
             except OSError as error:
                 raise LedgerError('Cannot move ledger %s aside: %s. Nothing was copied.' % (self.path, describe(error)))
-            self._subaccounts, self._transfers, self._fingerprints = {}, {}, []
-            self._api_url = self._moved_to = None
-            self._exists = self._dirty = False
-            self._journal_size = 0
+            self._contents = Contents()
+            self._dirty = False
+            self._journal.start(self._real + '.journal', 0)
         return aside
 
     # -- snapshot --
 
-    def _write_snapshot(self, fingerprints, api_url, moved_to, subaccounts, transfers):
-        """Writes a snapshot atomically; returns None, or what went wrong."""
+    def _write_snapshot(self, contents):
+        """Writes a snapshot of ``contents`` atomically; returns None, or what went wrong."""
+        subaccounts = contents.subaccounts
         snapshot = dict(
             format=FORMAT_VERSION,
             kind=KIND,
-            key_fingerprints=list(fingerprints),
-            api_url=api_url,
-            moved_to=moved_to,
+            key_fingerprints=list(contents.fingerprints),
+            api_url=contents.api_url,
+            moved_to=contents.moved_to,
             updated=now(),
             subaccounts=dict((name, subaccounts[name]) for name in sorted(subaccounts)),
-            transfers=list(transfers),
+            transfers=list(contents.transfers.values()),
         )
         data = (json.dumps(snapshot, indent=1, ensure_ascii=False) + '\n').encode('utf-8')
         try:
@@ -309,28 +257,15 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
             return describe(error)
         return None
 
-    def _truncate_journal(self):
-        try:
-            fd = self._journal_fd
-            if fd is None:
-                if not os.path.exists(self._real + '.journal'):
-                    return
-                fd = self._open_journal()
-            os.ftruncate(fd, 0)
-            fdatasync(fd)
-            self._journal_size = 0
-        except (OSError, LedgerError):
-            pass  # the journal only repeats what the snapshot now holds
-
     def _compact(self):
         """Writes the snapshot, then empties the journal (a crash in between is harmless: replay is idempotent)."""
-        problem = self._write_snapshot(self._fingerprints, self._api_url, self._moved_to, self._subaccounts, self._transfers.values())
+        problem = self._write_snapshot(self._contents)
         if problem:
             # Every record is already durable in the journal; the next exclusive session folds it in.
             return ['Could not rewrite ledger %s (%s); its records are safe in %s and will be folded in by the next run.'
                     % (self.path, problem, self._real + '.journal')]
         self._dirty = False
-        self._truncate_journal()
+        self._journal.empty()
         return []
 
     # -- the rest of the interface --
@@ -338,7 +273,7 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
     def rotated_key_notice(self):
         # A rotated key changes the default file name: say so before the account looks brand new.
         directory, base = os.path.split(self._real or os.path.realpath(self.path))
-        if self._exists or not self.fingerprint or base != 'ledger-%s.json' % self.fingerprint:
+        if self._contents.exists or not self.fingerprint or base != default_file_name(self.fingerprint):
             return None
         try:
             others = sorted(name for name in os.listdir(directory)
@@ -350,20 +285,19 @@ class FileStore(FileReadingMixin, JournalMixin, LedgerStore):
         return (directory, others, 'rename its old ledger (and its .journal) to %s' % base)
 
     def _close_fds(self):
-        for name in ('_journal_fd', '_lock_fd'):
-            fd = getattr(self, name)
-            if fd is not None:
-                setattr(self, name, None)
-                try:
-                    os.close(fd)  # closing the lock fd releases the flock
-                except OSError:
-                    pass
+        self._journal.close()
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            try:
+                os.close(fd)  # releases the flock
+            except OSError:
+                pass
 
     def close(self):
         warnings = []
         try:
             # Also after an error in the session: every record is already durable, this only folds the journal in.
-            if self._locked and self._exclusive and self._dirty and self._broken is None and self._lock_lost is None:
+            if self._locked and self._exclusive and self._dirty and self._journal.broken is None and self._lock_lost is None:
                 warnings = self._compact()
         finally:
             self._close_fds()

@@ -13,8 +13,8 @@ behind. Records are committed one by one (autocommit) on other connections; a ne
 inserted only while the lock connection still holds the lock, so a run that lost it sends nothing.
 docs/ledger-format.md describes the tables, the lock and the commit protocol.
 
-This module holds the store class; its SQL is in sql.py, its connections and
-lock in connections.py, beside it.
+This module holds the store class: what its records are in the database, which it reaches through a Database
+(database.py: connections, the lock, retries); its SQL is in sql.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,14 +22,11 @@ __metaclass__ = type
 
 import json
 import os
-import threading
-import traceback
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import (
     SUBACCOUNT_FIELDS,
     TRANSFER_FIELDS,
     Contents,
-    LedgerDependencyError,
     LedgerError,
     NoSuchRecord,
     RecordError,
@@ -45,13 +42,10 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.store impor
     NEW,
     OUTCOME,
     LedgerStore,
-    mask_uri,
 )
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.connections import (
-    LockGone,
-    PostgresqlConnectionsMixin,
-    connection_options,
-)
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask_uri
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.database import Database
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.lock import LockGone
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.sql import (
     CHECK_LOCK,
     DELETE_ANNOUNCED,
@@ -70,7 +64,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql.
 )
 
 
-class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
+class PostgresqlStore(LedgerStore):
     """The ledger of the main account ``fingerprint`` in the database ``uri`` names."""
 
     kind = 'postgresql'
@@ -79,48 +73,28 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         self.location = mask_uri(uri)
         if not fingerprint or not isinstance(fingerprint, str):
             raise LedgerError('Ledger %s needs the fingerprint of the API key of its main account.' % self.location)
-        try:
-            import psycopg  # pylint: disable=import-outside-toplevel
-            from psycopg import conninfo  # pylint: disable=import-outside-toplevel
-        except ImportError:
-            raise LedgerDependencyError('Ledger %s is a PostgreSQL database, which needs the Python library psycopg 3 '
-                                        '(pip install "psycopg[binary]") on the host that runs the module.' % self.location,
-                                        'psycopg[binary]', traceback.format_exc())
-        self._psycopg = psycopg
-        self._uri = uri
         self.fingerprint = fingerprint
         self.lock_timeout = float(lock_timeout)
-        self.pool_size = max(1, int(pool_size or 1))
-        self._secrets = self._known_secrets(uri)
-        try:
-            given = conninfo.conninfo_to_dict(uri)
-        except psycopg.Error as error:
-            raise LedgerError('Ledger %s is not a valid PostgreSQL URI: %s.' % (self.location, self._masked(error)))
-        if given.get('password'):
-            self._secrets.append(given['password'])
-        self._options = connection_options(given)
-        self._pool = threading.Condition()
-        self._idle = []
-        self._opened = 0
-        self._lock_conn = None
-        self._relock_mutex = threading.Lock()
-        self._default_isolation = 'read committed'  # the server's, read when locking
+        self.database = Database(uri, self.location, fingerprint, self.lock_timeout, max(1, int(pool_size or 1)))
         self._reset()
 
     def _reset(self):
         self._locked = False
-        self._exclusive = False
         self._schema = None
         self._tables = False
         self._version = 0
-        self._keys = None
-        self._token = None
-        self._generation = 0  # how many times this session took the lock
-        self._lock_lost = None
 
     @property
     def lock_lost(self):
-        return self._lock_lost
+        return self.database.lock.lost
+
+    @property
+    def on_wait(self):
+        return self.database.lock.on_wait
+
+    @on_wait.setter
+    def on_wait(self, report):
+        self.database.lock.on_wait = report
 
     # -- lock --
 
@@ -128,43 +102,41 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         if self._locked:
             raise LedgerError('Ledger %s is already locked by this session.' % self.location)
         self._reset()
-        self._exclusive = bool(exclusive)
-        psycopg = self._psycopg
+        database, lock = self.database, self.database.lock
+        lock.begin(exclusive)
         try:
-            self._lock_conn = self._connect(autocommit=False)
-            with self._lock_conn.cursor() as cur:
-                cur.execute(SCHEMA_OF_TABLES)
-                self._schema, self._tables, self._default_isolation = cur.fetchone()
-                if self._tables:
-                    cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
-                    self._version = cur.fetchone()[0] or 0
-                    check_version(self._version, self.location)
-            self._lock_conn.rollback()
-            if self._schema is None:
-                raise LedgerError('PostgreSQL ledger %s has no schema to keep its tables in: the search_path names no schema that '
-                                  'exists. Create the schema, or choose one with options=-csearch_path%%3D<schema> in the URI.'
-                                  % self.location)
-            self._keys = lock_keys('account', self._schema, self.fingerprint)
-            if self._exclusive and (not self._tables or schema_outdated(self._lock_conn)):
-                def create(conn):
-                    return ensure_schema(conn, self._schema, self.location, self.lock_timeout)
-                if not self._execute('creating its tables', create):
-                    raise LedgerError('PostgreSQL ledger %s: another run kept its tables locked for %g seconds (lock_timeout) while '
-                                      'creating or migrating them; nothing was sent. Run again.' % (self.location, self.lock_timeout))
-                self._tables = True
-                self._version = SCHEMA_VERSION
-            self._take_lock()
-            if self._exclusive:
-                self._open_writers()
-        except psycopg.Error as error:
-            self.close()
-            if getattr(error, 'connecting', False):
-                raise self._connect_error(error, at_start=True)
-            raise self._error('locking', error)
+            with database.failing_as('locking', at_start=True):
+                conn = lock.open()
+                with conn.cursor() as cur:
+                    cur.execute(SCHEMA_OF_TABLES)
+                    self._schema, self._tables, database.default_isolation = cur.fetchone()
+                    if self._tables:
+                        cur.execute('SELECT max(version) FROM smsbox_ledger_schema')
+                        self._version = cur.fetchone()[0] or 0
+                        check_version(self._version, self.location)
+                conn.rollback()
+                if self._schema is None:
+                    raise LedgerError('PostgreSQL ledger %s has no schema to keep its tables in: the search_path names no schema '
+                                      'that exists. Create the schema, or choose one with options=-csearch_path%%3D<schema> in the '
+                                      'URI.' % self.location)
+                if lock.exclusive and (not self._tables or schema_outdated(conn)):
+                    self._create_tables()
+                lock.take(lock_keys('account', self._schema, self.fingerprint))
+                if lock.exclusive:
+                    database.open_writers()
         except Exception:
             self.close()
             raise
         self._locked = True
+
+    def _create_tables(self):
+        def create(conn):
+            return ensure_schema(conn, self._schema, self.location, self.lock_timeout)
+        if not self.database.execute('creating its tables', create):
+            raise LedgerError('PostgreSQL ledger %s: another run kept its tables locked for %g seconds (lock_timeout) while '
+                              'creating or migrating them; nothing was sent. Run again.' % (self.location, self.lock_timeout))
+        self._tables = True
+        self._version = SCHEMA_VERSION
 
     # -- reading --
 
@@ -173,12 +145,10 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             raise LedgerError('Ledger %s is not locked: lock it before reading.' % self.location)
         if not self._tables:
             return Contents()
-        try:
-            with self._lock_conn.cursor() as cur:
+        with self.database.failing_as('reading'):
+            with self.database.lock.conn.cursor() as cur:
                 cur.execute(read_all(self._version), dict(account=self.fingerprint))
                 account, subaccounts, transfers = cur.fetchone()
-        except self._psycopg.Error as error:
-            raise self._error('reading', error)
         contents = Contents(exists=bool(account or subaccounts or transfers))
         try:
             if account:
@@ -198,11 +168,11 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         if not self._locked or not self._tables:
             return None
         try:
-            with self._lock_conn.cursor() as cur:
+            with self.database.lock.conn.cursor() as cur:
                 cur.execute('SELECT account FROM smsbox_ledger_accounts WHERE account <> %s AND strpos(account, %s) = 0 '
                             'ORDER BY updated DESC', (self.fingerprint, ASIDE_MARK))
                 others = [row[0] for row in cur.fetchall()]
-        except self._psycopg.Error:
+        except self.database.psycopg.Error:
             return None
         if not others:
             return None
@@ -213,11 +183,11 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
     # -- commits --
 
     def _check_writable(self):
-        if not self._locked or not self._exclusive:
+        if not self._locked or not self.database.lock.exclusive:
             raise LedgerError('Ledger %s is not locked for writing: it cannot record changes.' % self.location)
 
     def _params(self, **more):
-        more.update(account=self.fingerprint, token=self._token)
+        more.update(account=self.fingerprint, token=self.database.lock.token)
         if more.get('run') is not None:
             more['run'] = json.dumps(more['run'], sort_keys=True)  # cast to jsonb by the statement
         return more
@@ -236,7 +206,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                 return None
             self._still_held(conn, params)
             return 'created'
-        if self._commit('recording sub-account %r' % record['name'], how, upsert, params):
+        if self.database.commit('recording sub-account %r' % record['name'], how, upsert, params):
             raise LedgerError('PostgreSQL ledger %s records sub-account %r as created by this collection: it cannot become adopted, '
                               'which would drop its origin and baseline. Nothing was changed.' % (self.location, record['name']))
 
@@ -247,7 +217,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         def delete(conn, params):
             if not conn.execute(DELETE_ANNOUNCED, params).rowcount:
                 self._still_held(conn, params)  # else already withdrawn by an earlier attempt, or no longer that record
-        self._commit('withdrawing the create of sub-account %r' % record['name'], OUTCOME, delete, params)
+        self.database.commit('withdrawing the create of sub-account %r' % record['name'], OUTCOME, delete, params)
 
     def commit_transfer(self, record, previous_state=None):
         self._check_writable()
@@ -256,8 +226,8 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             def insert(conn, params):
                 if not conn.execute(INSERT_TRANSFER, params).rowcount:
                     raise LockGone()  # a fresh id: only the guard can refuse it
-            self._commit('recording transfer %s of %+d credits to %r' % (record['id'], record['amount'], record['subaccount']),
-                         NEW, insert, params)
+            self.database.commit('recording transfer %s of %+d credits to %r' % (record['id'], record['amount'], record['subaccount']),
+                                 NEW, insert, params)
             return
 
         def update(conn, params):
@@ -269,7 +239,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
             if row is not None and tuple(row) == (record['state'], record['settled'], record['detail']):
                 return None  # an earlier attempt committed it before its connection was lost
             return row[0] if row is not None else 'missing'
-        found = self._commit('recording transfer %s as %s' % (record['id'], record['state']), OUTCOME, update, params)
+        found = self.database.commit('recording transfer %s as %s' % (record['id'], record['state']), OUTCOME, update, params)
         if found == 'missing':
             raise NoSuchRecord('PostgreSQL ledger %s holds no transfer %s to record as %s.' % (self.location, record['id'], record['state']))
         if found:
@@ -284,7 +254,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
         def upsert(conn, params):
             if not conn.execute(UPSERT_ACCOUNT, params).rowcount:
                 raise LockGone()
-        self._commit('recording the account', DECISION, upsert, params)
+        self.database.commit('recording the account', DECISION, upsert, params)
 
     def replace_all(self, contents):
         self._check_writable()
@@ -309,7 +279,7 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                     if transfers:
                         cur.executemany(INSERT_TRANSFER.replace(' WHERE ' + HOLDS_LOCK, ''), transfers)
             return None
-        problem = self._execute('writing the copied records', run)
+        problem = self.database.execute('writing the copied records', run)
         if problem == 'lost':
             raise LedgerError('PostgreSQL ledger %s: this run no longer holds the lock of the main account; nothing was written.'
                               % self.location)
@@ -328,13 +298,13 @@ class PostgresqlStore(PostgresqlConnectionsMixin, LedgerStore):
                 for table in ('smsbox_ledger_accounts', 'smsbox_ledger_subaccounts', 'smsbox_ledger_transfers'):
                     conn.execute('UPDATE %s SET account = %%(aside)s WHERE account = %%(account)s' % table, params)
             return True
-        if not self._execute('moving its records aside', run):
-            raise self._lock_lost_error('moving its records aside')
+        if not self.database.execute('moving its records aside', run):
+            raise self.database.lock.lost_error('moving its records aside')
         return params['aside']
 
     # -- end --
 
     def close(self):
-        self._disconnect()
+        self.database.disconnect()
         self._locked = False
         return []

@@ -6,19 +6,13 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import base64
-import os
 from decimal import Decimal
-
-try:
-    from urllib.parse import quote, quote_plus
-except ImportError:  # pragma: no cover
-    from urllib import quote, quote_plus  # type: ignore
 
 import pytest
 
+from ansible_collections.smsbox.account.plugins.module_utils._connection import Run
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    MASK,
+    CONNECTION_CHECKS,
     MAX_CREDITS,
     MAX_NAME,
     MAX_PASSWORD,
@@ -27,14 +21,12 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_bulk_size,
     check_ca_path,
     check_count,
-    check_ledger_location,
-    installed_collection_of,
-    mask,
     check_name,
     check_password,
     check_unique,
     label,
 )
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import OPTION_VARIABLES, Plan
 
 WHERE = "subaccounts[3] 'shop'"
 
@@ -231,58 +223,6 @@ def test_counts_beyond_a_billion_refused(value):
     assert message.startswith(WHERE + ': credit is ') and 'at most %d credits' % MAX_CREDITS in message
 
 
-# --- ledger location ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize('value', [None, '/srv/smsbox/ledgers/eu.json', '~/smsbox/eu.json', 'postgresql://ops@db/smsbox',
-                                   'postgres://db.example.com/ledgers?sslmode=require'])
-def test_ledger_locations_accepted(value):
-    assert check_ledger_location(value) is None
-
-
-@pytest.mark.parametrize('value', ['ledgers/main.json', './main.json', 'main.json', '../ledgers/eu.json'])
-def test_relative_ledger_path_refused_with_a_suggestion(value):
-    message = check_ledger_location(value)
-    assert 'relative path' in message and repr(value) in message
-    assert '{{ inventory_dir }}' in message
-
-
-def test_empty_ledger_refused():
-    assert 'ledger is empty' in check_ledger_location('  ')
-
-
-def installed_collection(root, namespace='smsbox', name='account'):
-    collection = root / 'ansible_collections' / namespace / name
-    (collection / 'playbooks').mkdir(parents=True)
-    (collection / 'MANIFEST.json').write_text(u'{}')
-    return collection
-
-
-def test_ledger_inside_an_installed_collection_refused(tmp_path):
-    collection = installed_collection(tmp_path / 'collections')
-    path = str(collection / 'playbooks' / 'ledgers' / 'main.json')
-
-    message = check_ledger_location(path)
-
-    assert 'inside the installed collection smsbox.account' in message
-    assert 'ansible-galaxy collection install --force' in message and '{{ inventory_dir }}' in message
-    assert installed_collection_of(str(collection / 'MANIFEST.json')) == 'smsbox.account'
-
-
-def test_ledger_beside_a_collection_checkout_is_accepted(tmp_path):
-    # A source checkout (galaxy.yml, no MANIFEST.json) is not an installed collection that galaxy would overwrite.
-    checkout = tmp_path / 'ansible_collections' / 'smsbox' / 'account'
-    checkout.mkdir(parents=True)
-    (checkout / 'galaxy.yml').write_text(u'namespace: smsbox')
-    assert check_ledger_location(str(checkout / 'tests' / 'output' / 'main.json')) is None
-    assert check_ledger_location(str(tmp_path / 'ledgers' / 'main.json')) is None
-
-
-def test_ledger_through_a_symlink_into_a_collection_refused(tmp_path):
-    collection = installed_collection(tmp_path / 'collections', 'acme', 'tools')
-    os.symlink(str(collection / 'playbooks'), str(tmp_path / 'ledgers'))
-    assert 'acme.tools' in check_ledger_location(str(tmp_path / 'ledgers' / 'eu.json'))
-
-
 # --- ca_path -----------------------------------------------------------------------------------
 
 def test_missing_ca_path_refused_and_explained(tmp_path):
@@ -297,23 +237,39 @@ def test_present_ca_path_accepted(tmp_path):
     assert check_ca_path(None) is None
 
 
-# --- masking -----------------------------------------------------------------------------------
+# --- the connection checks: one list, one order, for the modules and the role --------------------
 
-@pytest.mark.parametrize('secret', ['Pw+S3cr/t&x=1 %', 'k3y-MAIN-7f3a9c2e11d0', u'p\u00e4ss w\u00f6rd', '<a href="x">'])
-def test_every_form_of_a_secret_is_masked(secret):
-    raw = secret.encode('utf-8')
-    forms = [secret, quote_plus(secret), quote(secret, safe=''), quote(secret),
-             base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode().rstrip('=')]
-    if '%' in quote_plus(secret):
-        forms.append(quote_plus(secret).lower())  # a proxy may re-encode with lower-case hex
-    text = ' | '.join('before %s after' % form for form in forms)
-
-    masked = mask(text, [secret, None, ''])
-
-    for form in forms:
-        assert form not in masked
-    assert masked.count(MASK) >= len(forms) and masked.startswith('before ' + MASK)
+BAD_CONNECTION = dict(api_key='two words', api_url='http://api.example.net/api.php', timeout=-1, ca_path='/nonexistent/ca.pem',
+                      ledger='relative.json', concurrency=99, lock_timeout=-5, ledger_connections=1)
 
 
-def test_the_longest_secret_is_masked_first():
-    assert mask('pw=key-123-extra', ['key-123', 'key-123-extra']) == 'pw=' + MASK
+def order_of_refusals(problem_of, values, name_of):
+    """The options a checker refuses, in the order it reports them: each reported option is put right, then it runs again."""
+    values = dict(values)
+    order = []
+    problem = problem_of(values)
+    while problem is not None:
+        option = next(option for option in values if problem.startswith(name_of(option) + ' '))
+        order.append(option)
+        del values[option]
+        problem = problem_of(values)
+    return order
+
+
+def module_problem(params):
+    try:
+        Run(params).check()
+    except InputError as error:
+        return str(error)
+    return None
+
+
+def test_the_modules_and_the_role_check_the_connection_in_one_order():
+    role_values = dict((OPTION_VARIABLES[option], value) for option, value in BAD_CONNECTION.items())
+
+    by_module = order_of_refusals(module_problem, BAD_CONNECTION, lambda option: option)
+    by_role = order_of_refusals(lambda values: Plan.account_problem(dict((OPTION_VARIABLES[option], value) for option, value in values.items())),
+                                BAD_CONNECTION, lambda option: OPTION_VARIABLES[option])
+
+    assert by_module == by_role == [option for option, _check, _pointed_to in CONNECTION_CHECKS]
+    assert Plan.account_problem(role_values).startswith('smsbox_api_key contains a space')

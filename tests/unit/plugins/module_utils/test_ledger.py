@@ -25,10 +25,10 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger impo
     TRANSFER_STATES,
     Ledger,
     LedgerError,
-    default_ledger_path,
     key_fingerprint,
     password_fingerprint,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import default_ledger_path
 
 KEY_A = 'key-of-account-A-0123456789'
 KEY_B = 'key-of-account-B-9876543210'
@@ -405,7 +405,7 @@ def test_crash_mid_write_then_next_run_appends_cleanly(path):
         from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
         with Ledger(sys.argv[1], sys.argv[2]).session() as book:
             tx = book.begin_transfer('shop', 10)
-            os.write(book._store._journal_fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
+            os.write(book._store._journal.fd, b'{"transfer": {"id": "tx-')  # killed in the middle of the next record
             print(tx['id'])
             sys.stdout.flush()
             os._exit(1)

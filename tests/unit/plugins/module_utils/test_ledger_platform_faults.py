@@ -21,7 +21,8 @@ import pytest
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import store as store_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import connections as pg_connections
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import database as pg_database
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import lock as pg_lock
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LockLostError
 from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import Probe, run_in_threads
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, password_of, table_rows, terminate
@@ -35,7 +36,7 @@ def lose_lock(book):
     """The run's lock ends under it: its lock connection terminated (PostgreSQL), its lock file deleted (file)."""
     store = book._store
     if book.store_kind == 'postgresql':
-        terminate(store._uri, store._lock_conn.info.backend_pid)
+        terminate(store.database._uri, store.database.lock.conn.info.backend_pid)
     else:
         os.unlink(store._real + '.lock')
 
@@ -133,7 +134,7 @@ def test_a_run_that_lost_its_lock_records_and_sends_nothing_new(location, store)
 
 def test_a_lost_lock_another_run_took_leaves_the_answers_named_in_the_failure(pg_location, monkeypatch):
     monkeypatch.setattr(store_mod, 'OUTCOME_RETRY_SECONDS', 1.0)
-    monkeypatch.setattr(pg_connections, 'OUTCOME_RETRY_SECONDS', 1.0)
+    monkeypatch.setattr(pg_database, 'OUTCOME_RETRY_SECONDS', 1.0)
     with pytest.raises(LedgerError) as info:
         with Ledger(pg_location, FP_A).session() as book:
             sent = book.begin_transfer('shop', 10)
@@ -165,7 +166,7 @@ def test_the_upsert_itself_keeps_created_rows_created(pg_location):
     with Ledger(pg_location, FP_A).session() as book:
         book.record_subaccount('ours', 'created', nolimit=False)
     with Ledger(pg_location, FP_A).session() as book:
-        book._subaccounts.pop('ours')  # a stale view, as a run that read the ledger before the other one's create
+        book._holdings._subaccounts.pop('ours')  # a stale view, as a run that read the ledger before the other one's create
         with pytest.raises(LedgerError):
             book.record_subaccount('ours', 'adopted', baseline=None)
     assert [row[2] for row in table_rows(pg_location)['smsbox_ledger_subaccounts']] == ['created']
@@ -195,7 +196,7 @@ def test_an_answer_is_kept_and_recorded_when_the_database_comes_back(pg_location
 
 def test_an_answer_is_given_up_after_the_bound_and_named(pg_location, monkeypatch):
     monkeypatch.setattr(store_mod, 'OUTCOME_RETRY_SECONDS', 1.0)
-    monkeypatch.setattr(pg_connections, 'OUTCOME_RETRY_SECONDS', 1.0)
+    monkeypatch.setattr(pg_database, 'OUTCOME_RETRY_SECONDS', 1.0)
     with proxy_to(pg_location) as proxy:
         location = proxy.uri(pg_location)
         with pytest.raises(LedgerError) as info:
@@ -220,7 +221,7 @@ def test_a_transfer_whose_record_failed_is_not_left_pending(pg_location):
         location = proxy.uri(pg_location)
         with Ledger(location, FP_A).session() as book:
             book.record_subaccount('shop', 'created')
-            writer_pids = [conn.info.backend_pid for conn in book._store._idle]
+            writer_pids = [conn.info.backend_pid for conn in book._store.database._idle]
             for pid in writer_pids:
                 terminate(pg_location, pid)  # the writer's connection is gone: recording the transfer fails
             with pytest.raises(LedgerError) as info:
@@ -279,7 +280,7 @@ def test_no_statement_is_prepared_on_the_server(pg_location):
         for n in range(12):
             tx = book.begin_transfer('shop', n + 1)
             book.settle_transfer(tx['id'], 'applied')
-        for conn in [book._store._lock_conn] + list(book._store._idle):
+        for conn in [book._store.database.lock.conn] + list(book._store.database._idle):
             assert conn.execute('SELECT count(*) FROM pg_prepared_statements').fetchone()[0] == 0
             conn.rollback() if not conn.autocommit else None
 
@@ -287,7 +288,7 @@ def test_no_statement_is_prepared_on_the_server(pg_location):
 # -- item 6: waiting for the lock --
 
 def test_a_waiting_run_says_who_holds_the_lock_at_an_interval(location, store, monkeypatch):
-    monkeypatch.setattr(pg_connections, 'LOCK_REPORT_EVERY', 0.3)
+    monkeypatch.setattr(pg_lock, 'LOCK_REPORT_EVERY', 0.3)
     from ansible_collections.smsbox.account.plugins.module_utils._ledger.file import disk
     defaults = list(disk.wait_for_flock.__defaults__)
     defaults[-1] = 0.3

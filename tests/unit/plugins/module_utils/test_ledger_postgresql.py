@@ -20,7 +20,8 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import sql as pg_sql_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import mask_text, mask_uri, printable_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import run_in_threads
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
 
@@ -47,30 +48,7 @@ def assert_no_secret(texts, uri):
             assert secret not in text, 'the password appears in: %s' % text
 
 
-# -- locations and masking (no server needed) --
-
-@pytest.mark.parametrize('uri, printed', [
-    ('postgresql://u:s3cr%40t@db.example:5432/ledger', 'postgresql://u:********@db.example:5432/ledger'),
-    ('postgres://u:p@ss@db/x?sslmode=require', 'postgres://u:********@db/x?sslmode=require'),
-    ('postgresql://u@db/x?password=qwerty&application_name=a', 'postgresql://u@db/x?password=********&application_name=a'),
-    ('postgresql://db/x?sslpassword=abc&user=u', 'postgresql://db/x?sslpassword=********&user=u'),
-    ('postgresql://u:pw@h1:5432,h2:5433/x?target_session_attrs=read-write', 'postgresql://u:********@h1:5432,h2:5433/x?target_session_attrs=read-write'),
-    ('postgresql:///x?service=ledger', 'postgresql:///x?service=ledger'),
-    ('postgresql://u@db/x', 'postgresql://u@db/x'),
-])
-def test_printable_location_masks_every_password(uri, printed):
-    assert printable_location(uri) == printed == mask_uri(uri)
-    for secret in uri_passwords(uri):
-        assert secret not in printed
-
-
-def test_mask_text_hides_known_secrets_and_password_shapes():
-    text = 'failed: password=hunter2 host=db; dsn postgresql://me:tiger@db/x; PW is s3cret'
-    masked = mask_text(text, ['s3cret'])
-    assert 'hunter2' not in masked and 'tiger' not in masked and 's3cret' not in masked
-    assert 'host=db' in masked and 'postgresql://me:********@db/x' in masked
-    assert printable_location('/srv/ledger.json') == '/srv/ledger.json'
-
+# -- no server needed --
 
 def test_module_utils_import_without_psycopg(tmp_path):
     # module_utils run on targets where psycopg may be missing: only a PostgreSQL ledger needs it.
@@ -265,7 +243,7 @@ def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
     with ledger.session() as book:
         sent = book.begin_transfer('shop', 10)
         # the lock connection is ended (a network cut, a pooler restart, a DBA): the lock is gone with it
-        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        terminate(pg_location, book._store.database.lock.conn.info.backend_pid)
         before = table_rows(pg_location)['smsbox_ledger_transfers']
         with pytest.raises(LedgerError) as info:
             book.begin_transfer('shop', 20)
@@ -286,7 +264,7 @@ def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
 
 def test_a_lost_writer_connection_sends_nothing_and_a_settlement_is_retried(pg_location):
     def end_writers(book):
-        pids = [conn.info.backend_pid for conn in book._store._idle]
+        pids = [conn.info.backend_pid for conn in book._store.database._idle]
         assert pids
         for pid in pids:
             terminate(pg_location, pid)
@@ -320,12 +298,12 @@ def test_serialization_failures_and_deadlocks_are_retried(pg_location):
             if failures:
                 raise failures.pop(0)
             return 'done'
-        assert store._execute('a test', flaky) == 'done' and len(attempts) == 3
+        assert store.database.execute('a test', flaky) == 'done' and len(attempts) == 3
 
         def always(conn):
             raise psycopg.errors.SerializationFailure('could not serialize access')
         with pytest.raises(LedgerError) as info:
-            store._execute('a test', always)
+            store.database.execute('a test', always)
         assert 'serialize' in str(info.value)
     # and a server whose transactions are serializable by default works as any other
     serializable = pg_location + '%20-cdefault_transaction_isolation%3Dserializable'
@@ -362,7 +340,7 @@ def test_the_password_appears_in_no_location_message_or_warning(pg_location, tmp
         texts.extend(book.warnings)  # another key: the rotation warning
     with Ledger(pg_location, FP_A).session() as book:
         texts.extend(book.warnings)  # the interrupted transfer
-        terminate(pg_location, book._store._lock_conn.info.backend_pid)
+        terminate(pg_location, book._store.database.lock.conn.info.backend_pid)
         try:
             book.begin_transfer('shop', 1)
         except LedgerError as error:

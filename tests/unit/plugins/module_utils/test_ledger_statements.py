@@ -26,7 +26,7 @@ def test_a_transfer_falls_in_the_period_of_the_day_it_was_recorded(moment, perio
 def record(book, name, amount, when, state='applied', kind='allocated'):
     tx = book.begin_transfer(name, amount, kind=kind, transfer_id='inv-%s-%s' % (name, when) if kind == 'amount' else None)
     book.settle_transfer(tx['id'], state)
-    book._transfers[tx['id']]['created'] = when  # pylint: disable=protected-access  # a history spread over months
+    book._holdings._transfers[tx['id']]['created'] = when  # pylint: disable=protected-access  # a history spread over months
 
 
 def test_totals_per_month_count_applied_transfers_given_and_taken_back(tmp_path):

@@ -27,6 +27,7 @@ from ansible_collections.smsbox.account.plugins.module_utils import _inputs as v
 from ansible_collections.smsbox.account.plugins.module_utils._api.answers import parse_balance, quote_body, read_answer
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxError
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count, examples
 
 hypothesis = pytest.importorskip('hypothesis')
@@ -46,7 +47,7 @@ def secrets(no_space=False):
 
 
 def forms(secret):
-    """Every form the secret may take (written independently of validation.secret_forms)."""
+    """Every form the secret may take (written independently of _secrets.secret_forms)."""
     found = set([secret])
     for encoded in (quote(secret, safe=''), quote(secret), quote_plus(secret)):
         found.update([encoded, re.sub(r'%[0-9A-F]{2}', lambda match: match.group(0).lower(), encoded)])
@@ -237,7 +238,7 @@ def test_timeout_and_concurrency_checks_never_raise(value):
 @given(value=st.one_of(st.none(), JSON_SCALARS, st.text(alphabet='/~.ab ', max_size=20), st.sampled_from(['postgresql://x', 'POSTGRES://y'])))
 def test_check_ledger_location_and_ca_path_never_raise(value):
     count('hypothesis examples')
-    problem = validation.check_ledger_location(value)
+    problem = check_location(value)
     assert problem is None or problem.startswith('ledger ')
     if isinstance(value, str) and '\x00' not in value:
         ca_problem = validation.check_ca_path(value)

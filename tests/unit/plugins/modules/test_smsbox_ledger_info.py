@@ -111,6 +111,15 @@ def test_a_database_password_never_shows(run_module, emulator, base):
         assert '********' in result['ledger_path']
 
 
+@pytest.mark.parametrize('args', [
+    dict(ledger='postgresql://finance:S3cret@db.invalid/smsbox', period='year'),  # refused by the argument spec itself
+    dict(ledger=' postgresql://finance:S3cret@db.invalid/smsbox', key_fingerprint='3f2a9c01b7de'),  # white space around it
+])
+def test_a_database_password_never_shows_when_an_option_is_refused(run_module, args):
+    result = run_module(smsbox_ledger_info, args)
+    assert result.failed and 'S3cret' not in result.out
+
+
 def test_reading_changes_nothing_in_the_ledger(run_module, emulator, base, ledger_path):
     history(run_module, base)
     before = ledger_files_bytes(ledger_path)

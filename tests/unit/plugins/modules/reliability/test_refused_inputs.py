@@ -4,7 +4,8 @@
 """Every module entry of the catalogue of refused inputs (tests/unit/refused_inputs.py), through the real module.
 
 Each must fail with exactly the catalogued message, before any request reaches the emulator, and
-leave the ledger as it was (here: not created).
+leave the ledger as it was (here: not created), write nothing where the module runs, and show no password
+of its ledger option anywhere in what it prints.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +15,7 @@ import os
 
 import pytest
 
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY
 from ansible_collections.smsbox.account.tests.unit.refused_inputs import ENTRIES
@@ -45,13 +47,16 @@ def installed_collection(tmp_path):
 
 
 @pytest.mark.parametrize('entry', MODULE_ENTRIES, ids=[entry['id'] for entry in MODULE_ENTRIES])
-def test_refused_before_any_request(run_module, fresh_emulator, ledger_store, tmp_path, entry):
+def test_refused_before_any_request(run_module, fresh_emulator, ledger_store, tmp_path, monkeypatch, entry):
     installed_collection(tmp_path)
     places = dict(url=fresh_emulator.url, ledger=ledger_store.location, tmp=str(tmp_path))
     args = dict(api_key=KEY, api_url=fresh_emulator.url, ledger=ledger_store.location)
     args.update(filled(entry['args'], places))
     for option in entry['unset']:
         del args[option]
+    workdir = tmp_path / 'workdir'
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # where a relative ledger path would be created
 
     result = run_module(MODULES[entry['module']], args)
 
@@ -59,4 +64,7 @@ def test_refused_before_any_request(run_module, fresh_emulator, ledger_store, tm
     assert result.msg == filled(entry['message'], places)
     assert fresh_emulator.state()['requests'] == [], 'a request was sent before the input was refused'
     assert not os.path.exists(ledger_store.location)
+    assert os.listdir(str(workdir)) == []
+    for secret in uri_passwords(args.get('ledger')):
+        assert secret not in result.out
     count('refused inputs')

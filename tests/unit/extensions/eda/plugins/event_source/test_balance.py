@@ -19,10 +19,10 @@ import pytest
 
 from ansible_collections.smsbox.account.extensions.eda.plugins.event_source import balance
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import secret_forms
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_module
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import printable_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import secret_forms, uri_passwords
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.reliability.conftest import ledger_store  # noqa: F401 pylint: disable=unused-import
 
