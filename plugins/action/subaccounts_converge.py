@@ -23,18 +23,20 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR
-from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
+from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, run_result
 from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
 from ansible_collections.smsbox.account.plugins.module_utils._converge.subaccounts import converge_subaccounts
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import masker
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, uri_passwords
-from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
+from ansible_collections.smsbox.account.plugins.module_utils._specs import CREDIT_RULES, CREDIT_SPEC, SUBACCOUNT_RULES, SUBACCOUNT_SPEC, with_connection
 
-# stage -> (the module, its converge function, the plan entry it converges, the module option that takes it)
+SUBACCOUNT_MODULE = ('smsbox.account.smsbox_subaccount', SUBACCOUNT_SPEC, SUBACCOUNT_RULES)
+CREDIT_MODULE = ('smsbox.account.smsbox_credit', CREDIT_SPEC, CREDIT_RULES)
+# stage -> ((the module, its spec and rules), its converge function, the plan entry it converges, the module option that takes it)
 STAGES = {
-    'subaccounts': (smsbox_subaccount, converge_subaccounts, 'subaccounts', 'subaccounts'),
-    'credits': (smsbox_credit, converge_credits, 'allocations', 'allocations'),
-    'allowances': (smsbox_credit, converge_credits, 'allowances', 'allocations'),
+    'subaccounts': (SUBACCOUNT_MODULE, converge_subaccounts, 'subaccounts', 'subaccounts'),
+    'credits': (CREDIT_MODULE, converge_credits, 'allocations', 'allocations'),
+    'allowances': (CREDIT_MODULE, converge_credits, 'allowances', 'allocations'),
 }
 ACCOUNT_SETTINGS = ('api_key', 'api_url', 'ledger', 'validate_certs', 'ca_path', 'timeout', 'concurrency', 'lock_timeout',
                     'ledger_connections', 'run_label')
@@ -112,9 +114,8 @@ class ActionModule(ActionBase):
         return params
 
     def _in_process(self, module, converge, params, label, expected=frozenset()):
-        spec = connection_argument_spec()
-        spec.update(module.ARGUMENT_SPEC)
-        validated = ArgumentSpecValidator(spec, **module.RULES).validate(params)
+        _name, spec, rules = module
+        validated = ArgumentSpecValidator(with_connection(spec), **rules).validate(params)
         secrets = set(validated._no_log_values)
         if is_postgresql(validated.validated_parameters.get('ledger')):
             secrets.update(uri_passwords(validated.validated_parameters['ledger']))
@@ -140,8 +141,7 @@ class ActionModule(ActionBase):
         return notify
 
     def _module_run(self, module, params, task_vars):
-        name = 'smsbox.account.%s' % module.__name__.rsplit('.', 1)[-1]
-        account_result = self._execute_module(module_name=name, module_args=params, task_vars=task_vars)
+        account_result = self._execute_module(module_name=module[0], module_args=params, task_vars=task_vars)
         account_result.pop('invocation', None)
         return account_result
 

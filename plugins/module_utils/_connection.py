@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by every module, one run's context built on them, and the module base class.
+"""One run's context, built on the connection options every module shares, and the module base class.
 
-The options are documented once in the ``smsbox.account.connection`` doc fragment; this is their one
-argument spec. Environment variables are fallbacks used only when an option is unset. ``Run`` is what
+The options are documented once in the ``smsbox.account.connection`` doc fragment, their argument
+spec in _specs.py. Environment variables are fallbacks used only when an option is unset. ``Run`` is what
 the converge code sees of a run (options, modes, warnings, the client and the ledger of the main
 account) and raises ``ModuleFailure`` through; ``SmsboxModule.run`` is the one place that turns a
 result or a failure into ``exit_json`` or ``fail_json``.
@@ -15,12 +15,11 @@ __metaclass__ = type
 
 from contextlib import contextmanager
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
-    DEFAULT_API_URL,
     InputError,
     check_api_key,
     check_api_url,
@@ -33,8 +32,6 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import (
-    DEFAULT_CONNECTIONS,
-    DEFAULT_LOCK_TIMEOUT,
     is_postgresql,
     printable_location,
     resolve_location,
@@ -42,22 +39,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.store impor
 )
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
 from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
-
-
-def connection_argument_spec():
-    return dict(
-        # Not required=True: a missing key must be reported with the SMSBOX_API_KEY variable it can come from.
-        api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
-        api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['SMSBOX_API_URL'])),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        timeout=dict(type='float', default=10.0),
-        # str, not path: a path's expandvars would mangle a URI, or a '$' in its password; ~ is expanded for files below.
-        ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
-        lock_timeout=dict(type='float', default=DEFAULT_LOCK_TIMEOUT, fallback=(env_fallback, ['SMSBOX_LOCK_TIMEOUT'])),
-        ledger_connections=dict(type='int', default=DEFAULT_CONNECTIONS, fallback=(env_fallback, ['SMSBOX_LEDGER_CONNECTIONS'])),
-        run_label=dict(type='str', fallback=(env_fallback, ['SMSBOX_RUN_LABEL'])),
-    )
+from ansible_collections.smsbox.account.plugins.module_utils._specs import with_connection
 
 
 def ledger_dependency_failure(error, **returned):
@@ -158,9 +140,7 @@ class SmsboxModule(AnsibleModule):
     """An AnsibleModule with the connection options, which runs a converge function: ``main`` is one line."""
 
     def __init__(self, argument_spec, **kwargs):
-        spec = connection_argument_spec()
-        spec.update(argument_spec)
-        super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+        super(SmsboxModule, self).__init__(argument_spec=with_connection(argument_spec), **kwargs)
         for option in ('ledger', 'dest'):
             if is_postgresql(self.params.get(option)):
                 # Whatever prints the module's arguments or results masks the URI's password, as it masks api_key.

@@ -156,15 +156,16 @@ csv:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import ledger_dependency_failure
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, check_ledger_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import PERIODS, csv_text, statement
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import csv_text, statement
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import is_postgresql, printable_location, resolve_location, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._specs import LEDGER_INFO_SPEC
 
 FINGERPRINT = re.compile(r'^[0-9a-f]{12}\Z')
 MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
@@ -230,20 +231,7 @@ def write_csv(path, text, check_mode):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            # str, not path: a path's expandvars would mangle a URI; ~ is expanded for files when it is read.
-            ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
-            key_fingerprint=dict(type='str', no_log=False),
-            api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
-            subaccounts=dict(type='list', elements='str'),
-            since=dict(type='str'),
-            until=dict(type='str'),
-            period=dict(type='str', choices=list(PERIODS)),
-            csv=dict(type='path'),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=LEDGER_INFO_SPEC, supports_check_mode=True)
     if is_postgresql(module.params['ledger']):
         module.no_log_values.update(uri_passwords(module.params['ledger']))
     try:
