@@ -40,6 +40,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.store impor
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.file.store import default_ledger_path
 from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
 from ansible_collections.smsbox.account.plugins.module_utils._specs import with_connection
+from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import MODULE_VOCABULARY
 
 
 def ledger_dependency_failure(error, **returned):
@@ -60,6 +61,8 @@ class Run:
         self.expected_new = frozenset()
         # What the play knows of the run and a module cannot see (the awx_* variables, the playbook): the role gives it.
         self.play = {}
+        # The words of the messages that say what to set: the module's options, or the role's variables.
+        self.words = MODULE_VOCABULARY
 
     def warn(self, message):
         self.warnings.append(message)
@@ -71,14 +74,14 @@ class Run:
         checks = ((check_api_key, 'api_key'), (check_api_url, 'api_url'), (check_timeout, 'timeout'),
                   (check_ca_path, 'ca_path'), (check_ledger_location, 'ledger'), (check_lock_timeout, 'lock_timeout'),
                   (check_ledger_connections, 'ledger_connections'))
-        problem = next((found for found in (check(self.params[name]) for check, name in checks) if found), None)
+        problem = next((found for found in (check(self.params[name], self.words[name]) for check, name in checks) if found), None)
         if problem:
             raise InputError(problem)
 
     def client(self, pool_size=1):
         return SmsboxClient(
             self.params['api_url'], self.params['api_key'], timeout=self.params['timeout'],
-            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size)
+            validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size, words=self.words)
 
     @property
     def ledger_location(self):
