@@ -16,7 +16,6 @@ __metaclass__ = type
 
 import json
 import os
-import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -39,6 +38,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     is_postgresql_uri,
     mask,
 )
+from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import Vocabulary
 from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
 from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 
@@ -66,6 +66,11 @@ ACCOUNT_SETTINGS = (
 )
 ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
 HOST_VARIABLES = SUBACCOUNT_VARIABLES + ACCOUNT_VARIABLES
+# The words of the converge messages a role user reads: the role's variable for each module option it sets, and what the
+# role has in place of the rest (a host's credit is the module's allocated; one-off transfers are the module's alone).
+ROLE_VOCABULARY = Vocabulary(
+    dict((option, variable) for variable, option in ACCOUNT_SETTINGS + (('smsbox_api_url', 'api_url'), ('smsbox_api_key', 'api_key'))),
+    allocated='credit', amount="smsbox.account.smsbox_credit's amount", subaccount_task="the role's sub-accounts stage")
 
 
 def _native(value):
@@ -345,18 +350,3 @@ def plan_hosts(hosts, hostvars, spec, read_ledger=None, outside=()):
         outside_names.update(plan.described_names(hostvars[host]))
     return plan.result(read_ledger, outside_names, partial=bool(outside))
 
-
-# The modules name their own options in messages; a role user sets the role's variables instead.
-ROLE_VOCABULARY = (
-    ('adopt: true', 'smsbox_adopt: true'),
-    ('point ledger at', 'point smsbox_ledger at'),
-    ('set ca_path', 'set smsbox_ca_path'),
-    ('validate_certs: false', 'smsbox_validate_certs: false'),
-    ('set the api_key option', 'set smsbox_api_key'),
-)
-
-
-def in_role_vocabulary(message):
-    for module_words, role_words in ROLE_VOCABULARY:
-        message = re.sub(r'(?<![\w])%s' % re.escape(module_words), role_words, message)
-    return message
