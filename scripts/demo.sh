@@ -90,6 +90,31 @@ if grep -Eq 'changed=[1-9]' "$DEMO/run2.log"; then
     exit 1
 fi
 
+say "Run 3: the shop madrid-sol left the eu inventory; the summary reports its sub-account (drift), nothing is sent" | tee -a "$LOG"
+# A copy of the inventories without that host (from its line to the next host's): the ledger still knows it.
+cp -r "$EXAMPLES/inventories" "$DEMO/inventories"
+sed -i '/^    madrid-sol:$/,/^    milano-duomo:$/{/^    milano-duomo:$/!d}' "$DEMO/inventories/eu/hosts.yml"
+(cd "$ROOT" && ansible-playbook smsbox.account.provision -i "$DEMO/inventories/eu" -i "$DEMO/inventories/us" \
+    --vault-password-file examples/demo-vault-password.txt -e "smsbox_api_url=$URL" -e "smsbox_ledger_dir=$DEMO/ledgers") \
+    2>&1 | tee "$DEMO/run3.log" | tee -a "$LOG" > /dev/null
+grep -o '"eu: [^"]*drift: [^"]*"' "$DEMO/run3.log" | head -1 | tee -a "$LOG"
+
+say "A statement of the eu ledger, read without the key (smsbox_ledger_info), and its CSV" | tee -a "$LOG"
+(cd "$ROOT" && SMSBOX_API_KEY='' ansible localhost -m smsbox.account.smsbox_ledger_info \
+    -a "ledger=$DEMO/ledgers/eu.json period=month csv=$DEMO/eu-statement.csv" -o) 2>&1 \
+    | "$VENV/bin/python" -c '
+import json, sys
+text = sys.stdin.read()
+result = json.loads(text[text.index("{"):])
+totals = result["totals"]
+print("eu: %d credits given, %d taken back, %d net, in %d transfers; per month: %s" % (
+    totals["given"], totals["taken_back"], totals["net"], totals["transfers"],
+    ", ".join("%s %+d" % (period["period"], period["net"]) for period in result["periods"])))
+for name, entry in sorted(result["subaccounts"].items())[:3]:
+    print("  %-22s declared %5d, received %5d" % (name, entry["credits"]["allocated"], entry["credits"]["received"]))
+print("  ... and the CSV, one row per transfer: %s" % result["csv"])
+' | tee -a "$LOG"
+
 say "What the emulator holds now, per main account" | tee -a "$LOG"
 python "$EMULATOR" state --ready-file "$READY" > "$DEMO/state.json"
 # Labels come from examples/emulator-accounts.json; keys are never printed.

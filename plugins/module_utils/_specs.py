@@ -89,14 +89,13 @@ LEDGER_COPY_SPEC = dict(
     move_aside=dict(type='bool', default=False),
 )
 
-# smsbox_ledger_info reads a ledger without talking to SMSBOX: of the connection options, only the ledger and the key.
-LEDGER_INFO_SPEC = dict(
-    ledger=CONNECTION_SPEC['ledger'],
+# smsbox_ledger_info sends nothing to SMSBOX, but takes the connection options too, so that one module_defaults group
+# serves every module: it uses the ledger's, and the key for its fingerprint.
+LEDGER_INFO_SPEC = with_connection(dict(
     key_fingerprint=dict(type='str', no_log=False),
-    api_key=CONNECTION_SPEC['api_key'],
     subaccounts=dict(type='list', elements='str'),
     since=dict(type='str'),
     until=dict(type='str'),
     period=dict(type='str', choices=list(PERIODS)),
     csv=dict(type='path'),
-)
+))

@@ -23,6 +23,7 @@ description:
   - Runs on the controller (or wherever the ledger is reachable), under the ledger's shared lock, so a run that is
     writing the ledger finishes first.
 extends_documentation_fragment:
+  - smsbox.account.connection
   - smsbox.account.connection.attributes
   - ansible.builtin.action_common_attributes
 attributes:
@@ -34,13 +35,17 @@ attributes:
   idempotent:
     support: full
     details: Reading changes nothing; O(csv) is rewritten only when its content differs.
+notes:
+  - It takes the connection options of the other modules, so that one C(module_defaults) group serves them all, and
+    uses only O(ledger), O(lock_timeout), O(ledger_connections), and O(api_key) to compute O(key_fingerprint); the others
+    are ignored (it sends nothing to SMSBOX).
+  - A transfer counts in the period it was recorded in (just before it was sent). Totals count applied transfers only.
 options:
   ledger:
     description:
       - The ledger to read, a file path or a C(postgresql://) URI, as the other modules' O(smsbox.account.smsbox_credit#module:ledger).
       - If not set, the value of the E(SMSBOX_LEDGER) environment variable is used.
     type: str
-    required: false
   key_fingerprint:
     description:
       - The main account whose ledger to read, as its key fingerprint (12 hex digits). Needed for a PostgreSQL ledger unless
@@ -71,13 +76,11 @@ options:
     description:
       - Write the statement's transfers to this file as CSV (UTF-8, comma-separated, a header row, one row per transfer in
         time order, with the columns C(created), C(subaccount), C(amount), C(kind), C(state), C(transfer_id), C(id),
-        C(settled), C(detail), C(run)). The directory must exist.
+        C(settled), C(detail), C(run)). Missing directories are created.
     type: path
 seealso:
   - module: smsbox.account.smsbox_balance_info
   - module: smsbox.account.smsbox_ledger_copy
-notes:
-  - A transfer counts in the period it was recorded in (just before it was sent). Totals count applied transfers only.
 author:
   - smsbox.account contributors (@smsbox-account)
 '''
@@ -199,7 +202,8 @@ def read_statement(module):
     location, fingerprint = checked(params)
     result = dict(changed=False, ledger_path=printable_location(location), key_fingerprint=fingerprint)
     try:
-        with Ledger(location, fingerprint).session(exclusive=False) as book:
+        with Ledger(location, fingerprint, lock_timeout=params['lock_timeout'], connections=params['ledger_connections']).session(
+                exclusive=False) as book:
             result['exists'] = book.exists
             result.update(statement(book, names=params['subaccounts'], since=params['since'], until=params['until'],
                                     period=params['period']))
@@ -222,6 +226,7 @@ def write_csv(path, text, check_mode):
         same = False
     if not same and not check_mode:
         try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             with open(path + '.tmp', 'w', encoding='utf-8', newline='') as handle:
                 handle.write(text)
             os.replace(path + '.tmp', path)

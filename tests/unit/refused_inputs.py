@@ -130,6 +130,14 @@ ENTRIES = [
            'e.g. -a "subaccount=<name> resolve=tx-4be1c2a09d3f=applied" ad hoc, or resolve: {"tx-4be1c2a09d3f": applied} in a task'),
     module('Resolve forms', 'resolve-string-other-answer', CREDIT, dict(subaccount='shop-a', resolve='tx-4be1c2a09d3f=done'),
            "'shop-a': resolve says 'done' for tx-4be1c2a09d3f; say applied (the credits arrived) or rejected (they did not)"),
+    module('Day 2', 'state-unknown', SUBACCOUNT, dict(subaccounts=[dict(name='shop-a', password='Pw-1', state='closed')]),
+           "value of state must be one of: present, retired, got: closed found in subaccounts"),
+    module('Day 2', 'period-with-allocated', CREDIT, dict(subaccount='shop-a', allocated=100, period='month'),
+           "'shop-a': period pays amount once per period (an allowance); it needs amount, and not allocated"),
+    module('Day 2', 'period-unknown', CREDIT, dict(subaccount='shop-a', amount=10, period='quarter'),
+           "'shop-a': period must be month, week (the current one) or a period such as 2026-12 or 2026-W50, got 'quarter'"),
+    module('Day 2', 'period-take-back', CREDIT, dict(subaccount='shop-a', amount=-10, period='month'),
+           "'shop-a': an allowance (period) gives credits: amount must be more than 0, got -10"),
     # -- the API key ----------------------------------------------------------------------------------------
     module('API key', 'key-missing', BALANCE, dict(),
            'no API key: set the api_key option (from Ansible Vault) or the SMSBOX_API_KEY environment variable of the process that runs '
@@ -243,6 +251,13 @@ ENTRIES = [
          dict(eu1=dict(shop('shop-a'), smsbox_account_label='eu'), us1=dict(shop('shop-a'), smsbox_account_label='us', smsbox_api_key='other-key-0001')),
          "sub-account 'shop-a' is described under two main accounts, eu (host eu1) and us (host us1): SMSBOX names are unique "
          'across main accounts, so one of them would be refused or pay the wrong shop; describe it once'),
+    role('Role variables', 'role-retired-given-credit', dict(web1=shop('shop-a', state='retired', credit=10)),
+         "host web1: sub-account 'shop-a': it is retired, so it cannot be given credit: a retired sub-account gives its credits "
+         'back and is left alone'),
+    role('Role variables', 'role-credit-per-period-zero', dict(web1=shop('shop-a', credit_per_period=0)),
+         "host web1: sub-account 'shop-a': credit_per_period is 0; a transfer of 0 credits does nothing (leave the item out)"),
+    role('Role variables', 'role-removed-unknown', dict(web1=dict(shop('shop-a'), smsbox_removed='delete')),
+         'host web1: value of smsbox_removed must be one of: report, fail, reclaim, got: delete'),
     role('Role variables', 'role-501-subaccounts',
          dict(web1=dict(smsbox_account_label='eu', smsbox_subaccounts=[dict(name='s%d' % index) for index in range(501)])),
          'main account eu is given 501 sub-accounts; SMSBOX allows 500'),
@@ -268,6 +283,16 @@ CONTEXT = [
          situation='the same take-back SMSBOX refused last time (the sub-account spent its credits), asked again',
          message="<item>: not sent: SMSBOX refused this same take-back of -200 credits at <time> (tx-...), most likely because ...",
          test='tests/unit/plugins/modules/test_smsbox_credit.py::test_a_take_back_refused_because_the_shop_spent_its_credits_is_not_resent'),
+    dict(id='retire-unknown-name', where='smsbox_subaccount',
+         situation='state: retired on a name the ledger does not know (nothing is sent but the balance read)',
+         message="<item>: cannot retire it: the ledger does not know it (it was not created or adopted through <ledger>), so it "
+                 'knows no credits to take back ...',
+         test='tests/unit/plugins/modules/test_smsbox_subaccount_retire.py'),
+    dict(id='role-drift-fail', where='role',
+         situation='smsbox_removed: fail and the ledger holds sub-accounts no host describes',
+         message='main account eu: its ledger holds 1 sub-account(s) that no host describes any more (drift), and smsbox_removed '
+                 'is fail: ... Nothing was sent ...',
+         test='tests/unit/plugins/plugin_utils/test_role_plan_day2.py, tests/integration/targets/role_day2'),
     dict(id='credit-allocated-baseline-unknown', where='smsbox_credit',
          situation='allocated on a sub-account adopted without its baseline',
          message='<item>: nothing was sent, because it was adopted (<date>) without the credits it had received before this ledger '

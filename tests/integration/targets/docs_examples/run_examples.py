@@ -499,14 +499,15 @@ class Scratch:
 
 
 def _credits(data):
-    """(name, credit) of every sub-account an inventory's hosts describe with a credit."""
+    """(name, credit) of every sub-account an inventory's hosts describe with a credit; a retired one holds 0."""
     if isinstance(data, dict):
         for name, value in data.items():
-            if name == 'smsbox_subaccount' and isinstance(value, dict) and 'credit' in value:
-                yield value['name'], value['credit']
-            elif name == 'smsbox_subaccounts' and isinstance(value, list):
-                for item in value:
-                    if isinstance(item, dict) and 'credit' in item:
+            items = [value] if name == 'smsbox_subaccount' else value if name == 'smsbox_subaccounts' else None
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, dict) and item.get('state') == 'retired':
+                        yield item['name'], 0
+                    elif isinstance(item, dict) and 'credit' in item:
                         yield item['name'], item['credit']
             else:
                 yield from _credits(value)
