@@ -6,8 +6,6 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import in_role_vocabulary
-
 
 def _account_results(results):
     """The loop results of a bulk task, without the skipped ones."""
@@ -20,7 +18,7 @@ def subaccount_failures(results):
     for result in _account_results(results):
         if result.get('msg'):  # the modules set msg only when they fail
             label = result.get('item', {}).get('label', 'main account')
-            messages.append('%s: %s' % (label, in_role_vocabulary(result['msg'])))
+            messages.append('%s: %s' % (label, result['msg']))  # said in the role's words by the converge itself
     return ' || '.join(messages)
 
 

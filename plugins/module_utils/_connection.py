@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by every module, one run's context built on them, and the module base class.
+"""One run's context, built on the connection options every module shares, and the module base class.
 
-The options are documented once in the ``smsbox.account.connection`` doc fragment; this is their one
-argument spec. Environment variables are fallbacks used only when an option is unset. ``Run`` is what
+The options are documented once in the ``smsbox.account.connection`` doc fragment, their argument
+spec in _specs.py. Environment variables are fallbacks used only when an option is unset. ``Run`` is what
 the converge code sees of a run (options, modes, warnings, the client and the ledger of the main
 account) and raises ``ModuleFailure`` through; ``SmsboxModule.run`` is the one place that turns a
 result or a failure into ``exit_json`` or ``fail_json``.
@@ -15,7 +15,7 @@ __metaclass__ = type
 
 from contextlib import contextmanager
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
     from ansible.module_utils.secrets import register_secrets  # ansible-core 2.22+
@@ -24,31 +24,14 @@ except ImportError:
 
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR, SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure, SmsboxAuthError, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_API_URL, DEFAULT_RETRIES, InputError, connection_problem
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, connection_problem
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import ledger_location, printable_location
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import DEFAULT_CONNECTIONS, DEFAULT_LOCK_TIMEOUT
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
-
-
-def connection_argument_spec():
-    return dict(
-        # Not required=True: a missing key must be reported with the SMSBOX_API_KEY variable it can come from.
-        api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SMSBOX_API_KEY'])),
-        api_url=dict(type='str', default=DEFAULT_API_URL, fallback=(env_fallback, ['SMSBOX_API_URL'])),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-        timeout=dict(type='float', default=10.0),
-        # Reads only, and writes that never left: a create or a transfer that may have arrived is never sent again.
-        retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['SMSBOX_RETRIES'])),
-        # str, not path: a path's expandvars would mangle a URI, or a '$' in its password; ~ is expanded for files below.
-        ledger=dict(type='str', fallback=(env_fallback, ['SMSBOX_LEDGER'])),
-        lock_timeout=dict(type='float', default=DEFAULT_LOCK_TIMEOUT, fallback=(env_fallback, ['SMSBOX_LOCK_TIMEOUT'])),
-        ledger_connections=dict(type='int', default=DEFAULT_CONNECTIONS, fallback=(env_fallback, ['SMSBOX_LEDGER_CONNECTIONS'])),
-        run_label=dict(type='str', fallback=(env_fallback, ['SMSBOX_RUN_LABEL'])),
-    )
+from ansible_collections.smsbox.account.plugins.module_utils._specs import with_connection
+from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import MODULE_VOCABULARY
 
 
 def ledger_dependency_failure(error, **returned):
@@ -69,6 +52,8 @@ class Run:
         self.expected_new = frozenset()
         # What the play knows of the run and a module cannot see (the awx_* variables, the playbook): the role gives it.
         self.play = {}
+        # The words of the messages that say what to set: the module's options, or the role's variables.
+        self.words = MODULE_VOCABULARY
 
     def warn(self, message):
         self.warnings.append(message)
@@ -77,7 +62,7 @@ class Run:
         """Every connection option, before any request, whatever the URL (_inputs.CONNECTION_CHECKS, in their order)."""
         if REQUESTS_IMPORT_ERROR:
             raise ModuleFailure(missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        problem = connection_problem(self.params)
+        problem = connection_problem(self.params, self.words)
         if problem:
             raise InputError(problem)
 
@@ -85,7 +70,7 @@ class Run:
         return SmsboxClient(
             self.params['api_url'], self.params['api_key'], timeout=self.params['timeout'],
             validate_certs=self.params['validate_certs'], ca_path=self.params['ca_path'], pool_size=pool_size,
-            attempts=1 + self.params['retries'])
+            attempts=1 + self.params['retries'], words=self.words)
 
     @property
     def ledger_location(self):
@@ -147,9 +132,7 @@ class SmsboxModule(AnsibleModule):
     """An AnsibleModule with the connection options, which runs a converge function: ``main`` is one line."""
 
     def __init__(self, argument_spec, **kwargs):
-        spec = connection_argument_spec()
-        spec.update(argument_spec)
-        super(SmsboxModule, self).__init__(argument_spec=spec, **kwargs)
+        super(SmsboxModule, self).__init__(argument_spec=with_connection(argument_spec), **kwargs)
         self._hide_uri_passwords()
 
     def _hide_uri_passwords(self):

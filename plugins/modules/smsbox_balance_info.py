@@ -132,6 +132,7 @@ ledger:
 '''
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
+from ansible_collections.smsbox.account.plugins.module_utils._specs import BALANCE_INFO_SPEC
 
 
 def ledger_summary(ledger):
@@ -154,7 +155,7 @@ def balance_and_ledger(run):
 
 
 def main():
-    SmsboxModule(argument_spec={}, supports_check_mode=True).run(balance_and_ledger)
+    SmsboxModule(argument_spec=BALANCE_INFO_SPEC, supports_check_mode=True).run(balance_and_ledger)
 
 
 if __name__ == '__main__':

@@ -231,29 +231,11 @@ ledger_path:
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
 from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
-from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import DEFAULT_CONCURRENCY
-
-# allocated, amount and resolve are raw: they are checked per item, in messages that name the sub-account.
-ITEM_OPTIONS = dict(
-    subaccount=dict(type='str', required=True),
-    allocated=dict(type='raw'),
-    amount=dict(type='raw'),
-    transfer_id=dict(type='str'),
-    resolve=dict(type='raw'),
-    period=dict(type='str'),
-)
-
-# The single form takes the item's options at the top; the role's converge action reads this spec too.
-ARGUMENT_SPEC = dict(
-    allocations=dict(type='list', elements='dict', options=ITEM_OPTIONS),
-    concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
-    **dict(ITEM_OPTIONS, subaccount=dict(type='str'))
-)
-RULES = dict(mutually_exclusive=[('subaccount', 'allocations')], required_one_of=[('subaccount', 'allocations')])
+from ansible_collections.smsbox.account.plugins.module_utils._specs import CREDIT_RULES, CREDIT_SPEC
 
 
 def main():
-    SmsboxModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **RULES).run(converge_credits)
+    SmsboxModule(argument_spec=CREDIT_SPEC, supports_check_mode=True, **CREDIT_RULES).run(converge_credits)
 
 
 if __name__ == '__main__':

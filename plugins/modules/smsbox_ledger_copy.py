@@ -133,6 +133,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import Inpu
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._specs import LEDGER_COPY_SPEC
 
 
 def copy(run):
@@ -154,14 +155,7 @@ def copy(run):
 
 
 def main():
-    SmsboxModule(
-        argument_spec=dict(
-            dest=dict(type='str', required=True),
-            source_fingerprint=dict(type='str'),
-            move_aside=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    ).run(copy)
+    SmsboxModule(argument_spec=LEDGER_COPY_SPEC, supports_check_mode=True).run(copy)
 
 
 if __name__ == '__main__':

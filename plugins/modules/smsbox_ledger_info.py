@@ -164,8 +164,9 @@ from ansible_collections.smsbox.account.plugins.module_utils._api.errors import 
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerDependencyError, LedgerError, key_fingerprint
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import PERIODS, csv_text, statement
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.statements import csv_text, statement
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import check_location, is_postgresql, printable_location, resolve_location
+from ansible_collections.smsbox.account.plugins.module_utils._specs import LEDGER_INFO_SPEC
 
 FINGERPRINT = re.compile(r'^[0-9a-f]{12}\Z')
 MOMENT = re.compile(r'^\d{4}-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?\Z')
@@ -234,17 +235,7 @@ def write_csv(path, text, check_mode):
 
 def main():
     # The connection options (one module_defaults group serves every module), a URI's password masked in all it prints.
-    module = SmsboxModule(
-        argument_spec=dict(
-            key_fingerprint=dict(type='str', no_log=False),
-            subaccounts=dict(type='list', elements='str'),
-            since=dict(type='str'),
-            until=dict(type='str'),
-            period=dict(type='str', choices=list(PERIODS)),
-            csv=dict(type='path'),
-        ),
-        supports_check_mode=True,
-    )
+    module = SmsboxModule(argument_spec=LEDGER_INFO_SPEC, supports_check_mode=True)
     try:
         module.exit_json(**read_statement(module))
     except ModuleFailure as failure:

@@ -245,36 +245,11 @@ ledger_path:
 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import SmsboxModule
 from ansible_collections.smsbox.account.plugins.module_utils._converge.subaccounts import converge_subaccounts
-from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import DEFAULT_CONCURRENCY
-
-ITEM_OPTIONS = dict(
-    name=dict(type='str', required=True),
-    password=dict(type='str', no_log=True),
-    nolimit=dict(type='bool'),
-    adopt=dict(type='bool'),
-    baseline=dict(type='raw'),
-    state=dict(type='str', choices=['present', 'retired']),
-    acknowledge=dict(type='bool'),
-)
-
-# The role's converge action reads this spec too.
-ARGUMENT_SPEC = dict(
-    name=dict(type='str'),
-    password=dict(type='str', no_log=True),
-    nolimit=dict(type='bool', default=False),
-    adopt=dict(type='bool', default=False),
-    baseline=dict(type='raw'),
-    state=dict(type='str', default='present', choices=['present', 'retired']),
-    acknowledge=dict(type='bool', default=False),
-    subaccounts=dict(type='list', elements='dict', options=ITEM_OPTIONS),
-    concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
-)
-RULES = dict(mutually_exclusive=[('name', 'subaccounts'), ('password', 'subaccounts'), ('baseline', 'subaccounts')],
-             required_one_of=[('name', 'subaccounts')])
+from ansible_collections.smsbox.account.plugins.module_utils._specs import SUBACCOUNT_RULES, SUBACCOUNT_SPEC
 
 
 def main():
-    SmsboxModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **RULES).run(converge_subaccounts)
+    SmsboxModule(argument_spec=SUBACCOUNT_SPEC, supports_check_mode=True, **SUBACCOUNT_RULES).run(converge_subaccounts)
 
 
 if __name__ == '__main__':

@@ -16,13 +16,13 @@ __metaclass__ = type
 
 import json
 import os
-import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import is_postgresql, ledger_location, printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
+    CONNECTION_CHECKS,
     DEFAULT_API_URL,
     MAX_SUBACCOUNTS,
     InputError,
@@ -32,6 +32,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     connection_problem,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
+from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import Vocabulary
 from ansible_collections.smsbox.account.plugins.plugin_utils._ledgers_of_the_run import LedgersOfTheRun
 from ansible_collections.smsbox.account.plugins.plugin_utils._shared_templates import SharedTemplates
 
@@ -58,11 +59,13 @@ ACCOUNT_SETTINGS = (
     ('smsbox_run_label', 'run_label'),
 )
 ACCOUNT_VARIABLES = IDENTITY_VARIABLES + tuple(variable for variable, _key in ACCOUNT_SETTINGS)
-# The module option of each role variable: the modules' connection checks name the variable in their messages.
-OPTION_VARIABLES = dict([('api_url', 'smsbox_api_url'), ('api_key', 'smsbox_api_key')]
-                        + [(option, variable) for variable, option in ACCOUNT_SETTINGS])
 EMPTY_IS_UNSET = ('ledger', 'ca_path')  # an empty smsbox_ledger or smsbox_ca_path (a blanked group variable) is unset
 HOST_VARIABLES = SUBACCOUNT_VARIABLES + ACCOUNT_VARIABLES
+# The words of the converge messages a role user reads: the role's variable for each module option it sets, and what the
+# role has in place of the rest (a host's credit is the module's allocated; one-off transfers are the module's alone).
+ROLE_VOCABULARY = Vocabulary(
+    dict((option, variable) for variable, option in ACCOUNT_SETTINGS + (('smsbox_api_url', 'api_url'), ('smsbox_api_key', 'api_key'))),
+    allocated='credit', amount="smsbox.account.smsbox_credit's amount", subaccount_task="the role's sub-accounts stage")
 
 
 def _native(value):
@@ -182,10 +185,15 @@ class Plan:
     def account_problem(values):
         """The connection settings, checked by the modules' own checks in their order, but before any account sends anything.
         A setting left unset is not checked: the module's environment fallback or default applies."""
-        settings = dict((option, values.get(variable)) for option, variable in OPTION_VARIABLES.items()
-                        if values.get(variable) is not None and not (option in EMPTY_IS_UNSET and values.get(variable) == ''))
+        settings = {}
+        for option, _check, _pointed_to in CONNECTION_CHECKS:
+            if option not in ROLE_VOCABULARY:
+                continue  # not set by the role (retries): the module's default applies
+            value = values.get(ROLE_VOCABULARY[option])
+            if value is not None and not (option in EMPTY_IS_UNSET and value == ''):
+                settings[option] = value
         settings['api_url'] = default_api_url(values)
-        return connection_problem(settings, OPTION_VARIABLES)
+        return connection_problem(settings, ROLE_VOCABULARY)
 
     def account_of(self, host, values):
         url = default_api_url(values)
@@ -330,18 +338,3 @@ def plan_hosts(hosts, hostvars, spec, read_ledger=None, outside=()):
         outside_names.update(plan.described_names(hostvars[host]))
     return plan.result(read_ledger, outside_names, partial=bool(outside))
 
-
-# The modules name their own options in messages; a role user sets the role's variables instead.
-ROLE_VOCABULARY = (
-    ('adopt: true', 'smsbox_adopt: true'),
-    ('point ledger at', 'point smsbox_ledger at'),
-    ('set ca_path', 'set smsbox_ca_path'),
-    ('validate_certs: false', 'smsbox_validate_certs: false'),
-    ('set the api_key option', 'set smsbox_api_key'),
-)
-
-
-def in_role_vocabulary(message):
-    for module_words, role_words in ROLE_VOCABULARY:
-        message = re.sub(r'(?<![\w])%s' % re.escape(module_words), role_words, message)
-    return message

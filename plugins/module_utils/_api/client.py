@@ -41,6 +41,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._api.answers import
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import SmsboxError, SmsboxTransportError
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import DEFAULT_RETRIES, is_loopback
 from ansible_collections.smsbox.account.plugins.module_utils._version import COLLECTION_VERSION
+from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import MODULE_VOCABULARY
 
 USER_AGENT = 'smsbox.account/%s (Ansible collection)' % COLLECTION_VERSION
 CONNECT_TIMEOUT_CAP = 3.0
@@ -49,7 +50,7 @@ BACKOFF = 0.5
 BACKOFF_CAP = 4.0
 
 
-def _transport_error(exc, api_url):
+def _transport_error(exc, api_url, words=MODULE_VOCABULARY):
     """Map a requests exception to an error that knows whether the request may have been sent."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         sent = False
@@ -63,17 +64,17 @@ def _transport_error(exc, api_url):
     else:
         sent = True  # read timeout, connection reset after sending, anything unforeseen: assume it arrived
     if isinstance(exc, requests.exceptions.SSLError) and not sent:
-        return SmsboxTransportError(_untrusted_certificate(_root_cause(exc), api_url), sent=False)
+        return SmsboxTransportError(_untrusted_certificate(_root_cause(exc), api_url, words), sent=False)
     what = 'the request may have reached SMSBOX but its answer was lost' if sent else 'the request was not sent'
     return SmsboxTransportError('%s (%s): %s' % (what, host_of(api_url), exc.__class__.__name__), sent=sent)
 
 
-def _untrusted_certificate(cause, api_url):
+def _untrusted_certificate(cause, api_url, words):
     # ssl's verify_message says why ("self-signed certificate", "Hostname mismatch, ..."); it holds no secret.
     reason = getattr(cause, 'verify_message', None) or getattr(cause, 'reason', None) or cause.__class__.__name__
-    return ('the request was not sent: the TLS certificate of %s is not trusted (%s). If the server is the right one, set ca_path '
-            'to the PEM file of the certificate authority that signed its certificate; validate_certs: false is for a test '
-            'server only' % (host_of(api_url), str(reason)[:200]))
+    return words.say('the request was not sent: the TLS certificate of %s is not trusted (%s). If the server is the right one, set '
+                     '{ca_path} to the PEM file of the certificate authority that signed its certificate; {validate_certs}: false is '
+                     'for a test server only', host_of(api_url), str(reason)[:200])
 
 
 def _root_cause(exc):
@@ -96,8 +97,9 @@ class SmsboxClient:
     """The three Account API operations over one keep-alive session."""
 
     def __init__(self, api_url, api_key, timeout=10, validate_certs=True, ca_path=None, pool_size=1,
-                 attempts=ATTEMPTS, backoff=BACKOFF, sleep=time.sleep, session=None):
+                 attempts=ATTEMPTS, backoff=BACKOFF, sleep=time.sleep, session=None, words=MODULE_VOCABULARY):
         self.api_url = api_url
+        self.words = words  # the caller's option names, for the advice in its messages
         self._api_key = api_key
         self.timeout = (min(CONNECT_TIMEOUT_CAP, timeout), timeout)
         self.attempts = max(1, attempts)
@@ -152,7 +154,7 @@ class SmsboxClient:
             response = self.session.request(method, self.api_url, params={'action': action}, data=data,
                                             timeout=self.timeout, verify=self.verify, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
-            raise _transport_error(exc, self.api_url)
+            raise _transport_error(exc, self.api_url, self.words)
         body = response.content.decode('utf-8', 'replace')  # SMSBOX sends ASCII; never let requests guess
         return read_answer(body, expected, status=response.status_code,
                            content_type=response.headers.get('Content-Type'), secrets=secrets)

@@ -28,9 +28,10 @@ def converge_credits(run):
         steps = [converger.plan(item) for item in items]
         if converger.unknown_names:
             several = len(converger.unknown_names) > 1
-            run.warn('Predicted from an empty record: the ledger does not know the credits %s already received (not created, or '
-                     'adopted without a baseline), so a real run refuses allocated on %s unless an earlier task records %s first.'
-                     % (names_text(converger.unknown_names), 'them' if several else 'it', 'them' if several else 'it'))
+            run.warn(run.words.say('Predicted from an empty record: the ledger does not know the credits %s already received (not '
+                                   'created, or adopted without a baseline), so a real run refuses {allocated} on %s unless an earlier '
+                                   'task records %s first.', names_text(converger.unknown_names), 'them' if several else 'it',
+                                   'them' if several else 'it'))
         # Taking back first frees credits for the transfers that give, which the balance then covers or none is sent.
         takebacks = [step for step in steps if step.result['amount'] < 0]
         run_writes(takebacks, run.params['concurrency'])
@@ -158,7 +159,7 @@ class CreditConverger:
             return None  # another one-off take-back: the operator asks for it again
         return ('%s: not sent: SMSBOX refused this same take-back of %+d credits at %s (%s), most likely because the sub-account '
                 'holds fewer than %d credits now (it spent some), and it would be refused again. %s'
-                % (item['where'], amount, last['settled'] or last['created'], last['id'], -amount, takeback_advice(item, amount)))
+                % (item['where'], amount, last['settled'] or last['created'], last['id'], -amount, takeback_advice(item, amount, self.run.words)))
 
     def resolve(self, item, result):
         """Settles the named transfers, all checked first; returns those settled as applied (their credits count now)."""
@@ -196,22 +197,22 @@ class CreditConverger:
         record = self.ledger.subaccount(item['subaccount'])
         if record is not None:
             return '%s: nothing was sent, because %s' % (item['where'], baseline_needed(record, self.ledger.applied_by_ledger(
-                item['subaccount']), 'allocated: %d' % item['allocated']))
-        return ('%s: nothing was sent, because the ledger does not know this sub-account (it was not created or adopted through '
-                '%s), so the credits it already received are unknown and allocated: %d could pay them again, as a fresh controller '
-                'or a lost ledger would. If it is new, create it first with smsbox.account.smsbox_subaccount; if it exists, point '
-                'ledger at the ledger of this main account, or adopt it with smsbox.account.smsbox_subaccount, adopt: true and '
-                'baseline: the credits it has already received. amount with transfer_id moves credits without a ledger record.'
-                % (item['where'], self.run.ledger_path, item['allocated']))
+                item['subaccount']), item['allocated'], self.run.words))
+        return self.run.words.say(
+            '%s: nothing was sent, because the ledger does not know this sub-account (it was not created or adopted through %s), so '
+            'the credits it already received are unknown and {allocated}: %d could pay them again, as a fresh controller or a lost '
+            'ledger would. If it is new, create it first with {subaccount_task}; if it exists, point {ledger} at the ledger of this '
+            'main account, or adopt it with {subaccount_task}, {adopt}: true and {baseline}: the credits it has already received. '
+            '{amount} with {transfer_id} moves credits without a ledger record.', item['where'], self.run.ledger_path, item['allocated'])
 
     def retired(self, item):
         """An error when credits are given to a retired sub-account; taking back what it still holds stays possible."""
         record = self.ledger.subaccount(item['subaccount'])
         if record is None or record['state'] != 'retired' or (item['allocated'] is None and (item['amount'] or 0) <= 0):
             return None
-        return ('%s: nothing was sent, because it is retired: its credits were taken back and it is left alone. To manage it '
-                'again, describe it as present with smsbox.account.smsbox_subaccount (state: present); to take back what it '
-                'still holds, use amount with a negative number and a transfer_id' % item['where'])
+        return self.run.words.say('%s: nothing was sent, because it is retired: its credits were taken back and it is left alone. To '
+                                  'manage it again, describe it as present with {subaccount_task} ({state}: present); to take back '
+                                  'what it still holds, use {amount} with a negative number and a {transfer_id}', item['where'])
 
     def reused_transfer_id(self, item):
         """An error when the idempotency key already names another transfer: skipping it would silently not pay."""
@@ -261,7 +262,7 @@ class CreditConverger:
                     step.result.update(changed=False, error='%s: SMSBOX refused to take back %d credits (ERREUR), most likely because the '
                                                             'sub-account holds fewer than that now (it spent some); nothing moved, and this '
                                                             'same take-back is not sent again while the task asks for it. %s'
-                                                            % (item['where'], -amount, takeback_advice(item, amount)))
+                                                            % (item['where'], -amount, takeback_advice(item, amount, self.run.words)))
                 elif isinstance(error, SmsboxRefused):
                     step.result.update(changed=False, error='%s: SMSBOX refused the transfer of %+d credits (ERREUR): the sub-account may not '
                                                             'exist under this main account, or the main balance was insufficient. Nothing moved.'
@@ -283,25 +284,27 @@ class CreditConverger:
         return write
 
 
-def takeback_advice(item, amount):
+def takeback_advice(item, amount, words):
     """What to set when SMSBOX refused a take-back: take back at most what the sub-account holds now."""
     if item['allocated'] is not None:
-        return ('Read what it holds now in the SMSBOX dashboard (H), then set allocated to at least %d - H (its declared '
-                'allocation less what it holds), or leave allocated at its current figure to take nothing back.'
-                % (item['allocated'] - amount))
-    return 'Read what it holds now in the SMSBOX dashboard (H), then take back at most H with amount: -H and a new transfer_id.'
+        return words.say('Read what it holds now in the SMSBOX dashboard (H), then set {allocated} to at least %d - H (its declared '
+                         'allocation less what it holds), or leave {allocated} at its current figure to take nothing back.',
+                         item['allocated'] - amount)
+    return words.say('Read what it holds now in the SMSBOX dashboard (H), then take back at most H with {amount}: -H and a new '
+                     '{transfer_id}.')
 
 
-def baseline_needed(record, applied, wanted):
-    """Why a sub-account adopted without a baseline cannot be given ``wanted`` yet, and what to record: the credits it had
+def baseline_needed(record, applied, allocated, words):
+    """Why a sub-account adopted without a baseline cannot be given ``allocated`` yet, and what to record: the credits it had
     received before this ledger knew it, which the ledger's own transfers are not part of, nor what it has spent."""
     since = ('; the %+d credits this ledger\'s own applied transfers moved to it since are not part of it, they are counted already'
              % applied) if applied else ''
-    return ('it was adopted (%s) without the credits it had received before this ledger knew it (its baseline), so %s could '
-            'pay them again. Record that figure, the credits it had RECEIVED before adoption, never what the SMSBOX dashboard '
-            'shows now (that is net of what it spent: a shop that received 500 and spent 300 shows 200, and 200 would pay 300 '
-            'again)%s: run smsbox.account.smsbox_subaccount with adopt: true and baseline: <credits received before>. amount '
-            'with transfer_id moves credits meanwhile.' % (record['recorded'] or 'date unknown', wanted, since))
+    return words.say('it was adopted (%s) without the credits it had received before this ledger knew it (its baseline), so '
+                     '{allocated}: %d could pay them again. Record that figure, the credits it had RECEIVED before adoption, never '
+                     'what the SMSBOX dashboard shows now (that is net of what it spent: a shop that received 500 and spent 300 '
+                     'shows 200, and 200 would pay 300 again)%s: run {subaccount_task} with {adopt}: true and {baseline}: <credits '
+                     'received before>. {amount} with {transfer_id} moves credits meanwhile.',
+                     record['recorded'] or 'date unknown', allocated, since)
 
 
 def add_note(result, note):

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import ModuleFailure
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LedgerError
 
-DEFAULT_CONCURRENCY = 4
 FAILURES_SHOWN = 10
 
 

@@ -17,7 +17,8 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_
 from ansible_collections.smsbox.account.plugins.module_utils._converge.retirement import Retirement
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint, password_fingerprint
 
-REFUSED_CAUSES = ('the name may already exist (made elsewhere: to record it, set adopt: true and baseline: the credits it had '
+# Messages that name an option are said in the caller's words (run.words.say): {adopt} is smsbox_adopt in the role.
+REFUSED_CAUSES = ('the name may already exist (made elsewhere: to record it, set {adopt}: true and {baseline}: the credits it had '
                   'received before, never what the dashboard shows now), the main account may have reached %d sub-accounts, or a '
                   'parameter was refused' % MAX_SUBACCOUNTS)
 
@@ -97,13 +98,14 @@ class SubaccountConverger:
                 view.update(origin='created', nolimit=record['nolimit'], baseline=0)
                 return Step(result, where=item['where'], write=self.settle_without_create(record), before=before, after={name: view})
             if record:
-                result.update(action='failed', error='%s: a password is needed to settle it: an earlier create by this collection '
-                                                     'did not get its answer, and sending it again settles it (or set adopt: true '
-                                                     'if it exists: it is then recorded as created, sending nothing)' % item['where'])
+                result.update(action='failed', error=self.run.words.say(
+                    '%s: a password is needed to settle it: an earlier create by this collection did not get its answer, and '
+                    'sending it again settles it (or set {adopt}: true if it exists: it is then recorded as created, sending '
+                    'nothing)', item['where']))
                 return Step(result, where=item['where'])
             if not item['adopt']:
-                result.update(action='failed', error='%s: a password is needed to create it (or set adopt: true if it exists already)'
-                              % item['where'])
+                result.update(action='failed', error=self.run.words.say(
+                    '%s: a password is needed to create it (or set {adopt}: true if it exists already)', item['where']))
                 return Step(result, where=item['where'])
             result.update(action='adopted', changed=True)
             view.update(origin='adopted', nolimit=None, baseline=item['baseline'])
@@ -115,10 +117,10 @@ class SubaccountConverger:
     def warn_differences(self, item, record):
         name = item['subaccount']
         if record['nolimit'] is not None and record['nolimit'] != item['nolimit']:
-            self.run.warn('Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: '
-                          'change it in the SMSBOX dashboard (User Management). Nothing was changed. Once it is changed there, '
-                          'run the task once with acknowledge: true to record it, and this warning stops.'
-                          % (name, record['nolimit'], item['nolimit']))
+            self.run.warn(self.run.words.say(
+                'Sub-account %r was created with nolimit=%s; the task asks nolimit=%s. The API cannot change it: change it in '
+                'the SMSBOX dashboard (User Management). Nothing was changed. Once it is changed there, run the task once with '
+                '{acknowledge}: true to record it, and this warning stops.', name, record['nolimit'], item['nolimit']))
         if item['baseline'] is not None and record['baseline'] is not None and record['baseline'] != item['baseline']:
             self.run.warn('Sub-account %r has a recorded baseline of %d credits (%s); the task gives %d. A baseline is recorded '
                           'once: nothing was changed.' % (name, record['baseline'], 'created by this collection'
@@ -126,9 +128,10 @@ class SubaccountConverger:
         stored = record.get('password_fp')
         if item['password'] is not None and stored and stored.split(':')[0] == self.key_fp \
                 and stored != self.password_fp(item['password']):
-            self.run.warn('Sub-account %r was created with another password than the task gives. The API cannot change '
-                          'it: change it in the SMSBOX dashboard. Nothing was changed. Once it is changed there, run the task '
-                          'once with acknowledge: true to record it, and this warning stops.' % name)
+            self.run.warn(self.run.words.say(
+                'Sub-account %r was created with another password than the task gives. The API cannot change it: change it in '
+                'the SMSBOX dashboard. Nothing was changed. Once it is changed there, run the task once with {acknowledge}: '
+                'true to record it, and this warning stops.', name))
 
     def acknowledged(self, item, record):
         """With acknowledge, the nolimit and password the task gives, recorded as changed in the dashboard (nothing is sent)."""
@@ -188,13 +191,13 @@ class SubaccountConverger:
                     self.ledger.record_subaccount(name, origin='adopted', state='present', baseline=item['baseline'])
                     step.result['action'] = 'adopted'
                 elif item['adopt']:
-                    step.result.update(action='failed', changed=False, error=(
-                        '%s: SMSBOX refused to create it (ERREUR), and it was not adopted: adopt records only a sub-account '
-                        'declared as existing, with no password or with baseline (the credits it had received before), and '
-                        'this one was given a password and no baseline, so it looks new: %s' % (item['where'], REFUSED_CAUSES)))
+                    step.result.update(action='failed', changed=False, error=self.run.words.say(
+                        '%s: SMSBOX refused to create it (ERREUR), and it was not adopted: {adopt} records only a sub-account '
+                        'declared as existing, with no password or with {baseline} (the credits it had received before), and '
+                        'this one was given a password and no {baseline}, so it looks new: ' + REFUSED_CAUSES, item['where']))
                 else:
-                    step.result.update(action='failed', changed=False,
-                                       error='%s: SMSBOX refused to create it (ERREUR): %s' % (item['where'], REFUSED_CAUSES))
+                    step.result.update(action='failed', changed=False, error=self.run.words.say(
+                        '%s: SMSBOX refused to create it (ERREUR): ' + REFUSED_CAUSES, item['where']))
             except SmsboxError as error:
                 if error.write_outcome == UNKNOWN:
                     self.ledger.record_subaccount(name, origin='created', state='unknown', nolimit=item['nolimit'], password_fp=password_fp,

@@ -26,7 +26,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_unique,
     label,
 )
-from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import OPTION_VARIABLES, Plan
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ROLE_VOCABULARY, Plan
 
 WHERE = "subaccounts[3] 'shop'"
 
@@ -239,7 +239,7 @@ def test_present_ca_path_accepted(tmp_path):
 
 # --- the connection checks: one list, one order, for the modules and the role --------------------
 
-BAD_CONNECTION = dict(api_key='two words', api_url='http://api.example.net/api.php', timeout=-1, ca_path='/nonexistent/ca.pem',
+BAD_CONNECTION = dict(api_key='two words', api_url='http://api.example.net/api.php', timeout=-1, retries=11, ca_path='/nonexistent/ca.pem',
                       ledger='relative.json', concurrency=99, lock_timeout=-5, ledger_connections=1)
 
 
@@ -265,11 +265,13 @@ def module_problem(params):
 
 
 def test_the_modules_and_the_role_check_the_connection_in_one_order():
-    role_values = dict((OPTION_VARIABLES[option], value) for option, value in BAD_CONNECTION.items())
+    role_settings = dict((option, value) for option, value in BAD_CONNECTION.items() if option in ROLE_VOCABULARY)  # no retries
+    role_values = dict((ROLE_VOCABULARY[option], value) for option, value in role_settings.items())
 
     by_module = order_of_refusals(module_problem, BAD_CONNECTION, lambda option: option)
-    by_role = order_of_refusals(lambda values: Plan.account_problem(dict((OPTION_VARIABLES[option], value) for option, value in values.items())),
-                                BAD_CONNECTION, lambda option: OPTION_VARIABLES[option])
+    by_role = order_of_refusals(lambda values: Plan.account_problem(dict((ROLE_VOCABULARY[option], value) for option, value in values.items())),
+                                role_settings, lambda option: ROLE_VOCABULARY[option])
 
-    assert by_module == by_role == [option for option, _check, _pointed_to in CONNECTION_CHECKS]
+    assert by_module == [option for option, _check, _pointed_to in CONNECTION_CHECKS]
+    assert by_role == [option for option in by_module if option != 'retries']
     assert Plan.account_problem(role_values).startswith('smsbox_api_key contains a space')

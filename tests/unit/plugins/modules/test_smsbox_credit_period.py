@@ -40,7 +40,7 @@ def test_an_allowance_is_paid_once_per_period_whatever_the_runs(run_module, emul
 
     assert [item['amount'] for item in check['allocations']] == [100, 50]
     assert first['changed'] and [tx['kind'] for tx in first['transfers']] == ['period', 'period']
-    # sent side by side (concurrency): listed in the order they were answered
+    # Listed as they end: both are sent at once.
     assert sorted(tx['transfer_id'] for tx in first['transfers']) == ['allowance-%s-lyon' % THIS_MONTH, 'allowance-%s-paris' % THIS_MONTH]
     assert again['changed'] is False and check_again['changed'] is False and check_again['transfers'] == []
     assert 'the allowance of %s was paid already' % THIS_MONTH in again['allocations'][0]['note']
@@ -79,12 +79,11 @@ def test_controllers_racing_on_one_ledger_pay_the_allowance_once(run_module, emu
     code = textwrap.dedent('''
         import json, sys, time
         from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-        from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, connection_argument_spec, run_result
+        from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, run_result
         from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
-        from ansible_collections.smsbox.account.plugins.modules import smsbox_credit
-        spec = connection_argument_spec()
-        spec.update(smsbox_credit.ARGUMENT_SPEC)
-        params = ArgumentSpecValidator(spec, **smsbox_credit.RULES).validate(json.loads(sys.argv[1])).validated_parameters
+        from ansible_collections.smsbox.account.plugins.module_utils._specs import CREDIT_RULES, CREDIT_SPEC, with_connection
+        spec = with_connection(CREDIT_SPEC)
+        params = ArgumentSpecValidator(spec, **CREDIT_RULES).validate(json.loads(sys.argv[1])).validated_parameters
         while time.time() < float(sys.argv[2]):
             pass
         print(json.dumps(run_result(Run(params), converge_credits).get('moved')))
