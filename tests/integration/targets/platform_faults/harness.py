@@ -471,6 +471,10 @@ def cancels(database):
 def terminated_lock(database):
     accounts = [Account('lk', 'eu'), Account('lk', 'us')]
     fresh_emulator(accounts)
+    # Slow creates (0.2 s each): the first job is surely inside its create stage, holding the lock, when its backend is
+    # terminated, however loaded the machine (without them it could end its stage first, and nothing was lost). The next
+    # scenario's fresh emulator drops them.
+    control('/faults', [{'operation': 'create', 'fault': 'slow', 'delay': 0.2, 'times': 10000}])
     first = Job(accounts, database, adopt=True).start()
     wait_for_posts(first, accounts, len(accounts[0].declared) // 2, kind='create')
     with admin() as conn:
