@@ -337,4 +337,3 @@ def plan_hosts(hosts, hostvars, spec, read_ledger=None, outside=()):
     for host in outside:
         outside_names.update(plan.described_names(hostvars[host]))
     return plan.result(read_ledger, outside_names, partial=bool(outside))
-

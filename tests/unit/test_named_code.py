@@ -117,9 +117,9 @@ class CodeIndex:
         return top
 
     @staticmethod
-    def members(cls):
+    def members(class_node):
         found = set()
-        for node in ast.walk(cls):
+        for node in ast.walk(class_node):
             if isinstance(node, ast.FunctionDef):
                 found.add(node.name)
             elif isinstance(node, ast.Assign):

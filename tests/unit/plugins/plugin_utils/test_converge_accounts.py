@@ -43,8 +43,8 @@ CASES = {
     'create-check': (None, [], CREATED, True, True),
     'create-refused': (EXISTING, [], ('subaccounts', dict(subaccounts=SHOPS + [dict(name='shop-old', password='Pw-Old-1')])),
                        False, False),
-    'create-adopted-on-refusal': (EXISTING, [], ('subaccounts', dict(subaccounts=[dict(name='shop-old', password='Pw-Old-1', adopt=True,
-                                                                                   baseline=40)])), False, False),
+    'create-adopted-on-refusal': (EXISTING, [], ('subaccounts', dict(subaccounts=[
+        dict(name='shop-old', password='Pw-Old-1', adopt=True, baseline=40)])), False, False),
     'create-warns': (None, [CREATED], ('subaccounts', dict(subaccounts=[dict(SHOPS[0], nolimit=True), SHOPS[1]])), False, False),
     'create-single': (None, [], ('subaccounts', dict(name='shop-solo', password='Pw-Solo-9')), False, True),
     'create-invalid': (None, [], ('subaccounts', dict(name='shop-solo', subaccounts=SHOPS, concurrency='many')), False, False),
