@@ -6,7 +6,8 @@
 A file named in README.md, docs/*.md, the READMEs of the role, the extensions and the examples, or in the comments,
 docstrings and messages of plugins/ and extensions/, is a file of the repository; a private module, class or function
 they name in backticks (``_inputs.check_name``, ``Ledger.unrecorded``, ``_open_writers``) is one of the code. A file
-renamed or a function moved fails here until the text that names it follows.
+renamed or a function moved fails here until the text that names it follows. So does a test that the rule table of
+docs/architecture.md names ("Where each rule lives": one test per rule), renamed or moved.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +29,10 @@ FILE_NAME = re.compile(r'(?<![\w./-])((?:\.{2,3}/)*[\w<>{}*][\w./<>{}*-]*\.(?:py
 CODE_NAME = re.compile(r'`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?`')
 # The files a page shows how to add (docs/architecture.md, "Adding an operation"): named before they exist.
 EXAMPLES_OF_NEW_FILES = frozenset(('plugins/modules/smsbox_rename.py', '_converge/renames.py'))
+# The test a row of the rule table names: a unit test as `file::function`, or an integration test as `its file`, "the
+# scenario it prints".
+UNIT_TEST = re.compile(r'^`(tests/[\w./-]+\.py)::(\w+)`$')
+INTEGRATION_TEST = re.compile(r'^`(tests/integration/targets/[\w./-]+)`, "([^"]+)"$')
 # Private names of ansible-core the pages explain (how 2.22 masks a module's secrets): not ours to check.
 ANSIBLE_CORE_NAMES = frozenset(('_ansible_new_secrets',))
 
@@ -154,6 +159,42 @@ class CodeIndex:
         return not rest and (first in self.names or first in self.packages)
 
 
+def rule_table(text):
+    """(rule, where, test) of each row of the table under "## Where each rule lives" in ``text``."""
+    section = text.split('\n## Where each rule lives\n', 1)[1].split('\n## ', 1)[0]
+    rows = [[cell.strip() for cell in line.strip()[1:-1].split(' | ')] for line in section.splitlines() if line.startswith('| ')]
+    assert rows and rows[0] == ['rule', 'where', 'test'], 'the rule table has no rule, where and test columns: %r' % rows[:1]
+    return [tuple(row) for row in rows[1:]]
+
+
+def top_level_functions(path):
+    with open(os.path.join(ROOT, path), encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    return set(node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+def missing_tests(rows):
+    """What is wrong with the test each row names: none, a file or function that does not exist, a scenario its file
+    does not print."""
+    missing = []
+    for row in rows:
+        rule, test = row[0], row[-1]
+        unit, integration = UNIT_TEST.match(test), INTEGRATION_TEST.match(test)
+        if len(row) != 3 or not (unit or integration):
+            missing.append('rule %r names no test as `file::function` or `file`, "scenario": %r' % (rule, test))
+        elif unit and unit.group(1) not in FILES:
+            missing.append('rule %r names %s, which does not exist' % (rule, unit.group(1)))
+        elif unit and unit.group(2) not in top_level_functions(unit.group(1)):
+            missing.append('rule %r names %s, which defines no %s' % (rule, unit.group(1), unit.group(2)))
+        elif integration and integration.group(1) not in FILES:
+            missing.append('rule %r names %s, which does not exist' % (rule, integration.group(1)))
+        elif integration:
+            with open(os.path.join(ROOT, integration.group(1)), encoding='utf-8') as handle:
+                if integration.group(2) not in handle.read():
+                    missing.append('rule %r names the scenario %r, which %s does not run' % (rule, integration.group(2), integration.group(1)))
+    return missing
+
+
 def test_every_file_a_page_or_the_code_names_exists():
     missing = missing_files(list(pages()) + list(code_text()))
     assert missing == [], 'names of files that do not exist:\n' + '\n'.join(missing)
@@ -169,6 +210,13 @@ def test_every_private_module_class_or_function_a_page_or_a_docstring_names_exis
     assert missing == [], 'code names that do not exist:\n' + '\n'.join(missing)
 
 
+def test_every_rule_names_one_test_that_exists():
+    rows = rule_table(dict(pages())['docs/architecture.md'])
+    assert len(set(row[0] for row in rows)) == len(rows) > 30, 'a rule is in the table twice, or the table lost its rows'
+    missing = missing_tests(rows)
+    assert missing == [], 'the rule table names tests that do not exist:\n' + '\n'.join(missing)
+
+
 def test_a_stale_name_is_found():
     # The checks themselves: what a rename leaves behind is reported, what exists is not.
     assert missing_files([('docs/architecture.md', '`_ledger_store_postgresql.py`, `_api/client.py`, ../README.md, '
@@ -178,3 +226,20 @@ def test_a_stale_name_is_found():
     assert [index.exists(name) for name in ('_client.SmsboxClient', '_api.client.SmsboxClient._call', '_inputs.mask', '_secrets.mask',
                                             'Ledger.unrecorded', 'Ledger.no_such_thing', '_open_writers', 'Run.check',
                                             'ansible.builtin.uri')] == [False, True, False, True, True, False, False, True, None]
+    role = '`tests/integration/targets/role_subaccounts/runme.sh`, '
+    assert missing_tests([
+        ('kept', 'w', '`tests/unit/test_named_code.py::test_a_stale_name_is_found`'),
+        ('renamed', 'w', '`tests/unit/test_named_code.py::test_a_stale_name_was_found`'),
+        ('moved', 'w', '`tests/unit/plugins/module_utils/test_engine.py::test_a_stale_name_is_found`'),
+        ('scenario kept', 'w', role + '"strategy: free is refused before any request"'),
+        ('none', 'w', ''), ('two', 'w', '`tests/unit/test_version.py::test_version_is_semantic`, `tests/unit/test_version.py`'),
+    ]) == [
+        "rule 'renamed' names tests/unit/test_named_code.py, which defines no test_a_stale_name_was_found",
+        "rule 'moved' names tests/unit/plugins/module_utils/test_engine.py, which does not exist",
+        "rule 'none' names no test as `file::function` or `file`, \"scenario\": ''",
+        "rule 'two' names no test as `file::function` or `file`, \"scenario\": "
+        "'`tests/unit/test_version.py::test_version_is_semantic`, `tests/unit/test_version.py`'",
+    ]
+    assert missing_tests([('scenario gone', 'w', role + '"strategy: host_pinned is refused"')]) == [
+        "rule 'scenario gone' names the scenario 'strategy: host_pinned is refused', which "
+        "tests/integration/targets/role_subaccounts/runme.sh does not run"]
