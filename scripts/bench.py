@@ -609,6 +609,14 @@ def timed(command):
     return time.time() - started, usage.ru_utime + usage.ru_stime, output
 
 
+def import_seconds(python, path):
+    """Seconds spent in the top-level imports of one run (python -X importtime: cumulative microseconds, nested ones
+    indented by more than one space after the bar)."""
+    errors = subprocess.run([python, '-X', 'importtime', path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False).stderr
+    fields = [line.split('|') for line in errors.decode('utf-8', 'replace').splitlines() if line.startswith('import time:')]
+    return sum(int(parts[1]) for parts in fields if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith('  ')) / 1e6
+
+
 def profile_module(path):
     """Where the time goes inside one module process as Ansible ran it (kept with ANSIBLE_KEEP_REMOTE_FILES=1: it
     embeds its arguments): the whole process (fastest of 3), the interpreter alone, then its phases under cProfile
@@ -626,7 +634,8 @@ def profile_module(path):
     items = max((len(value) for value in result.values() if isinstance(value, list)), default=0)
     print('%s: %.3f s wall, %.3f s CPU as Ansible runs it (fastest of 3); result %d bytes of JSON for %d items%s' % (
         module, wall, cpu, len(output), items, '; changed' if result.get('changed') else ''))
-    print('  the interpreter alone (python -c pass): %.3f s' % min(timed([python, '-c', 'pass'])[0] for _attempt in range(3)))
+    print('  the interpreter alone (python -c pass): %.3f s; every import of the run (python -X importtime): %.3f s' % (
+        min(timed([python, '-c', 'pass'])[0] for _attempt in range(3)), min(import_seconds(python, path) for _attempt in range(3))))
     with tempfile.NamedTemporaryFile(suffix='.prof') as out:
         profiled_wall = timed([python, '-c', PROFILED, path, out.name])[0]
         stats = pstats.Stats(out.name).stats
