@@ -532,7 +532,8 @@ def rows(config):
     if not config['postgresql']:
         return table + [Row(5, [], lambda: 'PostgreSQL ledger ÷ file ledger', lambda: 'not run (BENCH_POSTGRESQL=0)', '≤ 1.25×', None)]
     for kind, what in (('first', 'first run'), ('rerun', 're-run')):
-        table.append(Row(5, ['%s-postgresql' % kind, '%s-file' % kind], lambda p, f, what=what: 'PostgreSQL ledger ÷ file ledger, %s, %d sub-accounts' % (what, n),
+        table.append(Row(5, ['%s-postgresql' % kind, '%s-file' % kind],
+                         lambda p, f, what=what: 'PostgreSQL ledger ÷ file ledger, %s, %d sub-accounts' % (what, n),
                          lambda p, f: 'PostgreSQL %s, file %s: **%.2f×**' % (seconds(p), seconds(f), p['wall'] / f['wall']),
                          '≤ 1.25×', lambda p, f: p['wall'] / f['wall'] <= 1.25))
     return table
