@@ -475,17 +475,26 @@ def plural(count, one, many):
     return '%d %s' % (count, one if count == 1 else many)
 
 
+def per_sub_account(result, count):
+    return result['wall'] / count
+
+
+def latency_bound(result, fixed, latency_ms, concurrency):
+    """Row 4's bound: requests x latency / concurrency, plus the same run at 0 ms."""
+    return result['emulator']['requests'] * latency_ms / 1000.0 / concurrency + fixed['wall']
+
+
 def rows(config):
     """Every row of the table, in order."""
     n, sample, latency = config['n'], config['uri_sample'], config['latency_ms']
-    per_role = lambda role: role['wall'] / n  # noqa: E731
     table = [
         Row(1, ['first-file'], lambda r: 'first run, role: %d sub-accounts + credits, 2 main accounts' % n,
-            lambda r: '%s = **%.1f ms per sub-account**; %s' % (seconds(r), per_role(r) * 1000, requests(r)), '', None),
+            lambda r: '%s = **%.1f ms per sub-account**; %s' % (seconds(r), per_sub_account(r, n) * 1000, requests(r)), '', None),
         Row(1, ['uri'], lambda u: 'ansible.builtin.uri loop, same 2 requests per sub-account (a sample of %d, extrapolated)' % sample,
             lambda u: '%s for %d = **%.0f ms per sub-account**' % (seconds(u), sample, u['wall'] / sample * 1000), '', None),
         Row(1, ['uri', 'first-file'], lambda u, r: 'uri loop ÷ role, per sub-account',
-            lambda u, r: '**%.0f×**' % (u['wall'] / sample / per_role(r)), '≥ 100×', lambda u, r: u['wall'] / sample / per_role(r) >= 100)]
+            lambda u, r: '**%.0f×**' % (per_sub_account(u, sample) / per_sub_account(r, n)), '≥ 100×',
+            lambda u, r: per_sub_account(u, sample) / per_sub_account(r, n) >= 100)]
     for index, shape in enumerate(config['shapes']):
         end, of = ('', '') if index == 0 else ('-' + shape, ', shape %s' % shape)
         labels = ['rerun-file' + end, 'check-file' + end, 'empty' + end]
@@ -510,11 +519,10 @@ def rows(config):
             table.append(Row(3, ['scale-%d' % point], lambda s, measure=measure: measure,
                              lambda s, point=point: '%s = **%.1f ms per sub-account** (the reference)' % (seconds(s), s['wall'] / point * 1000), '', None))
             continue
-        ratio = lambda s, b, point=point: s['wall'] / point / (b['wall'] / points[0])  # noqa: E731
         table.append(Row(3, ['scale-%d' % point, 'scale-%d' % points[0]], lambda s, b, measure=measure: measure,
-                         lambda s, b, point=point, ratio=ratio: '%s = **%.1f ms per sub-account**, %.2f× the per-sub-account time at %d' % (
-                             seconds(s), s['wall'] / point * 1000, ratio(s, b), points[0]),
-                         '≤ 1.10× (linear; 10% for noise)', lambda s, b, ratio=ratio: ratio(s, b) <= 1.10))
+                         lambda s, b, point=point: '%s = **%.1f ms per sub-account**, %.2f× the per-sub-account time at %d' % (
+                             seconds(s), per_sub_account(s, point) * 1000, per_sub_account(s, point) / per_sub_account(b, points[0]), points[0]),
+                         '≤ 1.10× (linear; 10% for noise)', lambda s, b, point=point: per_sub_account(s, point) / per_sub_account(b, points[0]) <= 1.10))
     table.append(Row(3, ['scale-%d' % points[-1]], lambda s: 'peak memory of the %d run, ansible-playbook and all its children' % points[-1],
                      lambda s: '**%.0f MB** summed RSS of the tree (%s%d processes at most; sampled every 50 ms); largest single process '
                      '%.0f MB (ru_maxrss: /usr/bin/time %%M)' % (s['tree_rss_peak_kb'] / 1024.0, 'PSS %.0f MB, ' % (s['tree_pss_peak_kb'] / 1024.0)
@@ -522,14 +530,14 @@ def rows(config):
                      '< 300 MB', lambda s: s['tree_rss_peak_kb'] / 1024.0 < 300))
     for concurrency in config['concurrency']:
         for keep_alive, how in (('keep-alive', 'keep-alive'), ('no-keep-alive', 'no keep-alive (a TCP+TLS handshake per request)')):
-            bound = lambda l, f, concurrency=concurrency: l['emulator']['requests'] * latency / 1000.0 / concurrency + f['wall']  # noqa: E731
             table.append(Row(4, ['latency-%s-c%d' % (keep_alive, concurrency), 'fixed-c%d' % concurrency],
-                             lambda l, f, concurrency=concurrency, how=how: 'first run, %d sub-accounts, TLS, %d ms a request, concurrency %d, %s' % (
+                             lambda lat, f, concurrency=concurrency, how=how: 'first run, %d sub-accounts, TLS, %d ms a request, concurrency %d, %s' % (
                                  n, latency, concurrency, how),
-                             lambda l, f, concurrency=concurrency, bound=bound: '%s; bound %d requests × %d ms ÷ %d + %.2f s fixed (same run at 0 ms) = '
-                             '%.2f s: **%.2f×**; %d connections' % (seconds(l), l['emulator']['requests'], latency, concurrency, f['wall'], bound(l, f),
-                                                                   l['wall'] / bound(l, f), l['emulator']['connections']),
-                             '≤ 1.5× the bound', lambda l, f, bound=bound: l['wall'] / bound(l, f) <= 1.5))
+                             lambda lat, f, concurrency=concurrency: '%s; bound %d requests × %d ms ÷ %d + %.2f s fixed (same run at 0 ms) = '
+                             '%.2f s: **%.2f×**; %d connections' % (
+                                 seconds(lat), lat['emulator']['requests'], latency, concurrency, f['wall'], latency_bound(lat, f, latency, concurrency),
+                                 lat['wall'] / latency_bound(lat, f, latency, concurrency), lat['emulator']['connections']),
+                             '≤ 1.5× the bound', lambda lat, f, concurrency=concurrency: lat['wall'] / latency_bound(lat, f, latency, concurrency) <= 1.5))
     if not config['postgresql']:
         return table + [Row(5, [], lambda: 'PostgreSQL ledger ÷ file ledger', lambda: 'not run (BENCH_POSTGRESQL=0)', '≤ 1.25×', None)]
     for kind, what in (('first', 'first run'), ('rerun', 're-run')):
