@@ -225,17 +225,19 @@ def vaulted(text):
     return VaultLib([('default', VaultSecret(VAULT_PASSWORD.encode('utf-8')))]).encrypt(text).decode('ascii')
 
 
-def host_per_subaccount(prefix, region, entries):
-    return ['    shop-%s-%s-%04d:\n      smsbox_subaccount: %s' % (prefix, region, number, entry) for number, entry in entries]
+def host_per_subaccount(_top, prefix, region, entries):
+    return [], ['    shop-%s-%s-%04d:\n      smsbox_subaccount: %s' % (prefix, region, number, entry) for number, entry in entries]
 
 
-def host_per_account(prefix, region, entries):
-    return ['    %s-%s-all:\n      smsbox_subaccounts:' % (prefix, region)] + ['        - %s' % entry for _number, entry in entries]
+def host_per_account(_top, prefix, region, entries):
+    return [], ['    %s-%s-all:\n      smsbox_subaccounts:' % (prefix, region)] + ['        - %s' % entry for _number, entry in entries]
 
 
 # An inventory shape: whether the group_vars template the main account's settings (the ledger beside the inventory
 # through inventory_dir; the key from a file lookup or from a vaulted variable, every other inventory) or write them
-# out, and how hosts.yml gives the sub-accounts. The first of BENCH_SHAPES is that of rows 1 to 5.
+# out, and how the sub-accounts are given: hosts(inventory directory, prefix, group, [(number, entry)]) returns more
+# lines of the group's group_vars and the hosts of hosts.yml, and may write files of its own (host_vars/...). The first
+# of BENCH_SHAPES is that of rows 1 to 5.
 Shape = collections.namedtuple('Shape', 'templated hosts')
 SHAPES = {
     'templated': Shape(True, host_per_subaccount),      # as an operator writes it: what the table's figures are made on
@@ -275,10 +277,11 @@ def inventories(work, ready, spec, ledger_uri):
         else:  # a vaulted variable named by a plain one: ansible-vault's usual layout
             write(os.path.join(top, 'group_vars', region, 'vault.yml'), vaulted('---\nvault_smsbox_api_key: %s\n' % key), 0o600)
             settings.append('smsbox_api_key: "{{ vault_smsbox_api_key }}"')
-        write(os.path.join(top, 'group_vars', region, 'main.yml'), '\n'.join(settings) + '\n')
         entries = [(number, '{name: %s-%04d, password: pw-%04d-%s, credit: %d}' % (label, number, number, region, 10 + number % 7))
                    for number in range(spec.per_region)]
-        write(os.path.join(top, 'hosts.yml'), '\n'.join(['---', '%s:' % region, '  hosts:'] + shape.hosts(spec.prefix, region, entries)) + '\n')
+        more, hosts = shape.hosts(top, spec.prefix, region, entries)
+        write(os.path.join(top, 'group_vars', region, 'main.yml'), '\n'.join(settings + more) + '\n')
+        write(os.path.join(top, 'hosts.yml'), '\n'.join(['---', '%s:' % region, '  hosts:'] + hosts) + '\n')
         options += ['-i', os.path.join(top, 'hosts.yml')]
     control(ready, '/accounts', accounts)
     return options
