@@ -395,7 +395,12 @@ class Bench:
                                        env=dict(self.env, SMSBOX_BENCH_TIMING=timing_path, **(env or {})))
             sampler = Sampler(process.pid, planned.pss)
             sampler.start()
-            _pid, status, usage = os.wait4(process.pid, 0)
+            try:
+                _pid, status, usage = os.wait4(process.pid, 0)
+            except BaseException:  # interrupted, terminated: the run does not outlive the bench
+                process.terminate()
+                process.wait()
+                raise
             ended = time.time()
             process.returncode = os.waitstatus_to_exitcode(status)
             sampler.done.set()
