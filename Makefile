@@ -18,7 +18,7 @@ sanity units integration doc lint molecule changelog docsite galaxy ee eda nox:
 	bash scripts/test.sh $@
 
 bench:  ## speed and memory figures against the targets of docs/performance.md (BENCH_QUICK=1: a smaller run; BENCH_PROFILE=1: where the time goes)
-	bash scripts/bench.sh
+	bash scripts/env.sh python scripts/bench.py
 
 release:  ## the release VERSION=X.Y.Z: version, changelog, release checks, commit, tag, tarball in dist/ (docs/releasing.md)
 	bash scripts/release.sh release $(VERSION)

@@ -138,3 +138,12 @@ stage_collection() {
     git -C "$STAGED" add --all
     export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS
 }
+
+# bash scripts/env.sh COMMAND [ARGS]: COMMAND run with the tools of the line $CORE (default DEFAULT_CORE) first on PATH
+# and the collection staged; make bench runs `python scripts/bench.py` so.
+if [[ ${BASH_SOURCE[0]} == "$0" && $# -gt 0 ]]; then
+    ensure_venv "${CORE:-$DEFAULT_CORE}"
+    use_core "${CORE:-$DEFAULT_CORE}"
+    stage_collection
+    exec "$@"
+fi
