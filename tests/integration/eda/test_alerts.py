@@ -25,7 +25,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import secret_forms
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import secret_forms
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.extensions.eda.plugins.event_source.test_balance import unknown_transfer
