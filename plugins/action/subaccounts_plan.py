@@ -78,4 +78,5 @@ class ActionModule(ActionBase):
     def _role_options():
         # The spec of this collection's role, wherever the task is: the plan reads the variables it documents.
         with open(ROLE_SPEC, 'rb') as handle:
-            return yaml.safe_load(handle)['argument_specs']['main']['options']
+            # libyaml's loader when PyYAML has it: the spec is plain YAML, read on every run.
+            return yaml.load(handle, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))['argument_specs']['main']['options']

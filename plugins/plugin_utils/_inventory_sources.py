@@ -87,10 +87,19 @@ class SourceReader:
         if source not in self._inline:
             inline = {}
             for path in _yaml_inventory_files(source):
-                _inline_group_vars(self.load(path), groups, inline)
+                if self._may_set_variables(path):
+                    _inline_group_vars(self.load(path), groups, inline)
             self._inline[source] = inline
         values.update((name, value) for name, value in self._inline[source].get(group, {}).items() if name in self.variables)
         return values
+
+
+    def _may_set_variables(self, path):
+        # Parsing a large inventory costs more than the rest of the check: a file whose text names none of the
+        # variables (and is not vault-encrypted as a whole) sets none of them, so it is not parsed.
+        with open(path, 'rb') as handle:
+            text = handle.read()
+        return text.lstrip().startswith(b'$ANSIBLE_VAULT') or any(name.encode() in text for name in self.variables)
 
 
 def group_clashes(sources, groups, load, variables):

@@ -84,3 +84,21 @@ def test_distinct_groups_one_inventory_or_equal_values_are_fine(tmp_path):
     three = inventory(tmp_path / 'c', 'eu', group_vars=dict(shop_city='Paris'))
     four = inventory(tmp_path / 'd', 'us', group_vars=dict(shop_city='Boston'))
     assert clashes([three, four]) == []
+
+
+def test_an_inventory_naming_no_account_variable_is_not_parsed_and_a_vaulted_one_is(tmp_path):
+    eu = inventory(tmp_path, 'eu', group_vars=dict(smsbox_api_key=EU_KEY), hosts=['h%d' % n for n in range(50)])
+    us = inventory(tmp_path, 'us', inline=dict(smsbox_api_key=US_KEY))
+    vaulted = tmp_path / 'vaulted.yml'
+    vaulted.write_text('$ANSIBLE_VAULT;1.1;AES256\n6231\n')
+    loaded = []
+
+    def load(path):
+        loaded.append(path)
+        return {} if path == str(vaulted) else DataLoader().load_from_file(path)
+
+    (problem,) = group_clashes([eu, us, str(vaulted)], {'shops'}, load, ACCOUNT_VARIABLES)
+
+    assert "group 'shops'" in problem and 'smsbox_api_key' in problem
+    # eu's hosts.yml names no account variable (its key is in group_vars): never parsed; us's and the vaulted file are.
+    assert sorted(loaded) == sorted([eu + '/group_vars/shops.yml', us + '/hosts.yml', str(vaulted)])
