@@ -93,7 +93,6 @@ class SourceReader:
         values.update((name, value) for name, value in self._inline[source].get(group, {}).items() if name in self.variables)
         return values
 
-
     def _may_set_variables(self, path):
         # Parsing a large inventory costs more than the rest of the check: a file whose text names none of the
         # variables (and is not vault-encrypted as a whole) sets none of them, so it is not parsed.
