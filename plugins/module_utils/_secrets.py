@@ -20,8 +20,6 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, this only k
     from urllib import quote, quote_plus, unquote  # type: ignore
 
 MASK = '********'
-# Where a result may quote text it did not make (an answer, an error): the rest is names, ids, numbers and states.
-MESSAGE_KEYS = frozenset(('msg', 'error', 'note', 'detail', 'warnings', 'exception'))
 # What a password looks like in a libpq message or connection string, whoever's it is.
 _PASSWORD_SHAPES = (
     (re.compile(r'(?i)(password\s*=\s*)(\'(?:[^\'\\]|\\.)*\'|"[^"]*"|[^\s&]+)'), r'\1' + MASK),
@@ -75,18 +73,23 @@ def mask_passwords(text, secrets=()):
     return text
 
 
-def mask_messages(value, secrets):
-    """A result (nested dicts and lists) with every form of every secret masked in its messages (``MESSAGE_KEYS``), as a
-    module's no_log values mask what it returns."""
-    hide = masker(secrets)
+def hider(secrets):
+    """A function that masks every form of every secret in a text, or in every text of a result (nested dicts and lists),
+    as a module's no_log values are masked wherever they are in its output."""
+    hide_text = masker(secrets)
+    seen = {}  # a name is in a result twice (its item, and the list of its action): searched once
 
-    def walk(item, message):
-        if isinstance(item, dict):
-            return dict((key, walk(entry, message or key in MESSAGE_KEYS)) for key, entry in item.items())
-        if isinstance(item, list):
-            return [walk(entry, message) for entry in item]
-        return hide(item) if message and isinstance(item, str) else item
-    return walk(value, False)
+    def hide(value):
+        if isinstance(value, dict):
+            return dict((key, hide(entry)) for key, entry in value.items())
+        if isinstance(value, list):
+            return [hide(entry) for entry in value]
+        if not isinstance(value, str):
+            return value
+        if value not in seen:
+            seen[value] = hide_text(value)
+        return seen[value]
+    return hide
 
 
 def _password_parameters(query):

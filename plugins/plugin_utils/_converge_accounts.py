@@ -27,7 +27,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._api.client import 
 from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, run_result
 from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
 from ansible_collections.smsbox.account.plugins.module_utils._converge.subaccounts import converge_subaccounts
-from ansible_collections.smsbox.account.plugins.module_utils._secrets import masker, uri_passwords
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import hider, uri_passwords
 from ansible_collections.smsbox.account.plugins.module_utils._specs import CREDIT_RULES, CREDIT_SPEC, SUBACCOUNT_RULES, SUBACCOUNT_SPEC, with_connection
 from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import MODULE_VOCABULARY
 
@@ -107,25 +107,6 @@ def converge_in_process(stage, params, check_mode=False, diff=False, words=MODUL
     if run.warnings:
         returned['warnings'] = run.warnings
     return hide(returned)
-
-
-def hider(secrets):
-    """A function that masks every form of every secret in a text, or in every text of a result, as a module's no_log
-    values are masked wherever they are in its output. The one call into the masking home."""
-    hide_text = masker(secrets)
-    seen = {}  # a name is in a result twice (its item, and the list of its action): searched once
-
-    def hide(value):
-        if isinstance(value, dict):
-            return dict((key, hide(entry)) for key, entry in value.items())
-        if isinstance(value, list):
-            return [hide(entry) for entry in value]
-        if not isinstance(value, str):
-            return value
-        if value not in seen:
-            seen[value] = hide_text(value)
-        return seen[value]
-    return hide
 
 
 def account_params(stage, account):

@@ -14,7 +14,6 @@ import pytest
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import (
     MASK,
     mask,
-    mask_messages,
     mask_passwords,
     mask_uri,
     uri_passwords,
@@ -70,11 +69,3 @@ def test_a_driver_message_loses_known_secrets_and_password_shapes():
     masked = mask_passwords(text, ['s3cret'])
     assert 'hunter2' not in masked and 'tiger' not in masked and 's3cret' not in masked and 'czNjcmV0' not in masked
     assert 'host=db' in masked and 'postgresql://me:********@db/x' in masked
-
-
-def test_a_result_is_masked_in_its_messages_only():
-    result = dict(msg='key k3y-1 refused', warnings=['as k3y-1'], results=[dict(item=dict(label='k3y-1'), error='k3y-1 again')],
-                  changed=False)
-    masked = mask_messages(result, ['k3y-1'])
-    assert masked == dict(msg='key %s refused' % MASK, warnings=['as ' + MASK], changed=False,
-                          results=[dict(item=dict(label='k3y-1'), error='%s again' % MASK)])

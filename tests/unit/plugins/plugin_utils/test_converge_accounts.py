@@ -17,7 +17,8 @@ import re
 import pytest
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.plugins.plugin_utils._converge_accounts import converge_accounts, converge_in_process, hider
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import hider
+from ansible_collections.smsbox.account.plugins.plugin_utils._converge_accounts import converge_accounts, converge_in_process
 from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ROLE_VOCABULARY
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
 from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (  # noqa: F401 pylint: disable=unused-import
