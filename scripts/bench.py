@@ -233,6 +233,22 @@ def host_per_account(_top, prefix, region, entries):
     return [], ['    %s-%s-all:\n      smsbox_subaccounts:' % (prefix, region)] + ['        - %s' % entry for _number, entry in entries]
 
 
+def naming_rule(_top, prefix, region, entries):
+    """A naming rule in group_vars: every host's sub-account is named after the host, its password made from its name."""
+    rule = ['smsbox_subaccount:', '  name: "{{ inventory_hostname }}"', '  password: "pw-{{ inventory_hostname }}-secret"', '  credit: 10']
+    return rule, ['    %s-%s-%04d:' % (prefix, region, number) for number, _entry in entries]
+
+
+def host_vars_files(top, prefix, region, entries):
+    """host_vars/<host>.yml, one file per host with its literal sub-account; the hosts listed bare."""
+    hosts = []
+    for number, entry in entries:
+        host = 'shop-%s-%s-%04d' % (prefix, region, number)
+        write(os.path.join(top, 'host_vars', host + '.yml'), '---\nsmsbox_subaccount: %s\n' % entry)
+        hosts.append('    %s:' % host)
+    return [], hosts
+
+
 # An inventory shape: whether the group_vars template the main account's settings (the ledger beside the inventory
 # through inventory_dir; the key from a file lookup or from a vaulted variable, every other inventory) or write them
 # out, and how the sub-accounts are given: hosts(inventory directory, prefix, group, [(number, entry)]) returns more
@@ -243,6 +259,8 @@ SHAPES = {
     'templated': Shape(True, host_per_subaccount),      # as an operator writes it: what the table's figures are made on
     'literal': Shape(False, host_per_subaccount),       # every value written out: nothing for Ansible to template per host
     'lists': Shape(True, host_per_account),             # one host per main account, its sub-accounts in a list
+    'naming-rule': Shape(True, naming_rule),            # smsbox_subaccount templated in group_vars from inventory_hostname
+    'host-vars': Shape(True, host_vars_files),          # literal sub-accounts in host_vars/<host>.yml files
 }
 
 

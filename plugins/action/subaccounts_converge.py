@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.smsbox.account.plugins.plugin_utils._converge_accounts import STAGES, converge_accounts, play_run
-from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ROLE_VOCABULARY
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ROLE_VOCABULARY, native
 
 display = Display()
 NO_PLAN = ('The role smsbox.account.subaccounts plans every stage in its first task, which this run skipped (--start-at-task '
@@ -36,7 +36,7 @@ class ActionModule(ActionBase):
         if 'accounts' not in plan:
             return dict(result, failed=True, msg=NO_PLAN)
         results = converge_accounts(
-            stage, list(plan['accounts']), made=task_vars.get('smsbox_created'), check_mode=self._play_context.check_mode,
+            stage, native(plan['accounts']), made=task_vars.get('smsbox_created'), check_mode=self._play_context.check_mode,
             diff=self._play_context.diff, words=ROLE_VOCABULARY, play=play_run(task_vars),
             # Shown as it happens (a module's output only comes at its end): who holds the ledger while this run waits for it.
             show=lambda text: display.display('smsbox.account: %s' % text),

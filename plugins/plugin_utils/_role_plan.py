@@ -68,15 +68,16 @@ ROLE_VOCABULARY = Vocabulary(
     allocated='credit', amount="smsbox.account.smsbox_credit's amount", subaccount_task="the role's sub-accounts stage")
 
 
-def _native(value):
-    """Plain Python data: vaulted and lazily templated values become str, dict, list."""
+def native(value):
+    """Plain Python data: vaulted, unsafe, tagged and lazily templated values become exact str, dict, list. A str subclass
+    (an unsafe or tagged value) would be copied and pickled through its class on every validation and every result."""
     if isinstance(value, dict):
-        return dict((str(key), _native(item)) for key, item in value.items())
+        return dict((native(key), native(item)) for key, item in value.items())
     if isinstance(value, (list, tuple)):
-        return [_native(item) for item in value]
+        return [native(item) for item in value]
     if value is None or isinstance(value, (bool, int, float)):
         return value
-    return str(value)
+    return str.__str__(value) if isinstance(value, str) else str(value)
 
 
 def _validated(validator, provided, api_key):
@@ -112,7 +113,7 @@ class Plan:
 
     def read_host(self, host, hostvars):
         # The account settings are shared by many hosts: templated once for all of them where that gives the same value.
-        provided = dict((name, _native(self.templates.value(hostvars, name))) for name in self.spec if name in hostvars)
+        provided = dict((name, native(self.templates.value(hostvars, name))) for name in self.spec if name in hostvars)
         shape = self.shape_problem(provided)
         if shape:
             self.errors.append('host %s: %s' % (host, shape))
@@ -130,6 +131,7 @@ class Plan:
         if problem:
             self.errors.append('host %s: %s' % (host, problem))
             return
+        host = native(host)
         account = self.account_of(host, values)
         account['hosts'].append(host)
         for entry in entries:
@@ -156,7 +158,7 @@ class Plan:
         names = []
         for variable in SUBACCOUNT_VARIABLES:
             if variable in hostvars:
-                value = _native(self.templates.value(hostvars, variable))
+                value = native(self.templates.value(hostvars, variable))
                 for entry in (value if isinstance(value, list) else [value]):
                     if isinstance(entry, dict) and isinstance(entry.get('name'), str):
                         names.append(entry['name'])

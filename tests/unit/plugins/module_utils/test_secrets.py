@@ -7,15 +7,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import re
 from urllib.parse import quote, quote_plus
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import (
     MASK,
     mask,
+    masker,
     mask_passwords,
     mask_uri,
+    secret_forms,
     uri_passwords,
 )
 
@@ -69,3 +74,24 @@ def test_a_driver_message_loses_known_secrets_and_password_shapes():
     masked = mask_passwords(text, ['s3cret'])
     assert 'hunter2' not in masked and 'tiger' not in masked and 's3cret' not in masked and 'czNjcmV0' not in masked
     assert 'host=db' in masked and 'postgresql://me:********@db/x' in masked
+
+
+def _one_pattern(secrets):
+    """The masking the scan replaced: one pattern of every form, longest first, percent-encoded forms in any case."""
+    forms = set()
+    for secret in secrets:
+        forms.update(secret_forms(secret))
+    pattern = re.compile('|'.join('(?i:%s)' % re.escape(form) if '%' in form else re.escape(form)
+                                  for form in sorted(forms, key=len, reverse=True)))
+    return lambda text: pattern.sub(MASK, text)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(secrets=st.lists(st.text(alphabet='ab+/ %&=<é', min_size=1, max_size=6), min_size=1, max_size=5),
+                  pieces=st.lists(st.text(alphabet='ab+/ %&=<é2BF', max_size=8), max_size=6))
+def test_the_scan_masks_what_one_pattern_of_every_form_masks(secrets, pieces):
+    # Texts made of secrets' forms (in either case) and of noise, so that forms overlap, nest and touch.
+    forms = [form for secret in secrets for form in secret_forms(secret)]
+    text = ''.join(piece + (forms[index % len(forms)] if index % 2 else forms[index % len(forms)].upper())
+                   for index, piece in enumerate(pieces))
+    assert masker(secrets)(text) == _one_pattern(secrets)(text)
