@@ -69,15 +69,20 @@ ROLE_VOCABULARY = Vocabulary(
 
 
 def native(value):
-    """Plain Python data: vaulted, unsafe, tagged and lazily templated values become exact str, dict, list. A str subclass
-    (an unsafe or tagged value) would be copied and pickled through its class on every validation and every result."""
+    """Plain Python data: vaulted, unsafe, tagged and lazily templated values become exact str, int, bool, float, dict,
+    list. A subclass (an unsafe or tagged value) is copied and pickled through its class on every validation and result."""
     if isinstance(value, dict):
         return dict((native(key), native(item)) for key, item in value.items())
     if isinstance(value, (list, tuple)):
         return [native(item) for item in value]
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or type(value) in (bool, int, float, str):
         return value
-    return str.__str__(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return str.__str__(value)  # str(value) may give the subclass back (unsafe text on 2.16)
+    for kind in (bool, int, float):  # tagged with where it was read (2.19+)
+        if isinstance(value, kind):
+            return kind(value)
+    return str(value)  # a vaulted value, decrypted
 
 
 def _validated(validator, provided, api_key):

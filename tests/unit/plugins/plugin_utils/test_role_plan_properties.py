@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import plan_hosts
+from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import native, plan_hosts
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count, examples
 
 hypothesis = pytest.importorskip('hypothesis')
@@ -71,3 +71,25 @@ def test_plan_never_raises_names_the_host_and_hides_secrets(spec, data, key, pas
         for account in plan['accounts']:
             assert set(account['hosts']) <= set(hosts)
             assert len(account['subaccounts']) <= 500
+
+
+def test_the_plan_hands_on_exact_types_whatever_the_play_wraps_them_in():
+    # Registered plans come back unsafe (every line) and inventory values tagged with where they were read (2.19+): the
+    # converge copies and pickles its data many times, which a subclass makes costly (a 5,000 host re-run: seconds).
+    from ansible.utils.unsafe_proxy import wrap_var  # pylint: disable=import-outside-toplevel
+    value = wrap_var({'name': 'shop-a', 'hosts': ['h1'], 'credit': 5, 'nolimit': True, 'ratio': 0.5})
+    try:
+        from ansible.module_utils._internal._datatag import AnsibleTagHelper  # pylint: disable=import-outside-toplevel
+        from ansible._internal._datatag._tags import Origin  # pylint: disable=import-outside-toplevel
+    except ImportError:  # before 2.19: no tags
+        pass
+    else:
+        value['credit'] = AnsibleTagHelper.tag(5, [Origin(path='/inventory/hosts.yml', line_num=3)])
+        value['hosts'] = [AnsibleTagHelper.tag('h1', [Origin(path='/inventory/hosts.yml', line_num=2)])]
+
+    plain = native(value)
+
+    assert plain == {'name': 'shop-a', 'hosts': ['h1'], 'credit': 5, 'nolimit': True, 'ratio': 0.5}
+    assert [type(item) for item in (plain['name'], plain['hosts'][0], plain['credit'], plain['nolimit'], plain['ratio'])] == [
+        str, str, int, bool, float]
+    assert all(type(key) is str for key in plain)  # pylint: disable=unidiomatic-typecheck
