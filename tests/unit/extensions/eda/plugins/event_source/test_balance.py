@@ -37,7 +37,7 @@ def isolated(monkeypatch, tmp_path):
     for name in ('SMSBOX_API_KEY', 'SMSBOX_API_URL', 'SMSBOX_LEDGER'):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv('ANSIBLE_HOME', str(tmp_path / 'ansible-home'))
-    # The read retries are the client's own (tested in test_client.py); here they must not sleep.
+    # The read retries are the client's own (tested in _api/test_client.py); here they must not sleep.
     monkeypatch.setattr(balance, 'SmsboxClient', functools.partial(SmsboxClient, sleep=lambda seconds: None))
 
 

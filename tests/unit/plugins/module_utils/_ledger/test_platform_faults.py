@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ledger while the platform fails under it: a lost lock, a database away for seconds, too few connections, a
 pooler, a long wait for the lock, a ledger moved aside, a key rotation. (First runs racing to create the tables under a
-role's lock_timeout: test_ledger_postgresql.py.)
+role's lock_timeout: postgresql/test_store.py.)
 
 Against the real test PostgreSQL (tests/unit/postgresql.py); a database that goes away is a TCP proxy in front of it
 (tests/unit/tcp_proxy.py), cut for a while, so that the server the other tests share stays up.
