@@ -107,6 +107,12 @@ def probe(store, location):
 
 
 @pytest.fixture
+def path(tmp_path):
+    """A file-store ledger, for the tests of what only the file store does (its journal, snapshot and files)."""
+    return str(tmp_path / 'ledgers' / 'ledger.json')
+
+
+@pytest.fixture
 def pg_location():
     """A fresh schema, for the tests of the PostgreSQL store alone."""
     with fresh_schema() as uri:
@@ -121,7 +127,7 @@ def _store_of_the_test(request, record_property):
         record_property('ledger_store', request.getfixturevalue('store'))
     elif 'pg_location' in names:
         record_property('ledger_store', 'postgresql')
-    elif 'path' in names and request.module.__name__.endswith('test_ledger'):
+    elif 'path' in names and '._ledger.' in request.module.__name__:
         record_property('ledger_store', 'file')
 
 

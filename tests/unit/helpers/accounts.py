@@ -1,0 +1,15 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, smsbox.account contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The main accounts the unit tests use: their API keys and, for the ledger tests, their key fingerprints."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint
+
+# Two ledgers' accounts, for the tests of the ledger alone (no emulator).
+KEY_A = 'key-of-account-A-0123456789'
+KEY_B = 'key-of-account-B-9876543210'
+FP_A = key_fingerprint(KEY_A)
+FP_B = key_fingerprint(KEY_B)
