@@ -18,3 +18,15 @@ def snapshot_of(path):
     """The ledger's snapshot (its JSON file), parsed."""
     with open(path) as handle:
         return json.load(handle)
+
+
+def ledger_files_bytes(path):
+    """The bytes of the ledger snapshot and journal (None when absent), to prove a run left them alone."""
+    found = {}
+    for name in (path, path + '.journal'):
+        try:
+            with open(name, 'rb') as handle:
+                found[name] = handle.read()
+        except (IOError, OSError):
+            found[name] = None
+    return found

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 
 def child_env():
@@ -31,3 +32,20 @@ def run_child(code, *args):
     """Runs ``code`` in a fresh interpreter to its end; returns the CompletedProcess."""
     return subprocess.run(child_command(code, *args), env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=120, check=False)
+
+
+def run_in_threads(work, count):
+    """work(worker) in ``count`` threads at once; returns the exceptions they raised."""
+    errors = []
+
+    def guarded(worker):
+        try:
+            work(worker)
+        except Exception as error:  # pylint: disable=broad-except
+            errors.append(error)
+    threads = [threading.Thread(target=guarded, args=(worker,)) for worker in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

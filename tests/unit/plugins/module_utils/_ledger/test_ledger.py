@@ -10,9 +10,7 @@ __metaclass__ = type
 
 import json
 import os
-import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -29,7 +27,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger impo
 )
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, FP_B
 from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import read_bytes, snapshot_of
-from ansible_collections.smsbox.account.tests.unit.helpers.workers import run_child
+from ansible_collections.smsbox.account.tests.unit.helpers.workers import run_child, run_in_threads, start_child
 
 
 # -- reading and recording --
@@ -296,9 +294,7 @@ def test_two_processes_recording_at_once_lose_nothing(location):
                 book.record_subaccount('%s-%d' % (who, batch), 'created')
     '''
     start = time.time() + 1.0
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), location, FP_A, who, str(start)], env=env,
-                                 stderr=subprocess.PIPE, universal_newlines=True) for who in ('p1', 'p2')]
+    children = [start_child(code, location, FP_A, who, start) for who in ('p1', 'p2')]
     for child in children:
         dummy, err = child.communicate(timeout=120)
         assert child.returncode == 0, err
@@ -315,28 +311,19 @@ def test_two_processes_recording_at_once_lose_nothing(location):
 
 def test_eight_threads_in_one_session(location, probe):
     ledger = Ledger(location, FP_A, concurrency=8)
-    errors = []
 
     def work(worker):
-        try:
-            for n in range(50):
-                name = 'w%d-%d' % (worker, n)
-                book.record_subaccount(name, 'created', nolimit=False)
-                tx = book.begin_transfer(name, n + 1)
-                book.settle_transfer(tx['id'], 'applied', detail='OK')
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
+        for n in range(50):
+            name = 'w%d-%d' % (worker, n)
+            book.record_subaccount(name, 'created', nolimit=False)
+            tx = book.begin_transfer(name, n + 1)
+            book.settle_transfer(tx['id'], 'applied', detail='OK')
 
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible to expose races
     try:
         with ledger.session() as book:
-            threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            assert errors == []
+            assert run_in_threads(work, 8) == []
             held = dict(list(book.subaccounts().items()) + [(tx['id'], tx) for tx in book.transfers()])
             if probe.kind == 'file':
                 journal = [json.loads(line.decode()) for line in read_bytes(location + '.journal').splitlines()]

@@ -21,9 +21,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.location im
     printable_location,
     resolve_location,
 )
-from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, KEY_A, KEY_B
-
-KEY = 'k3y-MAIN-7f3a9c2e11d0'
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, KEY, KEY_A, KEY_B
 
 
 @pytest.mark.parametrize('value, postgresql', [

@@ -9,9 +9,6 @@ __metaclass__ = type
 
 import os
 import stat
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -19,6 +16,7 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerError
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A
+from ansible_collections.smsbox.account.tests.unit.helpers.workers import run_in_threads, start_child
 
 
 @pytest.mark.parametrize('umask', [0o000, 0o022, 0o277])
@@ -73,26 +71,16 @@ def test_directories_made_by_several_runs_at_once(tmp_path):
             make_dirs('%s/r%d/a/b/c' % (root, round_), '%s/r%d/a/b/c/ledger.json' % (root, round_))
     '''
     start = time.time() + 1.0
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    children = [subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), str(tmp_path), str(start)], env=env,
-                                 stderr=subprocess.PIPE, universal_newlines=True) for dummy in range(4)]
-    errors = []
+    children = [start_child(code, tmp_path, start) for dummy in range(4)]
     barrier = threading.Barrier(8)
 
     def thread_work(worker):
-        try:
-            for round_ in range(40):
-                barrier.wait(10)
-                directory = str(tmp_path / ('t%d' % round_) / 'a' / 'b' / 'c')
-                with Ledger(os.path.join(directory, 'ledger-%d.json' % worker), FP_A, lock_timeout=10).session() as book:
-                    book.record_subaccount('w%d' % worker, 'created')
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-    threads = [threading.Thread(target=thread_work, args=(worker,)) for worker in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        for round_ in range(40):
+            barrier.wait(10)
+            directory = str(tmp_path / ('t%d' % round_) / 'a' / 'b' / 'c')
+            with Ledger(os.path.join(directory, 'ledger-%d.json' % worker), FP_A, lock_timeout=10).session() as book:
+                book.record_subaccount('w%d' % worker, 'created')
+    errors = run_in_threads(thread_work, 8)
     for child in children:
         dummy, err = child.communicate(timeout=120)
         assert child.returncode == 0, err
