@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every unit run prints what the reliability suites covered: see tests/unit/suite_counts.py."""
+"""Every unit run prints what the reliability suites covered (see tests/unit/suite_counts.py); ``ledger_store`` gives each
+suite that touches a ledger a fresh one in each store of ``STORES`` (tests/unit/helpers/ledger_stores.py)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -11,6 +12,7 @@ import os
 import pytest
 
 from ansible_collections.smsbox.account.tests.unit import suite_counts
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import STORES
 
 try:
     HYPOTHESIS_PROFILE = suite_counts.register_profiles()
@@ -24,6 +26,13 @@ def _suite_counts(request):
     yield
     for name, number in sorted(suite_counts.take().items()):
         request.node.user_properties.append((suite_counts.PROPERTY, [name, number]))
+
+
+@pytest.fixture(params=list(STORES))
+def ledger_store(request, tmp_path):
+    """A fresh, empty ledger in each store of STORES (the test id names the store): a LedgerStore."""
+    with STORES[request.param](tmp_path) as store:
+        yield store
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -28,7 +28,7 @@ import yaml
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import secret_forms
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
-from ansible_collections.smsbox.account.tests.unit.extensions.eda.plugins.event_source.test_balance import unknown_transfer
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import unknown_transfer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 COLLECTIONS = os.path.dirname(os.path.dirname(os.path.dirname(ROOT)))

@@ -11,13 +11,9 @@ import os
 import pytest
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
-    KEY,
-    START_BALANCE,
-    ledger_view,
-    posts,
-    requests_log,
-)
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import posts, requests_log
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
 
 SHOPS = ('shop-a', 'shop-b', 'shop-c')
 

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import ledger_view
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
 
 
 def test_every_create_and_transfer_records_its_run(run_module, emulator, base, ledger_path, monkeypatch):

@@ -13,14 +13,9 @@ import pytest
 from ansible_collections.smsbox.account.plugins.module_utils._api import client as client_module
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
-    BAD_KEY,
-    KEY,
-    START_BALANCE,
-    ledger_files_bytes,
-    posts,
-    requests_log,
-)
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import BAD_KEY, KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import posts, requests_log
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
 
 
 @pytest.mark.parametrize('decimal_comma', [False, True], ids=['dot', 'comma'])

@@ -12,17 +12,10 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
-    BAD_KEY,
-    KEY,
-    START_BALANCE,
-    applied_transfers,
-    ledger_files_bytes,
-    ledger_view,
-    posts,
-    requests_log,
-    transfer_posts,
-)
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import BAD_KEY, KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import applied_transfers, posts, requests_log, transfer_posts
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
 
 SHOPS = ('shop-a', 'shop-b', 'shop-c', 'shop-d')
 

@@ -17,7 +17,9 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._inputs import InputError, read_period
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, ledger_view, requests_log, transfer_posts
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import requests_log, transfer_posts
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
 
 THIS_MONTH = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m')
 

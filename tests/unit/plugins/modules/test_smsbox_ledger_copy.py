@@ -17,7 +17,9 @@ from ansible.module_utils.common.parameters import PASS_VARS
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_ledger_copy, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, applied_transfers, ledger_files_bytes
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import applied_transfers
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
 from ansible_collections.smsbox.account.tests.unit.postgresql import fresh_schema, password_of, table_rows
 
 

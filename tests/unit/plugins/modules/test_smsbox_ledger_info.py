@@ -13,20 +13,12 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_ledger_info, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, ledger_files_bytes, requests_log
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import requests_log
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
 from ansible_collections.smsbox.account.tests.unit.postgresql import fresh_schema, password_of
 
 FP = key_fingerprint(KEY)
-
-
-@pytest.fixture(params=['file', 'postgresql'])
-def store(request, ledger_path):
-    """The ledger the modules write to: the test's file, or a fresh schema of the test PostgreSQL."""
-    if request.param == 'file':
-        yield ledger_path
-        return
-    with fresh_schema() as uri:
-        yield uri
 
 
 def history(run_module, base):
@@ -40,7 +32,8 @@ def history(run_module, base):
     assert run_module(smsbox_credit, dict(base, subaccount='nowhere', amount=5)).failed  # ERREUR: recorded rejected
 
 
-def test_a_statement_without_the_key_has_every_figure_and_sends_nothing(run_module, emulator, base, store, monkeypatch):
+def test_a_statement_without_the_key_has_every_figure_and_sends_nothing(run_module, emulator, base, ledger_store, monkeypatch):
+    store = ledger_store.location
     base = dict(base, ledger=store)
     history(run_module, base)
     log = len(requests_log(emulator))

@@ -11,18 +11,10 @@ import os
 import pytest
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
-    BAD_KEY,
-    KEY,
-    OTHER_KEY,
-    START_BALANCE,
-    applied_creates,
-    fill_ledger,
-    ledger_files_bytes,
-    ledger_view,
-    posts,
-    requests_log,
-)
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import BAD_KEY, KEY, OTHER_KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import applied_creates, posts, requests_log
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import fill_ledger, ledger_view
 
 PASSWORDS = {'shop-paris': 'Pw-Paris-s3cr3t!', 'shop-lyon': 'Pw-Lyon-s3cr3t#', 'shop-nice': 'Pw-Nice-s3cr3t%'}
 

@@ -8,14 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (
-    KEY,
-    START_BALANCE,
-    ledger_view,
-    posts,
-    requests_log,
-    transfer_posts,
-)
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import posts, requests_log, transfer_posts
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
 
 
 def shop(run_module, base, name='paris', allocated=600, top_up=200):

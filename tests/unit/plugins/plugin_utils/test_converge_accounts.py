@@ -16,20 +16,16 @@ import re
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import hider
+from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.plugins.plugin_utils._converge_accounts import converge_accounts, converge_in_process
 from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ROLE_VOCABULARY
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import (  # noqa: F401 pylint: disable=unused-import
-    BAD_KEY,
-    KEY,
-    START_BALANCE,
-    emulator,
-    isolated,
-    requests_log,
-    run_module,
-)
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import BAD_KEY, KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.emulator import requests_log
+
+# The module's side runs as every module test does (tests/unit/plugins/conftest.py); so does the in-process side.
+pytestmark = pytest.mark.usefixtures('isolated')
 
 MODULES = {'subaccounts': smsbox_subaccount, 'credits': smsbox_credit}
 SHOPS = [dict(name='shop-paris', password='Pw-Paris+s3cr3t&'), dict(name='shop-lyon', password='Pw-Lyon s3cr3t%', nolimit=True)]

@@ -21,8 +21,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.location im
     printable_location,
     resolve_location,
 )
-
-KEY = 'k3y-MAIN-7f3a9c2e11d0'
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, KEY, KEY_A, KEY_B
 
 
 @pytest.mark.parametrize('value, postgresql', [
@@ -114,3 +113,14 @@ def test_where_a_run_finds_its_ledger(tmp_path, monkeypatch):
         tmp_path / 'home' / '.ansible' / 'smsbox' / ('ledger-%s.json' % key_fingerprint(KEY)))
     assert ledger_location(None, None) is None  # the key comes from the environment of the module
     assert printable_location(uri) == 'postgresql://smsbox:********@db/x' and printable_location('/srv/eu.json') == '/srv/eu.json'
+
+
+def test_default_ledger_path_honours_ansible_home(monkeypatch, tmp_path):
+    monkeypatch.setenv('ANSIBLE_HOME', str(tmp_path / 'ah'))
+    assert default_ledger_path(KEY_A) == os.path.join(str(tmp_path / 'ah'), 'smsbox', 'ledger-%s.json' % FP_A)
+    monkeypatch.delenv('ANSIBLE_HOME')
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    assert default_ledger_path(KEY_A) == os.path.join(str(tmp_path / 'home'), '.ansible', 'smsbox', 'ledger-%s.json' % FP_A)
+    assert default_ledger_path(KEY_A) != default_ledger_path(KEY_B)
+    monkeypatch.setenv('ANSIBLE_HOME', '~/elsewhere')
+    assert default_ledger_path(KEY_A).startswith(str(tmp_path / 'home' / 'elsewhere'))

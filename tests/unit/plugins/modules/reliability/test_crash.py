@@ -25,7 +25,8 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import INTERRUPTED_DETAIL, Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY, START_BALANCE, ledger_files_bytes
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'module_process.py')

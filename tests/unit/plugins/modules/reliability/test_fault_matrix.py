@@ -25,7 +25,8 @@ import collections
 import pytest
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import BAD_KEY, KEY, START_BALANCE, ledger_files_bytes
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import BAD_KEY, KEY, START_BALANCE
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count
 
 UNKNOWN, REJECTED, REFUSED_KEY = 'unknown', 'rejected', 'refused key'

@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
 from ansible_collections.smsbox.account.tests.unit.refused_inputs import ENTRIES
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count
 

@@ -18,8 +18,8 @@ import pytest
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_balance_info, smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.conftest import KEY
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.reliability.conftest import STORES
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import STORES
 from ansible_collections.smsbox.account.tests.unit.suite_counts import count, examples
 
 hypothesis = pytest.importorskip('hypothesis')

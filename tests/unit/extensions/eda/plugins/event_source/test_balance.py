@@ -19,12 +19,12 @@ import pytest
 
 from ansible_collections.smsbox.account.extensions.eda.plugins.event_source import balance
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import SmsboxClient
-from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_module
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import secret_forms, uri_passwords
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
-from ansible_collections.smsbox.account.tests.unit.plugins.modules.reliability.conftest import ledger_store  # noqa: F401 pylint: disable=unused-import
+# unknown_transfer: also imported from here by the alerts' test under ansible-rulebook (tests/integration/eda).
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import unknown_transfer
 
 KEY = 'k3y+/&=%Sp3c!al-7f3a9c2e'
 OTHER_KEY = 'k3y-OTHER-0b1d22c4'
@@ -37,7 +37,7 @@ def isolated(monkeypatch, tmp_path):
     for name in ('SMSBOX_API_KEY', 'SMSBOX_API_URL', 'SMSBOX_LEDGER'):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv('ANSIBLE_HOME', str(tmp_path / 'ansible-home'))
-    # The read retries are the client's own (tested in test_client.py); here they must not sleep.
+    # The read retries are the client's own (tested in _api/test_client.py); here they must not sleep.
     monkeypatch.setattr(balance, 'SmsboxClient', functools.partial(SmsboxClient, sleep=lambda seconds: None))
 
 
@@ -251,27 +251,14 @@ def test_the_event_loop_is_never_blocked_by_a_slow_read(emu):
 
 # -- the ledger: transfers left unsettled ----------------------------------------------------------------
 
-def unknown_transfer(location, subaccount, amount, monkeypatch, created=None, key=KEY):
-    """Records a transfer whose answer was lost, as smsbox_credit records it, at ``created`` (default now).
-    The test of the alerts under ansible-rulebook (tests/integration/eda) uses it too."""
-    with monkeypatch.context() as patch:
-        if created:
-            patch.setattr(ledger_module, 'now', lambda: created)
-        with Ledger(location, key_fingerprint(key)).session() as book:
-            book.record_subaccount(subaccount, 'created')
-            tx = book.begin_transfer(subaccount, amount)
-            book.settle_transfer(tx['id'], 'unknown', detail='answer lost')
-    return tx['id']
-
-
 def settle(location, txid, state):
     with Ledger(location, key_fingerprint(KEY)).session() as book:
         book.settle_transfer(txid, state)
 
 
-def test_each_transfer_unsettled_too_long_is_reported_once(emu, ledger_store, monkeypatch):  # noqa: F811
-    old = unknown_transfer(ledger_store.location, 'shop-old', 300, monkeypatch, '2026-01-01T08:00:00Z')
-    unknown_transfer(ledger_store.location, 'shop-new', 50, monkeypatch)  # younger than unsettled_age
+def test_each_transfer_unsettled_too_long_is_reported_once(emu, ledger_store, monkeypatch):
+    old = unknown_transfer(ledger_store.location, 'shop-old', 300, monkeypatch, '2026-01-01T08:00:00Z', key=KEY)
+    unknown_transfer(ledger_store.location, 'shop-new', 50, monkeypatch, key=KEY)  # younger than unsettled_age
     seen = {}
 
     async def steps(queue):
@@ -281,7 +268,7 @@ def test_each_transfer_unsettled_too_long_is_reported_once(emu, ledger_store, mo
         await more_reads(emu, 3)
         seen['settled'] = drain(queue)
         seen['late'] = await asyncio.to_thread(unknown_transfer, ledger_store.location, 'shop-late', -20, monkeypatch,
-                                               '2026-01-02T08:00:00Z')
+                                               '2026-01-02T08:00:00Z', KEY)
         await more_reads(emu, 4)
 
     last = run(args_for(emu, label='main', ledger=ledger_store.location, unsettled_age=600), steps)

@@ -11,31 +11,18 @@ __metaclass__ = type
 
 import os
 import signal
-import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import sql as pg_sql_mod
-from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError, LedgerError, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError, LedgerError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
+from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import sql as pg_sql_mod
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
-from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import run_in_threads
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, FP_B
+from ansible_collections.smsbox.account.tests.unit.helpers.workers import run_child, run_in_threads, start_child
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
-
-FP_A = key_fingerprint('key-of-account-A-0123456789')
-FP_B = key_fingerprint('key-of-account-B-9876543210')
-
-
-def child_env():
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-
-
-def start_child(code, *args):
-    return subprocess.Popen([sys.executable, '-c', textwrap.dedent(code)] + [str(a) for a in args], env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
 
 
 def secrets_of(uri):
@@ -52,7 +39,7 @@ def assert_no_secret(texts, uri):
 
 def test_module_utils_import_without_psycopg(tmp_path):
     # module_utils run on targets where psycopg may be missing: only a PostgreSQL ledger needs it.
-    child = subprocess.run([sys.executable, '-c', textwrap.dedent('''
+    child = run_child('''
         import sys
         sys.modules['psycopg'] = None  # import psycopg raises ImportError
         from ansible_collections.smsbox.account.plugins.module_utils import _connection
@@ -66,8 +53,7 @@ def test_module_utils_import_without_psycopg(tmp_path):
         except LedgerDependencyError as error:
             assert error.library == 'psycopg[binary]' and ':pw@' not in str(error) and error.traceback
             print('refused: %s' % error)
-    '''), str(tmp_path / 'ledger.json')], env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        universal_newlines=True, timeout=60, check=False)
+    ''', tmp_path / 'ledger.json')
     assert child.returncode == 0, child.stderr
     assert 'refused: ' in child.stdout and 'psycopg' in child.stdout
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ledger while the platform fails under it: a lost lock, a database away for seconds, too few connections, a
 pooler, a long wait for the lock, a ledger moved aside, a key rotation. (First runs racing to create the tables under a
-role's lock_timeout: test_ledger_postgresql.py.)
+role's lock_timeout: postgresql/test_store.py.)
 
 Against the real test PostgreSQL (tests/unit/postgresql.py); a database that goes away is a TCP proxy in front of it
 (tests/unit/tcp_proxy.py), cut for a while, so that the server the other tests share stays up.
@@ -24,12 +24,11 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger impo
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import database as pg_database
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import lock as pg_lock
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import LockLostError
-from ansible_collections.smsbox.account.tests.unit.plugins.module_utils.conftest import Probe, run_in_threads
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, FP_B
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import Probe
+from ansible_collections.smsbox.account.tests.unit.helpers.workers import run_child, run_in_threads
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, password_of, table_rows, terminate
 from ansible_collections.smsbox.account.tests.unit.tcp_proxy import proxy_to
-
-FP_A = key_fingerprint('key-of-account-A-0123456789')
-FP_B = key_fingerprint('key-of-account-B-9876543210')
 
 
 def lose_lock(book):
@@ -88,11 +87,7 @@ def test_a_run_killed_after_announcing_leaves_the_create_unknown(location, store
             book.announce_create('shop-killed', True, None)
             os._exit(9)
     '''
-    import subprocess
-    import sys
-    import textwrap
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    subprocess.run([sys.executable, '-c', textwrap.dedent(code), location, FP_A], env=env, check=False, timeout=60)
+    run_child(code, location, FP_A)
     with Ledger(location, FP_A, lock_timeout=5).session() as book:
         assert book.subaccount('shop-killed')['state'] == 'unknown' and book.subaccount('shop-killed')['origin'] == 'created'
 

@@ -14,10 +14,9 @@ import pytest
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerError, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import open_store
+from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, FP_B
 from ansible_collections.smsbox.account.tests.unit.postgresql import table_rows
 
-FP_A = key_fingerprint('key-of-account-A-0123456789')
-FP_B = key_fingerprint('key-of-account-B-9876543210')
 FIGURES = dict(subaccounts=3, subaccounts_baseline_unknown=1,
                transfers=dict(pending=1, applied=3, rejected=1, unknown=1),
                credits=dict(baseline=250, applied=85, allocated=250, received=335, unsettled=37, rejected=50))
