@@ -11,6 +11,8 @@ needs failed.
   4  TLS with latency, concurrency 1, 4, 8, with and without keep-alive, vs requests x latency / concurrency + the
      same run at 0 ms
   5  the PostgreSQL ledger vs the file ledger, first run and re-run
+then a second table, every inventory shape (BENCH_SHAPES) at every size (BENCH_SHAPE_SCALE): first run, re-run, --check,
+empty play, the ratios to the empty play, peak memory
 
 Usage: bash scripts/env.sh python scripts/bench.py [N] [URI_SAMPLE]   (what make bench runs: the line's venv first on
 PATH, the collection staged). Environment (all optional):
@@ -18,10 +20,12 @@ PATH, the collection staged). Environment (all optional):
   BENCH_N=500              sub-accounts of rows 1, 2, 4 and 5 (over 2 main accounts)
   BENCH_URI_SAMPLE=40      sub-accounts the uri loop runs (2 requests each); its time is extrapolated per sub-account
   BENCH_SCALE="500 1000 2000 5000"   the scale points (500 sub-accounts per main account)
-  BENCH_REPEAT=2           runs of each short run (re-run, --check, empty play): the fastest counts
+  BENCH_REPEAT=3           rounds of the short runs (re-run, --check, empty play, side by side): the median counts
   BENCH_LATENCY_MS=20      the emulator's latency per request in row 4
   BENCH_CONCURRENCY="1 4 8"
-  BENCH_SHAPES=templated   the inventory shapes of row 2 (SHAPES below); the first one also serves rows 1 and 5
+  BENCH_SHAPES="templated naming-rule host-vars lists"   the inventory shapes (SHAPES below) of the shapes table; the
+                           first one is that of rows 1 to 5
+  BENCH_SHAPE_SCALE="500 5000"   the sizes of the shapes table (BENCH_QUICK=1: 100)
   BENCH_POSTGRESQL=0       skip row 5 (by default a throwaway PostgreSQL cluster, or SMSBOX_TEST_POSTGRESQL_URI)
   BENCH_PROFILE=1          also print where the time goes in each run (start-up, each task, exit; wall and CPU)
   BENCH_KEEP=1             keep the work directory (inventories, logs, results) and print its path
@@ -183,7 +187,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
 
-    def v2_runner_on_ok(self, result):
+    def v2_runner_on_ok(self, result, **_kwargs):  # on_failed also has ignore_errors
         if self.tasks:
             self.tasks[-1]['result'] = time.time()
 
@@ -262,6 +266,7 @@ SHAPES = {
     'naming-rule': Shape(True, naming_rule),            # smsbox_subaccount templated in group_vars from inventory_hostname
     'host-vars': Shape(True, host_vars_files),          # literal sub-accounts in host_vars/<host>.yml files
 }
+SHAPES_MEASURED = ('templated', 'naming-rule', 'host-vars', 'lists')  # the default of BENCH_SHAPES: as operators write them
 
 
 def inventories(work, ready, spec, ledger_uri):
@@ -318,30 +323,48 @@ def run(label, playbook, inventory, options=(), emulator='plain', pss=False):
     return Run(label, emulator, playbook, inventory, list(options), pss)
 
 
+def shape_inventory(shape, count):
+    """The inventory of one shape at one size: one main account (and inventory) per 500 sub-accounts, two at least."""
+    regions = max(2, -(-count // PER_ACCOUNT))
+    return Inventory('%s-%d' % (shape, count), regions, count // regions, shape, False)
+
+
+def shape_labels(config, shape, count):
+    """The labels of one shape's runs at one size: first, rerun, check, empty. Those of the first shape at N are rows 1
+    and 2's (first-file, rerun-file, check-file, empty), which the shapes table reads too."""
+    if shape == config['shapes'][0] and count == config['n']:
+        return dict(first='first-file', rerun='rerun-file', check='check-file', empty='empty')
+    return dict((kind, '%s-%s-%d' % (kind, shape, count)) for kind in ('first', 'rerun', 'check', 'empty'))
+
+
 def runs(config):
-    """Every measured run, in the order they run: the repeated short runs interleaved, the uri loop after them."""
-    n, shapes = config['n'], config['shapes']
-    main = [Inventory('main' if index == 0 else shape, 2, n // 2, shape, False) for index, shape in enumerate(shapes)]
-    suffix = [''] + ['-' + shape for shape in shapes[1:]]
-    pg = Inventory('pg', 2, n // 2, shapes[0], True)
-    planned = [run('first-file' + suffix[index], 'provision', inventory) for index, inventory in enumerate(main)]
+    """Every measured run, in the order they run: each shape's first runs, then rounds of its re-run, --check and empty
+    play side by side (each ratio is within one round), the uri loop, the scale points, row 4's TLS runs."""
+    n, pairs = config['n'], [(shape, count) for shape in config['shapes'] for count in config['shape_scale']]
+    if (config['shapes'][0], n) not in pairs:
+        pairs.insert(0, (config['shapes'][0], n))
+    inventory = dict((pair, Inventory('main', 2, n // 2, pair[0], False) if pair == (config['shapes'][0], n) else shape_inventory(*pair))
+                     for pair in pairs)
+    pg = Inventory('pg', 2, n // 2, config['shapes'][0], True)
+    planned = [run(shape_labels(config, *pair)['first'], 'provision', inventory[pair], pss=pair[1] >= 5000) for pair in pairs]
     planned += [run('first-postgresql', 'provision', pg)] if config['postgresql'] else []
     for round_ in range(1, config['repeat'] + 1):
-        for inventory, end in zip(main, suffix):
-            planned += [run('rerun-file%s#%d' % (end, round_), 'provision', inventory),
-                        run('check-file%s#%d' % (end, round_), 'provision', inventory, ['--check']),
-                        run('empty%s#%d' % (end, round_), 'empty', inventory)]
+        for pair in pairs:
+            labels = shape_labels(config, *pair)
+            planned += [run('%s#%d' % (labels['rerun'], round_), 'provision', inventory[pair]),
+                        run('%s#%d' % (labels['check'], round_), 'provision', inventory[pair], ['--check']),
+                        run('%s#%d' % (labels['empty'], round_), 'empty', inventory[pair])]
         planned += [run('rerun-postgresql#%d' % round_, 'provision', pg)] if config['postgresql'] else []
     planned.append(run('uri', 'uri', None))
     for point in config['scale']:
         regions = -(-point // PER_ACCOUNT)
-        planned.append(run('scale-%d' % point, 'provision', Inventory('s%d' % point, regions, point // regions, shapes[0], False),
+        planned.append(run('scale-%d' % point, 'provision', Inventory('s%d' % point, regions, point // regions, config['shapes'][0], False),
                            pss=point == config['scale'][-1]))
     # Per concurrency the same first run over TLS at 0 ms (the fixed cost), then with latency, with and without keep-alive.
     for concurrency in config['concurrency']:
         for emulator, label in (('tls0', 'fixed-c%d'), ('tls-keep-alive', 'latency-keep-alive-c%d'),
                                 ('tls-no-keep-alive', 'latency-no-keep-alive-c%d')):
-            planned.append(run(label % concurrency, 'provision', Inventory('c%d-%s' % (concurrency, emulator), 2, n // 2, shapes[0], False),
+            planned.append(run(label % concurrency, 'provision', Inventory('c%d-%s' % (concurrency, emulator), 2, n // 2, config['shapes'][0], False),
                                ['-e', 'smsbox_concurrency=%d' % concurrency], emulator))
     return planned
 
@@ -474,7 +497,8 @@ def timing(path, started, ended, result_cpu):
 # --- the table, as data -------------------------------------------------------------------------------------------------
 
 # Which run of a repeated one gives its figure, from its successful runs fastest first, and what the table calls it.
-STATISTIC = ('best', lambda ordered: ordered[0])
+STATISTIC = ('median', lambda ordered: ordered[(len(ordered) - 1) // 2])  # the lower one of an even count: a run
+RATIO_TARGET = 1.5  # a converged re-run (and its --check) over an empty play on the same inventories
 # A row: its section (#), the labels whose results it reads, and functions of those results: the measure, the
 # figures, the target (a text) and whether it is met (None: no target). The labels missing make a row of their own.
 Row = collections.namedtuple('Row', 'section labels measure figures target met')
@@ -505,6 +529,13 @@ def per_sub_account(result, count):
     return result['wall'] / count
 
 
+def ratio(result, empty):
+    """The median over the rounds of result's wall time ÷ the empty play's of the same round (a ratio within one round:
+    a busy moment slows both)."""
+    rounds = [one['wall'] / other['wall'] for one, other in zip(result['runs'], empty['runs']) if not one['exit_code'] and not other['exit_code']]
+    return sorted(rounds)[(len(rounds) - 1) // 2] if rounds else float('inf')
+
+
 def latency_bound(result, fixed, latency_ms, concurrency):
     """Row 4's bound: requests x latency / concurrency, plus the same run at 0 ms."""
     return result['emulator']['requests'] * latency_ms / 1000.0 / concurrency + fixed['wall']
@@ -521,21 +552,24 @@ def rows(config):
         Row(1, ['uri', 'first-file'], lambda u, r: 'uri loop ÷ role, per sub-account',
             lambda u, r: '**%.0f×**' % (per_sub_account(u, sample) / per_sub_account(r, n)), '≥ 100×',
             lambda u, r: per_sub_account(u, sample) / per_sub_account(r, n) >= 100)]
-    for index, shape in enumerate(config['shapes']):
-        end, of = ('', '') if index == 0 else ('-' + shape, ', shape %s' % shape)
-        labels = ['rerun-file' + end, 'check-file' + end, 'empty' + end]
-        table += [
-            Row(2, labels[:1], lambda r, of=of: 're-run with nothing to do, %d sub-accounts (same inventories)%s' % (n, of),
-                lambda r: '%s; %s' % (seconds(r), requests(r)), '', None),
-            Row(2, labels[1:2], lambda c, of=of: '--check of the re-run%s' % of, lambda c: '%s; %s' % (seconds(c), requests(c)), '', None),
-            Row(2, labels[2:], lambda e, of=of: 'empty play, one run_once ansible.builtin.debug, same inventories%s' % of, seconds, '', None)]
-        for what, label in (('re-run', labels[0]), ('--check', labels[1])):
-            table.append(Row(2, [label, labels[2]], lambda r, e, what=what, of=of: '%s ÷ empty play%s' % (what, of),
-                             lambda r, e: '**%.2f×** (%.2f s over the empty play)' % (r['wall'] / e['wall'], r['wall'] - e['wall']),
-                             '≤ 2×', lambda r, e: r['wall'] / e['wall'] <= 2))
-        table.append(Row(2, labels[:2], lambda r, c, of=of: 'write requests (POST) in the re-runs and the --checks (all runs)%s' % of,
-                         lambda r, c: '**%d** POST (re-runs %d, --checks %d; GET: %d and %d)' % ((sum(posts(r, c)[0]),) + tuple(sum(posts(r, c), [])))
-                         if posts(r, c) else 'unknown (the emulator log was cut)', '0', lambda r, c: posts(r, c) is not None and sum(posts(r, c)[0]) == 0))
+    labels = shape_labels(config, config['shapes'][0], n)
+    table += [
+        Row(2, [labels['rerun']], lambda r: 're-run with nothing to do, %d sub-accounts (same inventories)' % n,
+            lambda r: '%s; %s' % (seconds(r), requests(r)), '', None),
+        Row(2, [labels['check']], lambda c: '--check of the re-run', lambda c: '%s; %s' % (seconds(c), requests(c)), '', None),
+        Row(2, [labels['empty']], lambda e: 'empty play, one run_once ansible.builtin.debug, same inventories', seconds, '', None)]
+    for what, kind in (('re-run', 'rerun'), ('--check', 'check')):
+        table.append(Row(2, [labels[kind], labels['empty']], lambda r, e, what=what: '%s ÷ empty play (median of the rounds\' ratios)' % what,
+                         lambda r, e: '**%.2f×** (%.2f s over the empty play)' % (ratio(r, e), r['wall'] - e['wall']),
+                         '≤ %.1f×' % RATIO_TARGET, lambda r, e: ratio(r, e) <= RATIO_TARGET))
+    for shape in config['shapes']:
+        for count in sorted(set([n] + config['shape_scale'])) if shape == config['shapes'][0] else config['shape_scale']:
+            labels = shape_labels(config, shape, count)
+            table.append(Row(2, [labels['rerun'], labels['check']],
+                             lambda r, c, shape=shape, count=count: 'write requests (POST) in the re-runs and the --checks, shape %s, %d' % (shape, count),
+                             lambda r, c: '**%d** POST (re-runs %d, --checks %d; GET: %d and %d)' % ((sum(posts(r, c)[0]),) + tuple(sum(posts(r, c), [])))
+                             if posts(r, c) else 'unknown (the emulator log was cut)', '0',
+                             lambda r, c: posts(r, c) is not None and sum(posts(r, c)[0]) == 0))
     points = config['scale']
     for point in points:
         accounts = -(-point // PER_ACCOUNT)
@@ -600,6 +634,35 @@ def render(config, results):
             cells = (row.section, row.measure(*found), row.figures(*found), row.target, '' if met is None else 'met' if met else '**NOT met**')
         lines.append('| %s |' % ' | '.join(str(cell) for cell in cells))
     return '\n'.join(lines), missing
+
+
+# What each shape writes (the third column of the shapes table).
+SHAPE_WORDS = {
+    'templated': "host variables inline in hosts.yml; the main account's settings templated in group_vars",
+    'literal': 'host variables inline in hosts.yml; every value written out',
+    'lists': "one host per main account, its sub-accounts in one smsbox_subaccounts list",
+    'naming-rule': 'smsbox_subaccount templated in group_vars from inventory_hostname; hosts listed bare',
+    'host-vars': 'a host_vars/<host>.yml file per host with its literal sub-account; hosts listed bare',
+}
+
+
+def shapes_table(config, results):
+    """Every shape at every size: median seconds of each kind of run, the ratios within rounds, peak memory (Markdown)."""
+    chosen = figures(results)
+    lines = ['| shape | sub-accounts | first run | re-run | --check | empty play | re-run ÷ empty | --check ÷ empty | peak memory | '
+             '≤ %.1f× |' % RATIO_TARGET, '|---|---|---|---|---|---|---|---|---|---|']
+    for shape in config['shapes']:
+        for count in sorted(set(config['shape_scale'] + ([config['n']] if shape == config['shapes'][0] else []))):
+            labels = shape_labels(config, shape, count)
+            found = dict((kind, chosen.get(label)) for kind, label in labels.items())
+            walls = ['%.2f s' % found[kind]['wall'] if found[kind] else 'not run' for kind in ('first', 'rerun', 'check', 'empty')]
+            ratios = [ratio(found[kind], found['empty']) if found[kind] and found['empty'] else None for kind in ('rerun', 'check')]
+            memory = '%.0f MB' % (found['first']['tree_rss_peak_kb'] / 1024.0) if found['first'] else ''
+            met = 'met' if None not in ratios and max(ratios) <= RATIO_TARGET else '**NOT met**'
+            lines.append('| %s (%s) | %d | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                shape, SHAPE_WORDS[shape], count, walls[0], walls[1], walls[2], walls[3],
+                *['**%.2f×**' % one if one is not None else '' for one in ratios], memory, met))
+    return '\n'.join(lines)
 
 
 # --- where the time goes (BENCH_PROFILE=1) ------------------------------------------------------------------------------
@@ -719,7 +782,8 @@ def settings(argv):
     config = {'n': int(env('BENCH_N', 100 if quick else 500)), 'uri_sample': int(env('BENCH_URI_SAMPLE', 10 if quick else 40)),
               'scale': [int(n) for n in env('BENCH_SCALE', '250 500' if quick else '500 1000 2000 5000').split()],
               'concurrency': [int(n) for n in env('BENCH_CONCURRENCY', '1 8' if quick else '1 4 8').split()],
-              'shapes': env('BENCH_SHAPES', 'templated').split(), 'repeat': int(env('BENCH_REPEAT', '2')),
+              'shapes': env('BENCH_SHAPES', ' '.join(SHAPES_MEASURED)).split(), 'repeat': int(env('BENCH_REPEAT', '3')),
+              'shape_scale': [int(n) for n in env('BENCH_SHAPE_SCALE', '100' if quick else '500 5000').split()],
               'latency_ms': int(env('BENCH_LATENCY_MS', '20')), 'quick': quick,
               # SMSBOX_BENCH_STORES, the variable of the previous bench: a store list without postgresql skips row 5.
               'postgresql': env('BENCH_POSTGRESQL', '1') == '1' and 'postgresql' in env('SMSBOX_BENCH_STORES', 'postgresql').split(),
@@ -776,6 +840,10 @@ def main(argv):
             'quick run (BENCH_QUICK=1); ' if config['quick'] else '', config['load_start']))
         print()
         print(table)
+        print('\nEvery inventory shape (a main account and its inventory per 500 sub-accounts, two at least; each figure the %s of '
+              '%d runs, each ratio the median of the rounds\' ratios; peak memory: the first run, ansible-playbook and all its '
+              'children):\n' % (STATISTIC[0], config['repeat']))
+        print(shapes_table(config, bench.results))
         code = 1 if missing else 0
         if os.environ.get('BENCH_PROFILE') == '1':
             code = max(code, profile(bench))
