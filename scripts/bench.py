@@ -597,11 +597,12 @@ def rows(config):
                          lambda s, b, point=point: '%s = **%.1f ms per sub-account**, %.2f× the per-sub-account time at %d' % (
                              seconds(s), per_sub_account(s, point) * 1000, per_sub_account(s, point) / per_sub_account(b, points[0]), points[0]),
                          '≤ 1.10× (linear; 10% for noise)', lambda s, b, point=point: per_sub_account(s, point) / per_sub_account(b, points[0]) <= 1.10))
-    table += [] if not points else [Row(3, ['scale-%d' % points[-1]], lambda s: 'peak memory of the %d run, ansible-playbook and all its children' % points[-1],
-                     lambda s: '**%.0f MB** summed RSS of the tree (%s%d processes at most; sampled every 50 ms); largest single process '
-                     '%.0f MB (ru_maxrss: /usr/bin/time %%M)' % (s['tree_rss_peak_kb'] / 1024.0, 'PSS %.0f MB, ' % (s['tree_pss_peak_kb'] / 1024.0)
-                                                                 if s['tree_pss_peak_kb'] else '', s['peak_processes'], s['largest_process_rss_kb'] / 1024.0),
-                     '< 300 MB', lambda s: s['tree_rss_peak_kb'] / 1024.0 < 300)]
+    if points:
+        table.append(Row(3, ['scale-%d' % points[-1]], lambda s: 'peak memory of the %d run, ansible-playbook and all its children' % points[-1],
+                         lambda s: '**%.0f MB** summed RSS of the tree (%s%d processes at most; sampled every 50 ms); largest single process '
+                         '%.0f MB (ru_maxrss: /usr/bin/time %%M)' % (s['tree_rss_peak_kb'] / 1024.0, 'PSS %.0f MB, ' % (s['tree_pss_peak_kb'] / 1024.0)
+                                                                     if s['tree_pss_peak_kb'] else '', s['peak_processes'], s['largest_process_rss_kb'] / 1024.0),
+                         '< 300 MB', lambda s: s['tree_rss_peak_kb'] / 1024.0 < 300))
     for concurrency in config['concurrency']:
         for keep_alive, how in (('keep-alive', 'keep-alive'), ('no-keep-alive', 'no keep-alive (a TCP+TLS handshake per request)')):
             table.append(Row(4, ['latency-%s-c%d' % (keep_alive, concurrency), 'fixed-c%d' % concurrency],
