@@ -600,8 +600,9 @@ def rows(config):
     if points:
         table.append(Row(3, ['scale-%d' % points[-1]], lambda s: 'peak memory of the %d run, ansible-playbook and all its children' % points[-1],
                          lambda s: '**%.0f MB** summed RSS of the tree (%s%d processes at most; sampled every 50 ms); largest single process '
-                         '%.0f MB (ru_maxrss: /usr/bin/time %%M)' % (s['tree_rss_peak_kb'] / 1024.0, 'PSS %.0f MB, ' % (s['tree_pss_peak_kb'] / 1024.0)
-                                                                     if s['tree_pss_peak_kb'] else '', s['peak_processes'], s['largest_process_rss_kb'] / 1024.0),
+                         '%.0f MB (ru_maxrss: /usr/bin/time %%M)' % (
+                             s['tree_rss_peak_kb'] / 1024.0, 'PSS %.0f MB, ' % (s['tree_pss_peak_kb'] / 1024.0) if s['tree_pss_peak_kb'] else '',
+                             s['peak_processes'], s['largest_process_rss_kb'] / 1024.0),
                          '< 300 MB', lambda s: s['tree_rss_peak_kb'] / 1024.0 < 300))
     for concurrency in config['concurrency']:
         for keep_alive, how in (('keep-alive', 'keep-alive'), ('no-keep-alive', 'no keep-alive (a TCP+TLS handshake per request)')):
