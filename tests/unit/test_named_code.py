@@ -226,7 +226,7 @@ def test_a_stale_name_is_found():
     assert [index.exists(name) for name in ('_client.SmsboxClient', '_api.client.SmsboxClient._call', '_inputs.mask', '_secrets.mask',
                                             'Ledger.unrecorded', 'Ledger.no_such_thing', '_open_writers', 'Run.check',
                                             'ansible.builtin.uri')] == [False, True, False, True, True, False, False, True, None]
-    role = '`tests/integration/targets/role_subaccounts/runme.sh`, '
+    role = '`tests/integration/targets/role_subaccounts/tasks/free_strategy_is_refused.yml`, '
     assert missing_tests([
         ('kept', 'w', '`tests/unit/test_named_code.py::test_a_stale_name_is_found`'),
         ('renamed', 'w', '`tests/unit/test_named_code.py::test_a_stale_name_was_found`'),
@@ -242,4 +242,4 @@ def test_a_stale_name_is_found():
     ]
     assert missing_tests([('scenario gone', 'w', role + '"strategy: host_pinned is refused"')]) == [
         "rule 'scenario gone' names the scenario 'strategy: host_pinned is refused', which "
-        "tests/integration/targets/role_subaccounts/runme.sh does not run"]
+        "tests/integration/targets/role_subaccounts/tasks/free_strategy_is_refused.yml does not run"]
