@@ -43,7 +43,6 @@ import collections
 import json
 import os
 import platform
-import pstats
 import shutil
 import signal
 import ssl
@@ -697,98 +696,15 @@ def profile_table(results):
     return '\n'.join(lines)
 
 
-# (phase, file name endings, function): the largest cumulative time of a match counts (code may move between them).
-MODULE_PHASES = (
-    ('argument handling (AnsibleModule init: the spec, no_log values)', ('_connection.py',), '__init__'),
-    ('ledger open, lock and load (and its close)', ('_connection.py',), 'ledger_session'),
-    ('balance read (one GET)', ('_connection.py',), 'read_balance'),
-    ('plan of every item from the ledger', ('smsbox_subaccount.py', 'smsbox_credit.py', '_converge/subaccounts.py', '_converge/credits.py'), 'plan'),
-    ('writes (requests and ledger records)', ('_converge/engine.py',), 'run_writes'),
-    ('result: exit_json (no_log masking, JSON)', ('basic.py',), 'exit_json'),
-)
-# From -c, __main__ has no file: under python -m cProfile, the AnsiballZ wrapper would take the standard library's
-# directory off sys.path (that of __main__.__file__).
-PROFILED = ('import cProfile, runpy, sys\npath, out = sys.argv[1:3]\nsys.argv = [path]\nprofiler = cProfile.Profile()\n'
-            "try:\n    profiler.runcall(runpy.run_path, path, run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            'finally:\n    profiler.dump_stats(out)\n')
-
-
-def timed(command):
-    """(wall seconds, CPU seconds, stdout) of one run of command."""
-    started = time.time()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # pylint: disable=consider-using-with
-    output = process.stdout.read()
-    _pid, _status, usage = os.wait4(process.pid, 0)
-    process.returncode = 0
-    process.stdout.close()
-    return time.time() - started, usage.ru_utime + usage.ru_stime, output
-
-
-def import_seconds(python, path):
-    """Seconds spent in the top-level imports of one run (python -X importtime: cumulative microseconds, nested ones
-    indented by more than one space after the bar)."""
-    errors = subprocess.run([python, '-X', 'importtime', path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False).stderr
-    fields = [line.split('|') for line in errors.decode('utf-8', 'replace').splitlines() if line.startswith('import time:')]
-    return sum(int(parts[1]) for parts in fields if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith('  ')) / 1e6
-
-
-def profile_module(path):
-    """Where the time goes inside one module process as Ansible ran it (kept with ANSIBLE_KEEP_REMOTE_FILES=1: it
-    embeds its arguments): the whole process (fastest of 3), the interpreter alone, then its phases under cProfile
-    (which slows Python code down: read them as shares). Running it again changes nothing: a re-run only reads."""
-    with open(path, encoding='utf-8') as handle:
-        shebang = handle.readline()
-    python = shebang[2:].strip() if shebang.startswith('#!') else sys.executable
-    wall, cpu, output = min((timed([python, path]) for _attempt in range(3)), key=lambda one: one[0])
-    try:
-        result = json.loads(output.decode('utf-8'))
-    except ValueError:
-        print('%s: the module did not print a JSON result: %r' % (path, output[:300]))
-        return 1
-    module = os.path.basename(path)[len('AnsiballZ_'):-len('.py')]
-    items = max((len(value) for value in result.values() if isinstance(value, list)), default=0)
-    print('%s: %.3f s wall, %.3f s CPU as Ansible runs it (fastest of 3); result %d bytes of JSON for %d items%s' % (
-        module, wall, cpu, len(output), items, '; changed' if result.get('changed') else ''))
-    print('  the interpreter alone (python -c pass): %.3f s; every import of the run (python -X importtime): %.3f s' % (
-        min(timed([python, '-c', 'pass'])[0] for _attempt in range(3)), min(import_seconds(python, path) for _attempt in range(3))))
-    with tempfile.NamedTemporaryFile(suffix='.prof') as out:
-        profiled_wall = timed([python, '-c', PROFILED, path, out.name])[0]
-        stats = pstats.Stats(out.name).stats
-    total = max(values[3] for values in stats.values())  # values[3]: cumulative seconds
-
-    def phase(endings, name):
-        return max([values[3] for (filename, _line, function), values in stats.items() if function == name and filename.endswith(endings)] or [None])
-
-    print('  under cProfile: %.3f s wall, %.3f s profiled; by phase (cumulative, share of the profiled total):' % (profiled_wall, total))
-    for what, endings, name in (('module start-up: unzip, imports, until main()', None, None),) + MODULE_PHASES:
-        value = total - (phase((module + '.py',), 'main') or 0.0) if endings is None else phase(endings, name)
-        if value is not None:
-            print('    %-66s %7.3f s  %4.0f %%' % (what, value, 100.0 * value / total if total else 0))
-    print('  the 12 costliest functions (cumulative):')
-    ranked = [item for item in sorted(stats.items(), key=lambda item: item[1][3], reverse=True)
-              if not (item[0][2].startswith('<') or item[0][0] == '~' or 'runpy' in item[0][0] or '_ansiballz' in item[0][0])]
-    for (filename, line, function), values in ranked[:12]:
-        print('    %7.3f s  %8d calls  %s:%d %s' % (values[3], values[1], '/'.join(filename.split('/')[-2:]), line, function))
-    return 0
-
-
 def profile(bench):
-    """BENCH_PROFILE=1: the per-task table of every run, then one more re-run of rows 1-2 that keeps its module
-    processes (if any) as Ansible ran them, each run again alone."""
+    """BENCH_PROFILE=1: the per-task table of every run. The role starts no module process (it converges in its task's
+    own worker, when the controller's Python has requests), so a task's time is all there is to split."""
     print('\nWhere the time goes in each run, seconds wall / CPU (CPU: ansible-playbook and all its descendants):\n'
           'start-up (interpreter, CLI, inventory) until the first task; each task until the next one starts [its loop items,\n'
           "wall] (result at: when its result came; after it the strategy's own work: for the last task, the end of the role\n"
           'and of the play, the implicit meta tasks of every host);\nexit after the recap\n')
     print(profile_table(bench.results))
-    kept = os.path.join(bench.work, 'kept')
-    inventory = Inventory('main', 2, bench.config['n'] // 2, bench.config['shapes'][0], False)
-    bench.measure(run('profile-rerun', 'provision', inventory), {'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_REMOTE_TEMP': kept})
-    print('\nInside the module processes of a re-run (one main account each, %d sub-accounts):\n' % (bench.config['n'] // 2))
-    modules = sorted(os.path.join(top, name) for top, _dirs, names in os.walk(kept) for name in names
-                     if name.startswith('AnsiballZ_') and name.endswith('.py'))
-    if not modules:
-        print("no module process ran: the role converged in the controller's own processes (see the tasks above)")
-    return max([profile_module(path) for path in modules] or [0])
+    return 0
 
 
 # --- the bench ----------------------------------------------------------------------------------------------------------
