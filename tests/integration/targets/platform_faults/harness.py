@@ -221,6 +221,22 @@ class Bouncer:
 
 # -- jobs, as AWX runs them --
 
+def marked(job):
+    """The live processes whose environment names the job (HARNESS_JOB): its ansible-playbook and workers, wherever they
+    are reparented (a zombie's environment reads empty)."""
+    needle = ('\0HARNESS_JOB=%s\0' % job).encode()
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/environ' % entry, 'rb') as handle:
+                    if needle in b'\0' + handle.read():
+                        found.append(int(entry))
+            except (IOError, OSError):
+                continue
+    return found
+
+
 def children(pid):
     found = []
     for entry in os.listdir('/proc'):
@@ -252,7 +268,8 @@ class Job:
         os.makedirs(os.path.join(INPUTS, 'home'), exist_ok=True)
         envvars = {'SMSBOX_LEDGER': ledger_uri(database, port), 'PGPASSWORD': DB_PASSWORD, 'SMSBOX_API_KEY': accounts[0].key,
                    'SMSBOX_LOCK_TIMEOUT': '90', 'ANSIBLE_COLLECTIONS_PATH': ENV['ANSIBLE_COLLECTIONS_PATH'],
-                   'ANSIBLE_LOCAL_TEMP': os.path.join(WORK, 'ansible-tmp'), 'HOME': os.path.join(INPUTS, 'home')}
+                   'ANSIBLE_LOCAL_TEMP': os.path.join(WORK, 'ansible-tmp'), 'HOME': os.path.join(INPUTS, 'home'),
+                   'HARNESS_JOB': self.name}  # finds its processes wherever they were reparented (tree())
         envvars.update(extra_env or {})
         with open(os.path.join(self.pdd, 'env', 'envvars'), 'w') as handle:
             json.dump(envvars, handle)  # JSON is YAML: ansible-runner reads either
@@ -288,13 +305,15 @@ class Job:
         return self
 
     def tree(self):
-        """ansible-runner and every process below it: ansible-playbook, and its workers (each in a session of its own)."""
+        """ansible-runner and every process below it: ansible-playbook, and its workers (each in a session of its own);
+        and every process of the job's environment (HARNESS_JOB) found elsewhere: a worker forked just before its
+        ansible-playbook was killed is orphaned, reparented out of the tree, and would go on sending after the cancel."""
         found, todo = [], [self.process.pid]
         while todo:
             pid = todo.pop()
             found.append(pid)
             todo.extend(children(pid))
-        return found
+        return found + [pid for pid in marked(self.name) if pid not in found]
 
     def signal_all(self, signum, pids=None):
         for pid in pids or self.tree():
@@ -306,6 +325,8 @@ class Job:
     def cancel(self, how):
         """AWX's cancel (SIGINT to ansible-runner, which kills the playbook's process group, then the job's container goes
         with whatever is left: here every process of the job), a CI runner's SIGTERM to the job's processes, an OOM kill."""
+        if not marked(self.name):  # the job is sending: its ansible-playbook is alive, and must carry the mark
+            fail('%s: no process carries HARNESS_JOB=%s: a worker orphaned by the cancel could not be found' % (self.name, self.name))
         pids = self.tree()
         if how == 'awx':
             self.process.send_signal(signal.SIGINT)
@@ -324,6 +345,17 @@ class Job:
             time.sleep(0.05)
         self.signal_all(signal.SIGKILL)
         self.process.wait(30)
+        # Nothing of the job may still send when the audit reads SMSBOX and then the ledger.
+        deadline = time.monotonic() + 10
+        left = marked(self.name)
+        while left and time.monotonic() < deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+            left = marked(self.name)
 
     def wait(self):
         try:
