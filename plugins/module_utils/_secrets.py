@@ -48,7 +48,10 @@ def masker(secrets):
     for secret in secrets:
         if secret and isinstance(secret, str):
             for form in secret_forms(secret):
-                (folded.add(form.lower()) if '%' in form else exact.add(form))
+                if '%' in form:
+                    folded.add(form.lower())
+                else:
+                    exact.add(form)
     lengths = sorted(set(len(form) for form in exact | folded), reverse=True)
     if not lengths:
         return lambda text: text
@@ -64,7 +67,7 @@ def masker(secrets):
 
     def hide(text):
         if len(text) < shortest:
-            return text  # too short to hold any form: most messages of a run ("OK") are
+            return text  # too short to hold any form, as most messages of a run ("OK") are
         pieces, start, kept = [], 0, 0
         while start <= len(text) - shortest:
             length = found_at(text, start)
