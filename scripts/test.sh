@@ -74,7 +74,15 @@ stage_units() {
         # integration targets on PostgreSQL do; here the same suites run on the file store.
         echo "skip: the PostgreSQL ledger store is tested on the main line, ansible-core $MAIN_CORE" > tests/output/.postgresql-uri
     fi
+    if ! is_in "$LINE" "$MAIN_CORE" "${CORE_LINES[0]}"; then
+        # The heavy suites (fault matrix, crash, stateful and property tests) run the same module code on every line:
+        # they run on the main and the oldest lines, one on each templating engine; tests/unit/conftest.py skips them here.
+        echo "skip: the reliability and property suites run on ansible-core $MAIN_CORE and ${CORE_LINES[0]}" > tests/output/.heavy-suites
+    fi
     ansible-test units --local --python "$PYTHON_VERSION" --color no
+    # Where they run, they ran: their counts say so (tests/unit/conftest.py).
+    [[ -f tests/output/.heavy-suites ]] || grep -l 'fault-matrix cases: [1-9].*hypothesis examples: [1-9]' tests/output/smsbox-counts-units-*.txt \
+        || { echo "FAIL: the fault matrix or the property tests did not run on this line"; return 1; }
 }
 
 stage_integration() {
@@ -84,13 +92,15 @@ stage_integration() {
         ansible-test integration --local --python "$PYTHON_VERSION" --color no "${targets[@]}"
     else
         # The targets that prove the ledger and the concurrency (aliases: newest_line_only) do not depend on
-        # ansible-core: they run on the newest line; the write targets run on the file store here.
+        # ansible-core: they run on the main line; the write targets run on the file store here. The docs' examples
+        # (main_and_oldest_lines) run on the main and the oldest lines: one on each templating engine.
         echo file > tests/output/.integration-ledger-stores
-        local exclude=() target
+        local exclude=() target aliases='^newest_line_only$'
+        [[ $LINE == "${CORE_LINES[0]}" ]] || aliases='^(newest_line_only|main_and_oldest_lines)$'
         while IFS= read -r target; do
             target=${target%/aliases}
             exclude+=(--exclude "${target##*/}")
-        done < <(grep -l '^newest_line_only$' tests/integration/targets/*/aliases)
+        done < <(grep -lE "$aliases" tests/integration/targets/*/aliases)
         ansible-test integration --local --python "$PYTHON_VERSION" --color no "${exclude[@]}" "${targets[@]}"
     fi
 }
