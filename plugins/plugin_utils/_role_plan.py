@@ -30,6 +30,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_name,
     check_password,
     connection_problem,
+    over_the_cap,
 )
 from ansible_collections.smsbox.account.plugins.module_utils._secrets import mask
 from ansible_collections.smsbox.account.plugins.module_utils._vocabulary import Vocabulary
@@ -309,7 +310,7 @@ class Plan:
         for index, account in enumerate(self.accounts.values()):
             drift = self.check_drift(index, account, outside_names, partial)
             entries = [found['entry'] for found in account['entries'].values()]
-            if len(entries) > MAX_SUBACCOUNTS:
+            if over_the_cap(len(entries)):
                 self.errors.append('main account %s is given %d sub-accounts; SMSBOX allows %d'
                                    % (account['label'], len(entries), MAX_SUBACCOUNTS))
             accounts.append(dict(

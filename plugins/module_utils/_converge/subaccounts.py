@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import Step, result_of, run_writes
 from ansible_collections.smsbox.account.plugins.module_utils._api.errors import UNKNOWN, ModuleFailure, SmsboxError, SmsboxRefused
-from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, read_subaccount_items
+from ansible_collections.smsbox.account.plugins.module_utils._inputs import MAX_SUBACCOUNTS, over_the_cap, read_subaccount_items
 from ansible_collections.smsbox.account.plugins.module_utils._converge.retirement import Retirement
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.records import key_fingerprint, password_fingerprint
 
@@ -33,7 +33,7 @@ def converge_subaccounts(run):
         new = sum(1 for step in steps if step.result['action'] == 'created' and not step.before)
         # A retired sub-account still counts: the API cannot delete it.
         known = sum(1 for record in book.subaccounts().values() if record['state'] in ('present', 'retired'))
-        if new and known + new > MAX_SUBACCOUNTS:
+        if new and over_the_cap(new, held=known):
             raise ModuleFailure('Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
                                 'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS), **returned)
         if not run.check_mode:
