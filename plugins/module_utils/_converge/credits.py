@@ -34,11 +34,11 @@ def converge_credits(run):
                                    'them' if several else 'it'))
         # Taking back first frees credits for the transfers that give, which the balance then covers or none is sent.
         takebacks = [step for step in steps if step.result['amount'] < 0]
-        run_writes(takebacks, run.params['concurrency'])
+        run_writes(takebacks, run)
         gifts = [step for step in steps if step.result['amount'] > 0 and not step.failed]
         available = balance_for_gifts(run, client, converger, balance) if takebacks and gifts else balance
         refuse_uncovered(gifts, available, balance)
-        run_writes(gifts, run.params['concurrency'])
+        run_writes(gifts, run)
         returned.update(balance_after(run, client, converger, balance))
         returned['unsettled'] = book.unsettled()
     return result_of(run, steps, 'allocations', 'allocations', 'subaccount', **returned)
@@ -141,11 +141,10 @@ class CreditConverger:
         result.update(action='transferred', changed=True, amount=amount)
         step = Step(result, where=where, **diff)
         kind = 'allocated' if declarative else 'period' if item['period'] else 'amount'
-        if self.run.check_mode:
+        step.write = self.transfer(item, amount, kind)
+        if self.run.check_mode:  # what the write would send, for the balance the run predicts
             self.sent.append(dict(id=None, subaccount=name, amount=amount, state='planned', transfer_id=item['transfer_id'],
                                   kind=kind, detail=None))
-        else:
-            step.write = self.transfer(item, amount, kind)
         return step
 
     def refused_before(self, item, amount):

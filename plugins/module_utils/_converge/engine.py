@@ -42,12 +42,16 @@ class Step:
         return 'error' in self.result
 
 
-def run_writes(steps, concurrency):
-    """Run the writes of ``steps``; at most ``concurrency`` requests are in flight at once.
+def run_writes(steps, run):
+    """Run the writes of ``steps``, never in check mode, where each step's result is what its write would make; at most
+    the run's ``concurrency`` requests are in flight at once.
 
     When the ledger cannot record (a lost lock, a database or disk failure), that item fails and no further write
     starts, since nothing may be sent without its record; the items written so far keep their results, so the
     run reports what really happened."""
+    if run.check_mode:
+        return
+    concurrency = run.params['concurrency']
     pending = [step for step in steps if step.write is not None and not step.failed]
     stopped = []
 

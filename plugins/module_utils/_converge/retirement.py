@@ -44,8 +44,7 @@ class Retirement:
         result.update(action='retired', changed=True, reclaimed=-amount)
         step = Step(result, where=where, before={name: dict(state=record['state'], received=credits['received'])},
                     after={name: dict(state='retired', received=credits['received'] - amount)})
-        if not self.run.check_mode:
-            step.write = self.retire(item, record, amount)
+        step.write = self.retire(item, record, amount)
         return step
 
     def problem(self, item, record):

@@ -36,8 +36,7 @@ def converge_subaccounts(run):
         if new and over_the_cap(new, held=known):
             raise ModuleFailure('Nothing was sent: the ledger knows %d sub-accounts and %d more would exceed the %d that '
                                 'SMSBOX allows per main account' % (known, new, MAX_SUBACCOUNTS), **returned)
-        if not run.check_mode:
-            run_writes(steps, run.params['concurrency'])
+        run_writes(steps, run)
         returned['unsettled'] = book.unsettled()
     for action, listed in (('created', 'created'), ('adopted', 'adopted'), ('retired', 'retired'), ('acknowledged', 'acknowledged'),
                            ('unchanged', 'unchanged'), ('failed', 'failed_names')):

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The writes of a run (_converge/engine.py ``run_writes``): when the ledger cannot record, no further write starts.
+"""The writes of a run (_converge/engine.py ``run_writes``): none in check mode; when the ledger cannot record, no further
+write starts.
 
-Driven through smsbox_credit's own converge (``Run``, ``run_result``) against the emulator over loopback and a file
+The second is driven through smsbox_credit's own converge (``Run``, ``run_result``) against the emulator over loopback and a file
 ledger, so what is checked is what SMSBOX received and what the ledger holds.
 """
 
@@ -17,6 +18,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.smsbox.account.plugins.module_utils._api.client import SmsboxClient
 from ansible_collections.smsbox.account.plugins.module_utils._connection import Run, run_result
 from ansible_collections.smsbox.account.plugins.module_utils._converge.credits import converge_credits
+from ansible_collections.smsbox.account.plugins.module_utils._converge.engine import Step, run_writes
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
 from ansible_collections.smsbox.account.plugins.module_utils._specs import CREDIT_RULES, CREDIT_SPEC, with_connection
 from ansible_collections.smsbox.account.tests.emulator.smsbox_emulator import Emulator
@@ -30,6 +32,15 @@ def credit_result(params):
     validated = ArgumentSpecValidator(with_connection(CREDIT_SPEC), **CREDIT_RULES).validate(params)
     assert not validated.error_messages, validated.error_messages
     return run_result(Run(validated.validated_parameters), converge_credits)
+
+
+def test_no_write_runs_in_check_mode_whatever_the_converger_planned():
+    written = []
+    steps = [Step(dict(subaccount=name, action='transferred', changed=True), write=written.append, where=name) for name in SHOPS]
+    run_writes(steps, Run(dict(concurrency=4), check_mode=True))
+    assert written == []
+    run_writes(steps, Run(dict(concurrency=4)))
+    assert sorted(step.where for step in written) == sorted(SHOPS)
 
 
 def test_a_ledger_that_cannot_record_stops_every_further_write_and_the_results_so_far_are_kept(tmp_path, monkeypatch):
