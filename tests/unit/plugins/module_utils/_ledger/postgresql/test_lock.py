@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The run lock of a PostgreSQL ledger (_ledger/postgresql/lock.py): a second run waits and names who holds it; the lock
-dies with the run's process.
+dies with the run's process; a waiting run takes it as soon as it is released.
 
 Against the real server of tests/unit/postgresql.py, each test in a fresh schema; nothing is mocked."""
 
@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -70,3 +71,28 @@ def test_a_killed_run_frees_the_lock_at_once(pg_location):
         assert book.transfer(txid)['state'] == 'unknown'
         assert any(txid in warning and 'interrupted' in warning for warning in book.warnings)
     assert waited < 3, 'the lock of a killed run was held %.1f s' % waited
+
+
+def test_a_waiting_run_takes_the_lock_as_soon_as_the_holder_releases_it(pg_location):
+    entered = []
+    errors = []
+
+    def second_run():
+        try:
+            with Ledger(pg_location, FP_A, lock_timeout=30).session() as book:
+                entered.append(time.monotonic())
+                book.record_subaccount('second', 'created')
+        except Exception as error:  # pylint: disable=broad-except
+            errors.append(error)
+    with Ledger(pg_location, FP_A).session() as book:
+        book.record_subaccount('first', 'created')
+        waiter = threading.Thread(target=second_run)
+        waiter.start()
+        time.sleep(1.0)
+        assert entered == [] and errors == []  # it waits while the first run holds the lock
+        released = time.monotonic()
+    waiter.join(30)
+    assert errors == [] and len(entered) == 1
+    assert entered[0] - released < 2, 'the lock was taken %.1f s after it was released' % (entered[0] - released)
+    with Ledger(pg_location, FP_A).session(exclusive=False) as book:
+        assert sorted(book.subaccounts()) == ['first', 'second']  # each recorded under the lock, in turn
