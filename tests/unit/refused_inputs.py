@@ -300,7 +300,7 @@ CONTEXT = [
          situation='state: retired on a name the ledger does not know (nothing is sent but the balance read)',
          message="<item>: cannot retire it: the ledger does not know it (it was not created or adopted through <ledger>), so it "
                  'knows no credits to take back ...',
-         test='tests/unit/plugins/modules/test_smsbox_subaccount_retire.py'),
+         test='tests/unit/plugins/module_utils/_converge/test_retirement.py'),
     dict(id='role-drift-fail', where='role',
          situation='smsbox_removed: fail and the ledger holds sub-accounts no host describes',
          message='main account eu: its ledger holds 1 sub-account(s) that no host describes any more (drift), and smsbox_removed '
@@ -310,5 +310,5 @@ CONTEXT = [
          situation='allocated on a sub-account adopted without its baseline',
          message='<item>: nothing was sent, because it was adopted (<date>) without the credits it had received before this ledger '
                  'knew it (its baseline) ...',
-         test='tests/unit/plugins/modules/test_adoption_baseline.py'),
+         test='tests/unit/plugins/module_utils/_converge/test_credits.py'),
 ]

@@ -36,7 +36,9 @@ class LedgerStore:
     A store is used as: ``lock(exclusive)``, ``read()``, any number of ``commit_*`` calls (only after an
     exclusive lock), ``close()``; then it may be locked again. The ``commit_*`` methods may be called from
     several threads at once and return only once the record is durable. Every error is a LedgerError
-    whose text names ``location`` and never holds a password.
+    whose text names ``location`` and never holds a password. A commit is made only while this run holds
+    its lock, checked with the write itself, else it raises LockLostError; each store keeps this rule the
+    one way it can (a PostgreSQL store takes a dropped lock again for an OUTCOME, see above).
     """
 
     kind = None

@@ -17,8 +17,9 @@ import os
 
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_module
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, key_fingerprint
+from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
-from ansible_collections.smsbox.account.tests.unit.postgresql import connect, fresh_schema, table_rows
+from ansible_collections.smsbox.account.tests.unit.postgresql import connect, fresh_schema, table_rows, terminate
 
 LedgerView = collections.namedtuple('LedgerView', 'subaccounts transfers')
 
@@ -50,6 +51,27 @@ def unknown_transfer(location, subaccount, amount, monkeypatch, created=None, ke
             tx = book.begin_transfer(subaccount, amount)
             book.settle_transfer(tx['id'], 'unknown', detail='answer lost')
     return tx['id']
+
+
+def secrets_of(uri):
+    """The passwords the URI ``uri`` carries, as _secrets.uri_passwords finds them, none empty."""
+    return [secret for secret in uri_passwords(uri) if secret]
+
+
+def assert_no_secret(texts, uri):
+    """No password of the URI ``uri`` in any of ``texts``."""
+    for text in texts:
+        for secret in secrets_of(uri):
+            assert secret not in text, 'the password appears in: %s' % text
+
+
+def lose_lock(book):
+    """The run's lock ends under it: its lock connection terminated (PostgreSQL), its lock file deleted (file)."""
+    store = book._store
+    if book.store_kind == 'postgresql':
+        terminate(store.database._uri, store.database.lock.conn.info.backend_pid)
+    else:
+        os.unlink(store._real + '.lock')
 
 
 class LedgerStore:

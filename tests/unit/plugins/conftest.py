@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures that run a module in-process, against an in-process SMSBOX emulator: for the module tests (modules/,
-where every test runs ``isolated``) and the role's in-process converge, compared with them (plugin_utils/).
+where every test runs ``isolated``), the tests of a converger's rules run through a module (module_utils/, which use
+``isolated`` themselves) and the role's in-process converge, compared with them (plugin_utils/).
 
 How a module is run and what the user sees of it: tests/unit/helpers/module_runs.py.
 """
@@ -82,3 +83,15 @@ def run_module(capsys, monkeypatch):
         assert (rc != 0) == run_.failed, 'exit code %r does not match failed=%r' % (rc, run_.failed)
         return run_
     return run
+
+
+@pytest.fixture
+def ledger_path(tmp_path):
+    """The ledger of a module test: a file under ``tmp_path``, never ``~/.ansible``."""
+    return str(tmp_path / 'ledgers' / 'main.json')
+
+
+@pytest.fixture
+def base(emulator, ledger_path):
+    """The connection options every module call of a test shares."""
+    return dict(api_key=KEY, api_url=emulator.url, ledger=ledger_path)

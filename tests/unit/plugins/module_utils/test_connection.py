@@ -34,13 +34,9 @@ def options(**given):
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return str(tmp_path / 'ledgers' / 'main.json')
-
-
-@pytest.fixture
-def params(emulator, ledger):
-    return options(api_key=KEY, api_url=emulator.url, ledger=ledger)
+def params(base):
+    """The module tests' connection options (tests/unit/plugins/conftest.py), with every default."""
+    return options(**base)
 
 
 def test_a_converge_runs_after_the_checks_and_its_result_is_the_run_s(emulator, params):
@@ -90,7 +86,7 @@ def test_every_failure_becomes_one_result_keeping_what_was_found_so_far(params, 
     assert result == expected
 
 
-def test_the_balance_is_read_under_the_ledger_lock_into_the_result(emulator, params, ledger):
+def test_the_balance_is_read_under_the_ledger_lock_into_the_result(emulator, params, ledger_path):
     run = Run(params)
     returned = {}
     with run.main_account(returned, 'balance_before') as (client, book):
@@ -98,17 +94,17 @@ def test_the_balance_is_read_under_the_ledger_lock_into_the_result(emulator, par
         book.record_subaccount('shop-a', 'created')
         # another run waits for this one: the lock is held while the converge runs
         with pytest.raises(LedgerError) as info:
-            with Ledger(ledger, key_fingerprint(KEY), lock_timeout=0).session():
+            with Ledger(ledger_path, key_fingerprint(KEY), lock_timeout=0).session():
                 pass
         assert 'another run' in str(info.value)
     assert all(len(adapter.poolmanager.pools) == 0 for adapter in client.session.adapters.values())  # the client was closed
-    assert list(ledger_view(ledger).subaccounts) == ['shop-a']
+    assert list(ledger_view(ledger_path).subaccounts) == ['shop-a']
     assert [(entry['method'], entry['action']) for entry in requests_log(emulator)] == [('GET', 'credit')]
 
 
-def test_a_refused_key_fails_at_the_balance_read_and_the_ledger_records_nothing(emulator, params, ledger):
-    fill_ledger(ledger, ['shop-a'])
-    before = ledger_view(ledger)
+def test_a_refused_key_fails_at_the_balance_read_and_the_ledger_records_nothing(emulator, params, ledger_path):
+    fill_ledger(ledger_path, ['shop-a'])
+    before = ledger_view(ledger_path)
     run = Run(dict(params, api_key=BAD_KEY))
     returned = {}
     with pytest.raises(ModuleFailure) as info:
@@ -117,23 +113,23 @@ def test_a_refused_key_fails_at_the_balance_read_and_the_ledger_records_nothing(
     message = str(info.value)
     assert 'Check the key and the IP restrictions of the main account' in message and BAD_KEY not in message
     assert info.value.result == dict(api_url=emulator.url)
-    assert ledger_view(ledger) == before
+    assert ledger_view(ledger_path) == before
     assert [request['action'] for request in requests_log(emulator)] == ['credit']
 
 
-def test_check_mode_never_takes_the_ledger_for_writing(emulator, params, ledger):
+def test_check_mode_never_takes_the_ledger_for_writing(emulator, params, ledger_path):
     run = Run(params, check_mode=True)
     with run.ledger_session() as book:
         with pytest.raises(LedgerError):
             book.record_subaccount('shop-a', 'created')
-    assert not os.path.exists(ledger) and not os.path.exists(ledger + '.journal')
+    assert not os.path.exists(ledger_path) and not os.path.exists(ledger_path + '.journal')
     with Run(params).ledger_session() as book:  # a real run does
         book.record_subaccount('shop-a', 'created')
-    assert list(ledger_view(ledger).subaccounts) == ['shop-a']
+    assert list(ledger_view(ledger_path).subaccounts) == ['shop-a']
 
 
-def test_the_ledger_s_warnings_are_the_run_s(params, ledger):
-    fill_ledger(ledger, ['shop-a'], key='key-used-before-the-rotation')
+def test_the_ledger_s_warnings_are_the_run_s(params, ledger_path):
+    fill_ledger(ledger_path, ['shop-a'], key='key-used-before-the-rotation')
     run = Run(params)
     with run.ledger_session(exclusive=False):
         pass

@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,7 @@ from ansible_collections.smsbox.account.plugins.module_utils._inputs import (
     check_password,
     check_unique,
     label,
+    read_period,
 )
 from ansible_collections.smsbox.account.plugins.plugin_utils._role_plan import ROLE_VOCABULARY, Plan
 
@@ -275,3 +277,13 @@ def test_the_modules_and_the_role_check_the_connection_in_one_order():
     assert by_module == [option for option, _check, _pointed_to in CONNECTION_CHECKS]
     assert by_role == [option for option in by_module if option != 'retries']
     assert Plan.account_problem(role_values).startswith('smsbox_api_key contains a space')
+
+
+@pytest.mark.parametrize('value, today, name', [
+    ('month', datetime.date(2026, 12, 31), '2026-12'), ('week', datetime.date(2027, 1, 1), '2026-W53'),
+    ('2026-W05', None, '2026-W05'), ('2026-02', None, '2026-02'),
+])
+def test_period_names(value, today, name):
+    assert read_period(value, 'x', today=today) == name
+    with pytest.raises(InputError):
+        read_period('2026-W54', 'x')

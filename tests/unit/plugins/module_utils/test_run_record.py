@@ -12,6 +12,8 @@ import socket
 import pytest
 
 from ansible_collections.smsbox.account.plugins.module_utils._run_record import run_record
+from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
 
 TOKENS = dict(CI_JOB_TOKEN='glcbt-secret-token', GITHUB_TOKEN='ghs_secret', AWX_TOKEN='awx-secret', SMSBOX_API_KEY='k3y')
 
@@ -38,3 +40,20 @@ def test_the_run_is_told_by_the_platform_that_runs_it(environ, play, expected):
     assert 'label CHG-1' in record['summary']
     dumped = json.dumps(record)
     assert not any(token in dumped for token in TOKENS.values())
+
+
+# A module test (tests/unit/plugins/conftest.py): the record reaches the ledger through both write modules.
+@pytest.mark.usefixtures('isolated')
+def test_every_create_and_transfer_records_its_run(run_module, emulator, base, ledger_path, monkeypatch):
+    monkeypatch.setenv('GITHUB_ACTIONS', 'true')
+    monkeypatch.setenv('GITHUB_RUN_ID', '5150')
+    monkeypatch.setenv('GITHUB_REPOSITORY', 'acme/shops')
+    run_module(smsbox_subaccount, dict(base, name='paris', password='Pw-paris-1', run_label='opening'))
+    run_module(smsbox_credit, dict(base, subaccount='paris', allocated=10, run_label='invoice 7'))
+
+    subaccounts, transfers = ledger_view(ledger_path)
+
+    assert subaccounts['paris']['run']['label'] == 'opening' and subaccounts['paris']['run']['ci']['id'] == '5150'
+    (tx,) = transfers
+    assert tx['run']['label'] == 'invoice 7' and tx['run']['ci']['url'] == 'https://github.com/acme/shops/actions/runs/5150'
+    assert 'github run 5150' in tx['run']['summary']

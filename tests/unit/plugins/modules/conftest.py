@@ -5,7 +5,7 @@
 
 Each module runs in-process (``run_module``, tests/unit/plugins/conftest.py), talks real HTTP over loopback to an
 in-process SMSBOX emulator (``emulator``), so the tests assert on what the emulator applied and logged, and on the
-ledger (a file under ``tmp_path``, never ``~/.ansible``).
+ledger (``ledger_path``, a file under ``tmp_path``, never ``~/.ansible``; ``base``: both in tests/unit/plugins/conftest.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,20 +13,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY
-
 
 @pytest.fixture(autouse=True)
 def _every_module_test_isolated(isolated):  # pylint: disable=unused-argument
     """Every module test runs ``isolated`` (tests/unit/plugins/conftest.py)."""
-
-
-@pytest.fixture
-def ledger_path(tmp_path):
-    return str(tmp_path / 'ledgers' / 'main.json')
-
-
-@pytest.fixture
-def base(emulator, ledger_path):
-    """The connection options every module call of a test shares."""
-    return dict(api_key=KEY, api_url=emulator.url, ledger=ledger_path)

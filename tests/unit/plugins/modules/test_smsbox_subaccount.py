@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.smsbox.account.plugins.modules import smsbox_subaccount
+from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import BAD_KEY, KEY, OTHER_KEY, START_BALANCE
 from ansible_collections.smsbox.account.tests.unit.helpers.emulator import applied_creates, posts, requests_log
 from ansible_collections.smsbox.account.tests.unit.helpers.ledger_files import ledger_files_bytes
@@ -406,4 +406,28 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request(run_module, e
                                                 password=PASSWORDS['shop-paris']))
 
     assert result.failed and 'http://' in result.msg
+    assert requests_log(emulator) == []
+
+
+def test_a_password_changed_in_the_dashboard_is_acknowledged_once_and_the_warning_stops(run_module, emulator, base, ledger_path):
+    assert run_module(smsbox_subaccount, dict(base, name='paris', password='Pw-paris-1'))['created'] == ['paris']
+    assert not run_module(smsbox_credit, dict(base, subaccount='paris', allocated=600)).failed
+    log = len(requests_log(emulator))
+
+    warned = run_module(smsbox_subaccount, dict(base, name='paris', password='New-pw-2', nolimit=True))
+    acknowledged = run_module(smsbox_subaccount, dict(base, name='paris', password='New-pw-2', nolimit=True, acknowledge=True))
+    quiet = run_module(smsbox_subaccount, dict(base, name='paris', password='New-pw-2', nolimit=True))
+
+    assert warned['changed'] is False and len([text for text in warned.warnings if 'acknowledge: true' in text]) == 2
+    assert acknowledged['changed'] and acknowledged['acknowledged'] == ['paris']
+    assert quiet['changed'] is False and not quiet.warnings
+    assert posts(emulator, since=log) == []
+    assert ledger_view(ledger_path)[0]['paris']['nolimit'] is True
+    assert 'New-pw-2' not in acknowledged.out
+
+
+def test_an_unknown_state_is_refused_before_any_request(run_module, emulator, base):
+    result = run_module(smsbox_subaccount, dict(base, subaccounts=[dict(name='paris', password='Pw-1', state='closed')]))
+
+    assert result.failed and 'state' in result.msg and 'closed' in result.msg
     assert requests_log(emulator) == []

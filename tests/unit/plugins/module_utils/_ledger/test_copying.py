@@ -15,7 +15,8 @@ from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger impo
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.copying import copy_ledger
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.store import open_store
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, FP_B
-from ansible_collections.smsbox.account.tests.unit.postgresql import table_rows
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import Probe
+from ansible_collections.smsbox.account.tests.unit.postgresql import connect, table_rows
 
 FIGURES = dict(subaccounts=3, subaccounts_baseline_unknown=1,
                transfers=dict(pending=1, applied=3, rejected=1, unknown=1),
@@ -156,3 +157,62 @@ def test_nothing_to_copy_and_a_copy_onto_itself_are_refused(tmp_path, pg_locatio
     with pytest.raises(LedgerError) as info:
         copy_ledger(pg_location, pg_location, FP_A)
     assert 'is the source ledger itself' in str(info.value)
+
+
+def test_a_copy_can_move_the_destination_records_aside(location, store, tmp_path):
+    source = str(tmp_path / 'source.json')
+    with Ledger(source, FP_A).session() as book:
+        book.record_subaccount('from-source', 'created')
+    with Ledger(location, FP_A).session() as book:
+        book.record_subaccount('in-the-way', 'adopted', baseline=5)
+    with pytest.raises(LedgerError) as info:
+        copy_ledger(source, location, FP_A)
+    assert 'move_aside: true' in str(info.value)
+    result = copy_ledger(source, location, FP_A, move_aside=True)
+    assert result['changed'] and result['moved_aside']
+    with Ledger(location, FP_A).session(exclusive=False) as book:
+        assert sorted(book.subaccounts()) == ['from-source'] and book.warnings == []
+    if store == 'postgresql':
+        assert result['moved_aside'].startswith(FP_A + '@aside-')
+        with connect(location) as conn:
+            assert conn.execute('SELECT account, name FROM smsbox_ledger_subaccounts WHERE name = %s',
+                                ('in-the-way',)).fetchone() == (result['moved_aside'], 'in-the-way')
+    else:
+        with open(result['moved_aside']) as handle:
+            assert list(json.load(handle)['subaccounts']) == ['in-the-way']
+    # and another key sees no "other keys' ledgers" warning for the records moved aside
+    with Ledger(location, FP_B).session(exclusive=False) as other:
+        if store == 'postgresql':
+            assert all(result['moved_aside'] not in warning for warning in other.warnings)
+
+
+def test_the_copy_to_a_rotated_key_marks_the_old_ledger_moved_and_the_old_key_writes_nothing(location, store, tmp_path):
+    with Ledger(location, FP_A).session() as book:
+        book.record_subaccount('shop', 'created')
+        tx = book.begin_transfer('shop', 45)
+        book.settle_transfer(tx['id'], 'applied', detail='OK')
+    before = Probe(store, location).stored() if store == 'file' else None
+    dest = location if store == 'postgresql' else str(tmp_path / 'ledgers' / 'new-key.json')
+    assert copy_ledger(location, dest, FP_B, source_fingerprint=FP_A, check_mode=True)['source']['moved_to'] == FP_B
+    with Ledger(location, FP_A).session():
+        pass  # check mode marked nothing
+    result = copy_ledger(location, dest, FP_B, source_fingerprint=FP_A)
+    assert result['changed'] and result['source']['moved_to'] == FP_B
+    # a job still on the old key: refused before anything is sent, naming the new key
+    with pytest.raises(LedgerError) as info:
+        with Ledger(location, FP_A).session():
+            raise AssertionError('a run with the old key opened its ledger for writing')
+    assert 'moved to the key with fingerprint %s' % FP_B in str(info.value) and 'Nothing was sent' in str(info.value)
+    with Ledger(location, FP_A).session(exclusive=False) as old:
+        assert any('moved to the key with fingerprint %s' % FP_B in warning for warning in old.warnings)
+        assert old.received('shop') == 45  # kept as it was
+    # the same copy again changes nothing; a copy of the old ledger to a third key is refused
+    assert copy_ledger(location, dest, FP_B, source_fingerprint=FP_A)['changed'] is False
+    with Ledger(dest, FP_B).session() as new:
+        assert new.received('shop') == 45 and new.moved_to is None
+        new.record_subaccount('shop-2', 'created')
+    with pytest.raises(LedgerError) as info:
+        copy_ledger(location, str(tmp_path / 'third.json'), key_fingerprint('a third key 000000000'), source_fingerprint=FP_A)
+    assert 'moved to key fingerprint %s already' % FP_B in str(info.value)
+    if before is not None:
+        assert Probe(store, location).stored() != before  # the old file records where it went

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ledger, the domain (_ledger/ledger.py and the recorder it holds), on every store: what a session reads and
-records, the life of a transfer, a run killed half-way, sessions at once, the key's fingerprints, no secret stored.
-What only one store does: file/ and postgresql/ beside this file."""
+"""The ledger, the domain (_ledger/ledger.py), on every store: what a session reads and records, a run killed half-way,
+sessions at once, the key's fingerprints, no secret stored. What it records: test_recording.py; what it holds:
+test_holdings.py; the store interface each store keeps: test_store.py; what only one store does: file/ and postgresql/
+beside this file."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -19,7 +20,6 @@ import pytest
 from ansible_collections.smsbox.account.plugins.module_utils._ledger import ledger as ledger_mod
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import (
     FORMAT_VERSION,
-    TRANSFER_STATES,
     Ledger,
     LedgerError,
     key_fingerprint,
@@ -79,84 +79,6 @@ def test_record_and_query_survive_reopening(location, probe):
     with ledger.session(exclusive=False) as book:
         assert book.subaccount('shop-nice')['state'] == 'present'
         assert len(book.subaccounts()) == 3
-
-
-def test_identical_upsert_writes_nothing(location, probe):
-    ledger = Ledger(location, FP_A)
-    with ledger.session() as book:
-        book.record_subaccount('a', 'created', nolimit=False)
-        book.record_subaccount('b', 'adopted', baseline=70)
-    before = probe.stored()
-    with ledger.session() as book:
-        book.record_subaccount('a', 'created', nolimit=False)
-        book.record_subaccount('b', 'adopted')  # the known baseline is kept, so nothing changes
-        book.record_subaccount('b', 'adopted', baseline=70)
-        if probe.kind == 'file':
-            assert read_bytes(location + '.journal') == b''
-    assert probe.stored() == before
-
-
-def test_allocated_sums_only_applied_transfers(location):
-    with Ledger(location, FP_A).session() as book:
-        for amount, state in [(100, 'applied'), (50, 'applied'), (-30, 'applied'), (1000, 'rejected'), (7, 'unknown')]:
-            tx = book.begin_transfer('shop', amount)
-            book.settle_transfer(tx['id'], state)
-        book.begin_transfer('shop', 9)  # still pending
-        other = book.begin_transfer('other', 5)
-        book.settle_transfer(other['id'], 'applied')
-        assert book.allocated('shop') == 120
-        assert book.allocated('other') == 5
-        assert book.allocated('nobody') == 0
-        assert book.receipts() == {'shop': 120, 'other': 5}
-        assert [tx['amount'] for tx in book.unsettled('shop')] == [7, 9]
-        assert [tx['amount'] for tx in book.transfers('shop', states=('rejected',))] == [1000]
-        assert [tx['subaccount'] for tx in book.transfers()] == ['shop'] * 6 + ['other']
-
-
-def test_transfer_lifecycle_and_illegal_transitions(location):
-    ledger = Ledger(location, FP_A)
-    with ledger.session() as book:
-        tx = book.begin_transfer('shop', 100, transfer_id='order-1')
-        assert tx['id'].startswith('tx-') and len(tx['id']) == 15 and int(tx['id'][3:], 16) >= 0
-        assert tx['state'] == 'pending' and tx['settled'] is None and tx['detail'] is None
-        assert tx['amount'] == 100 and tx['transfer_id'] == 'order-1' and tx['created'].endswith('Z')
-        with pytest.raises(LedgerError):
-            book.settle_transfer(tx['id'], 'pending')
-        with pytest.raises(LedgerError):
-            book.settle_transfer(tx['id'], 'lost')
-        done = book.settle_transfer(tx['id'], 'unknown', detail='answer lost: ReadTimeout')
-        assert done['state'] == 'unknown' and done['settled'] and done['detail'] == 'answer lost: ReadTimeout'
-        with pytest.raises(LedgerError):
-            book.settle_transfer(tx['id'], 'unknown')
-        with pytest.raises(LedgerError):
-            book.settle_transfer(tx['id'], 'pending')
-        book.settle_transfer(tx['id'], 'applied', detail='resolved by operator')
-        for state in TRANSFER_STATES:
-            with pytest.raises(LedgerError) as info:
-                book.settle_transfer(tx['id'], state)
-            assert book.path in str(info.value)
-        rejected = book.begin_transfer('shop', -5)
-        book.settle_transfer(rejected['id'], 'rejected', detail='ERREUR')
-        for state in TRANSFER_STATES:
-            with pytest.raises(LedgerError):
-                book.settle_transfer(rejected['id'], state)
-        with pytest.raises(LedgerError):
-            book.settle_transfer('tx-000000000000', 'applied')
-        for amount in (0, 1.5, '10', True, None):
-            with pytest.raises(LedgerError):
-                book.begin_transfer('shop', amount)
-        with pytest.raises(LedgerError):
-            book.begin_transfer('', 10)
-        second = book.begin_transfer('shop', 100, transfer_id='order-1')
-        assert book.find_by_transfer_id('order-1')['id'] == second['id']
-        assert book.find_by_transfer_id('order-2') is None
-        assert book.find_by_transfer_id(None) is None
-        assert len(book.transfers()) == 3
-    with ledger.session(exclusive=False) as book:
-        assert book.transfer(tx['id'])['state'] == 'applied'
-        assert book.transfer(tx['id'])['detail'] == 'resolved by operator'
-        assert book.transfer('tx-missing') is None
-        assert [t['id'] for t in book.transfers()] == [tx['id'], rejected['id'], second['id']]
 
 
 def test_sessions_cannot_nest_and_mutations_need_a_session(location):
@@ -259,23 +181,6 @@ def test_a_run_that_fails_with_another_key_records_no_fingerprint(path):
     assert snapshot_of(path)['key_fingerprints'] == [FP_A, FP_B]
 
 
-def test_shared_session_is_read_only(location, probe):
-    ledger = Ledger(location, FP_A)
-    with ledger.session() as book:
-        tx = book.begin_transfer('shop', 3)
-        book.record_subaccount('shop', 'created')
-    before = probe.stored()
-    with ledger.session(exclusive=False) as book:
-        assert book.transfer(tx['id'])
-        with pytest.raises(LedgerError):
-            book.record_subaccount('x', 'created')
-        with pytest.raises(LedgerError):
-            book.begin_transfer('shop', 1)
-        with pytest.raises(LedgerError):
-            book.settle_transfer(tx['id'], 'applied')
-    assert probe.stored() == before
-
-
 # -- concurrency --
 
 def test_two_processes_recording_at_once_lose_nothing(location):
@@ -348,53 +253,6 @@ def test_eight_threads_in_one_session(location, probe):
         assert len(book.subaccounts()) == 400
         assert len(book.transfers(states=('applied',))) == 400
         assert sum(book.receipts().values()) == 8 * sum(range(1, 51))
-
-
-def test_lock_timeout_names_the_path(location):
-    holder = Ledger(location, FP_A)
-    with holder.session():
-        waiting = Ledger(location, FP_A, lock_timeout=0.3)
-        started = time.monotonic()
-        for exclusive in (True, False):
-            with pytest.raises(LedgerError) as info:
-                with waiting.session(exclusive=exclusive):
-                    pass
-            assert waiting.path in str(info.value) and 'another run' in str(info.value)
-        assert time.monotonic() - started >= 0.6
-    with Ledger(location, FP_A, lock_timeout=0).session():
-        pass
-
-
-def test_readers_share_and_a_writer_waits_for_them(location):
-    with Ledger(location, FP_A).session() as book:
-        book.record_subaccount('a', 'created')
-    first = Ledger(location, FP_A, lock_timeout=0)
-    second = Ledger(location, FP_A, lock_timeout=0)
-    with first.session(exclusive=False):
-        with second.session(exclusive=False) as book:
-            assert book.subaccount('a')
-        with pytest.raises(LedgerError):
-            with Ledger(location, FP_A, lock_timeout=0.1).session():
-                pass
-    holding = threading.Event()
-    released = threading.Event()
-
-    def reader():
-        with Ledger(location, FP_A).session(exclusive=False):
-            holding.set()
-            time.sleep(0.3)
-            released.set()
-    thread = threading.Thread(target=reader)
-    thread.start()
-    assert holding.wait(10)
-    with Ledger(location, FP_A, lock_timeout=10).session():
-        assert released.is_set()
-    thread.join()
-    # and a reader waits for a writer
-    with Ledger(location, FP_A).session():
-        with pytest.raises(LedgerError):
-            with Ledger(location, FP_A, lock_timeout=0.1).session(exclusive=False):
-                pass
 
 
 # -- secrets, baselines, figures --

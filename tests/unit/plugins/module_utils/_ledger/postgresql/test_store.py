@@ -1,16 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What only the PostgreSQL store does: its lock, its guard against a lost lock, its tables, its secrets.
+"""What only the PostgreSQL store does: its guard against a lost lock, its tables, its secrets, the connections a run
+opens. Its lock: test_lock.py; its connections' retries: test_database.py.
 
-Against the real server of tests/unit/postgresql.py, each test in a fresh schema; nothing is mocked.
+Against the real server of tests/unit/postgresql.py, each test in a fresh schema; nothing is mocked. A database that
+gives too few connections is a TCP proxy in front of it (tests/unit/tcp_proxy.py).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import signal
 import sys
 import time
 
@@ -19,20 +20,11 @@ import pytest
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger, LedgerDependencyError, LedgerError
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.location import printable_location
 from ansible_collections.smsbox.account.plugins.module_utils._ledger.postgresql import sql as pg_sql_mod
-from ansible_collections.smsbox.account.plugins.module_utils._secrets import uri_passwords
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import FP_A, FP_B
+from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import assert_no_secret
 from ansible_collections.smsbox.account.tests.unit.helpers.workers import run_child, run_in_threads, start_child
 from ansible_collections.smsbox.account.tests.unit.postgresql import connect, database_uri, password_of, table_rows, terminate
-
-
-def secrets_of(uri):
-    return [secret for secret in uri_passwords(uri) if secret]
-
-
-def assert_no_secret(texts, uri):
-    for text in texts:
-        for secret in secrets_of(uri):
-            assert secret not in text, 'the password appears in: %s' % text
+from ansible_collections.smsbox.account.tests.unit.tcp_proxy import proxy_to
 
 
 # -- no server needed --
@@ -172,57 +164,7 @@ def test_accounts_share_a_database_apart_and_a_new_key_is_pointed_at_the_others(
         assert book.warnings == [] and list(book.subaccounts()) == ['a-shop'] and book.allocated('a-shop') == 50
 
 
-# -- the lock --
-
-def test_a_second_run_waits_then_names_the_holder(pg_location):
-    holder = Ledger(pg_location, FP_A)
-    with holder.session():
-        for exclusive in (True, False):
-            started = time.monotonic()
-            with pytest.raises(LedgerError) as info:
-                with Ledger(pg_location, FP_A, lock_timeout=0.5).session(exclusive=exclusive):
-                    pass
-            assert time.monotonic() - started >= 0.5
-            message = str(info.value)
-            assert 'locked by another run' in message and 'held by' in message
-            assert "'smsbox.account %d on " % os.getpid() in message and 'writing' in message and 'since 20' in message
-            assert 'from 127.0.0.1' in message and 'pg_terminate_backend' in message
-            assert printable_location(pg_location) in message
-            assert_no_secret([message], pg_location)
-    with Ledger(pg_location, FP_A, lock_timeout=0).session(exclusive=False):
-        with pytest.raises(LedgerError) as info:
-            with Ledger(pg_location, FP_A, lock_timeout=0.2).session():
-                pass
-        assert 'reading' in str(info.value)
-
-
-def test_a_killed_run_frees_the_lock_at_once(pg_location):
-    child = start_child('''
-        import sys, time
-        from ansible_collections.smsbox.account.plugins.module_utils._ledger.ledger import Ledger
-        with Ledger(sys.argv[1], sys.argv[2]).session() as book:
-            tx = book.begin_transfer('shop', 30)
-            print(tx['id'], flush=True)
-            time.sleep(600)
-    ''', pg_location, FP_A)
-    try:
-        txid = child.stdout.readline().strip()
-        assert txid.startswith('tx-'), child.stderr.read() if child.poll() is not None else txid
-        with pytest.raises(LedgerError):
-            with Ledger(pg_location, FP_A, lock_timeout=0.2).session():
-                pass
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(30)
-        child.stdout.close()
-        child.stderr.close()
-    started = time.monotonic()
-    with Ledger(pg_location, FP_A, lock_timeout=30).session() as book:
-        waited = time.monotonic() - started
-        assert book.transfer(txid)['state'] == 'unknown'
-        assert any(txid in warning and 'interrupted' in warning for warning in book.warnings)
-    assert waited < 3, 'the lock of a killed run was held %.1f s' % waited
-
+# -- a lost lock --
 
 def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
     ledger = Ledger(pg_location, FP_A)
@@ -246,63 +188,6 @@ def test_a_run_that_lost_its_lock_sends_nothing_more(pg_location):
         assert 'another run changed it' in str(info.value)
     with ledger.session(exclusive=False) as book:
         assert [(tx['amount'], tx['state']) for tx in book.transfers()] == [(10, 'unknown')]
-
-
-def test_a_lost_writer_connection_sends_nothing_and_a_settlement_is_retried(pg_location):
-    def end_writers(book):
-        pids = [conn.info.backend_pid for conn in book._store.database._idle]
-        assert pids
-        for pid in pids:
-            terminate(pg_location, pid)
-    with Ledger(pg_location, FP_A, concurrency=2).session() as book:
-        sent = book.begin_transfer('shop', 10)
-        end_writers(book)
-        # the settlement reconnects and records the outcome
-        assert book.settle_transfer(sent['id'], 'applied', detail='OK')['state'] == 'applied'
-        end_writers(book)
-        with pytest.raises(LedgerError) as info:
-            book.begin_transfer('shop', 20)
-        assert 'connection to the database was lost' in str(info.value)
-        assert_no_secret([str(info.value)], pg_location)
-        # the lock is still held: the next one goes through a new connection
-        later = book.begin_transfer('shop', 30)
-        book.settle_transfer(later['id'], 'applied', detail='OK')
-    with Ledger(pg_location, FP_A).session(exclusive=False) as book:
-        assert [(tx['amount'], tx['state']) for tx in book.transfers()] == [(10, 'applied'), (30, 'applied')]
-
-
-def test_serialization_failures_and_deadlocks_are_retried(pg_location):
-    import psycopg
-    ledger = Ledger(pg_location, FP_A)
-    with ledger.session():
-        store = ledger._store
-        failures = [psycopg.errors.SerializationFailure('could not serialize access'), psycopg.errors.DeadlockDetected('deadlock')]
-        attempts = []
-
-        def flaky(conn):
-            attempts.append(conn.execute('SELECT 1').fetchone()[0])  # a real statement on a real connection
-            if failures:
-                raise failures.pop(0)
-            return 'done'
-        assert store.database.execute('a test', flaky) == 'done' and len(attempts) == 3
-
-        def always(conn):
-            raise psycopg.errors.SerializationFailure('could not serialize access')
-        with pytest.raises(LedgerError) as info:
-            store.database.execute('a test', always)
-        assert 'serialize' in str(info.value)
-    # and a server whose transactions are serializable by default works as any other
-    serializable = pg_location + '%20-cdefault_transaction_isolation%3Dserializable'
-    with Ledger(serializable, FP_B, concurrency=8).session() as book:
-        def work(worker):
-            for n in range(25):
-                book.record_subaccount('w%d-%d' % (worker, n), 'created')
-                tx = book.begin_transfer('w%d-%d' % (worker, n), 1)
-                book.settle_transfer(tx['id'], 'applied')
-        errors = run_in_threads(work, 8)
-    assert errors == []
-    with Ledger(serializable, FP_B).session(exclusive=False) as book:
-        assert sum(book.receipts().values()) == 200
 
 
 # -- secrets --
@@ -382,3 +267,54 @@ def test_psycopg_missing_is_a_dependency_error(monkeypatch):
     assert info.value.library == 'psycopg[binary]' and 'topsecret' not in str(info.value)
     assert 'postgresql://u:********@db/x' in str(info.value)
     assert pg_sql_mod.SCHEMA_VERSION == 2
+
+
+# -- the upsert, the connections a run opens --
+
+def test_the_upsert_itself_keeps_created_rows_created(pg_location):
+    # Two runs that both believed they held the ledger: the adoption of the second must not overwrite the first's create.
+    with Ledger(pg_location, FP_A).session() as book:
+        book.record_subaccount('ours', 'created', nolimit=False)
+    with Ledger(pg_location, FP_A).session() as book:
+        book._holdings._subaccounts.pop('ours')  # a stale view, as a run that read the ledger before the other one's create
+        with pytest.raises(LedgerError):
+            book.record_subaccount('ours', 'adopted', baseline=None)
+    assert [row[2] for row in table_rows(pg_location)['smsbox_ledger_subaccounts']] == ['created']
+
+
+def test_a_run_opens_its_connections_up_front_and_no_more(pg_location):
+    with proxy_to(pg_location) as proxy:
+        location = proxy.uri(pg_location)
+        with Ledger(location, FP_A, concurrency=8, connections=3).session() as book:
+            assert proxy.open_connections == 3  # one holds the lock, two record: all open before anything is sent
+
+            def work(worker):
+                for n in range(10):
+                    tx = book.begin_transfer('w%d' % worker, n + 1)
+                    book.settle_transfer(tx['id'], 'applied')
+            assert run_in_threads(work, 8) == [] and proxy.open_connections == 3 and proxy.accepted == 3
+        with Ledger(location, FP_A, concurrency=4).session(exclusive=False):
+            assert proxy.open_connections == 1  # a read-only run: the lock connection alone
+
+
+def test_a_database_that_cannot_give_the_connections_fails_the_run_before_anything(pg_location):
+    with Ledger(pg_location, FP_A).session() as book:
+        book.record_subaccount('shop', 'created')  # the tables exist: the run below needs nothing else
+    with proxy_to(pg_location, limit=2) as proxy:
+        with pytest.raises(LedgerError) as info:
+            with Ledger(proxy.uri(pg_location), FP_A, concurrency=4, connections=4).session():
+                raise AssertionError('the session opened without the connections it needs')
+        message = str(info.value)
+        assert 'cannot give this run the 4 connections it needs' in message and 'Nothing was sent to SMSBOX' in message
+        assert 'ledger_connections' in message and password_of(pg_location) not in message
+        deadline = time.monotonic() + 5
+        while proxy.open_connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proxy.open_connections == 0  # what it had opened is closed again
+    with Ledger(pg_location, FP_A, lock_timeout=1).session():
+        pass  # and the lock went with it
+    with proxy_to(pg_location, limit=0) as proxy:
+        with pytest.raises(LedgerError) as info:
+            with Ledger(proxy.uri(pg_location), FP_A).session():
+                raise AssertionError('the session opened without a connection')
+        assert 'Cannot connect' in str(info.value) and 'Nothing was sent to SMSBOX' in str(info.value)

@@ -1,16 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, smsbox.account contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""smsbox_subaccount state: retired and acknowledge, against the in-process emulator: a shop closes, its credits come
-back once; a password changed in the dashboard is recorded, sending nothing."""
+"""A retirement (_converge/retirement.py), through smsbox_subaccount's state: retired, against the in-process emulator: a
+shop closes, its credits come back once, and it is left alone until it is described as present again."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import pytest
 
 from ansible_collections.smsbox.account.plugins.modules import smsbox_credit, smsbox_subaccount
 from ansible_collections.smsbox.account.tests.unit.helpers.accounts import KEY, START_BALANCE
 from ansible_collections.smsbox.account.tests.unit.helpers.emulator import posts, requests_log, transfer_posts
 from ansible_collections.smsbox.account.tests.unit.helpers.ledger_stores import ledger_view
+
+# Every test runs a module as the module tests do (tests/unit/plugins/conftest.py).
+pytestmark = pytest.mark.usefixtures('isolated')
 
 
 def shop(run_module, base, name='paris', allocated=600, top_up=200):
@@ -98,26 +103,3 @@ def test_a_retired_shop_described_as_present_again_is_managed_again_sending_noth
 
     assert back['changed'] and back['action'] == 'reactivated' and posts(emulator, since=log) == []
     assert ledger_view(ledger_path)[0]['paris']['state'] == 'present'
-
-
-def test_a_password_changed_in_the_dashboard_is_acknowledged_once_and_the_warning_stops(run_module, emulator, base, ledger_path):
-    shop(run_module, base, top_up=0)
-    log = len(requests_log(emulator))
-
-    warned = run_module(smsbox_subaccount, dict(base, name='paris', password='New-pw-2', nolimit=True))
-    acknowledged = run_module(smsbox_subaccount, dict(base, name='paris', password='New-pw-2', nolimit=True, acknowledge=True))
-    quiet = run_module(smsbox_subaccount, dict(base, name='paris', password='New-pw-2', nolimit=True))
-
-    assert warned['changed'] is False and len([text for text in warned.warnings if 'acknowledge: true' in text]) == 2
-    assert acknowledged['changed'] and acknowledged['acknowledged'] == ['paris']
-    assert quiet['changed'] is False and not quiet.warnings
-    assert posts(emulator, since=log) == []
-    assert ledger_view(ledger_path)[0]['paris']['nolimit'] is True
-    assert 'New-pw-2' not in acknowledged.out
-
-
-def test_an_unknown_state_is_refused_before_any_request(run_module, emulator, base):
-    result = run_module(smsbox_subaccount, dict(base, subaccounts=[dict(name='paris', password='Pw-1', state='closed')]))
-
-    assert result.failed and 'state' in result.msg and 'closed' in result.msg
-    assert requests_log(emulator) == []
