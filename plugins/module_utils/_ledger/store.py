@@ -58,7 +58,7 @@ class LedgerStore:
         raise NotImplementedError
 
     def read(self):
-        """Everything the store holds for this account, as ledger_records.Contents."""
+        """Everything the store holds for this account, as records.Contents."""
         raise NotImplementedError
 
     def commit_subaccount(self, record, how=DECISION):
