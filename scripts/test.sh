@@ -294,13 +294,16 @@ for line in "${CORE_LINES[@]}"; do
     fi
 done
 
-# Longest first, so the parallel slots stay full to the end.
+# Longest first, so the parallel slots stay full to the end: the stages in this order, and in each the main line first
+# (it runs the heavy suites and PostgreSQL: its units job is twice as long as another line's).
 ORDER=(molecule integration sanity galaxy nox lint eda units docsite doc ee changelog)
 QUEUE=()
 for stage in "${ORDER[@]}"; do
     is_in "$stage" "${REQUESTED_STAGES[@]}" || continue
     if is_in "$stage" "${MATRIX_STAGES[@]}"; then
-        for line in "${LINES[@]}"; do
+        for line in "$MAIN_CORE" "${LINES[@]/#$MAIN_CORE/}"; do
+            [[ -n $line ]] || continue
+            is_in "$line" "${LINES[@]}" || continue
             [[ -n $UNDECLARED_TOO ]] || is_in "$stage" "${CORE_STAGES[$line]}" || continue
             QUEUE+=("$line $stage")
         done
