@@ -197,6 +197,13 @@ stage_nox() {
     # groups, unwanted files, trailing whitespace, the docsite's docs, the build and galaxy-importer. nox makes each
     # session's venv under .nox/ from the pins in antsibull-nox.toml; nox itself comes from tests/requirements/checks.txt.
     ensure_pinned_venv checks
+    # antsibull-nox.toml pins its sessions' ansible-core itself: it must be the main line's, or they check another one.
+    local want
+    want=$(grep -m 1 '^ansible-core==' "$PINS/core-$MAIN_CORE.txt")
+    if grep '^ansible_core_package' antsibull-nox.toml | grep -vq "\"$want\""; then
+        echo "FAIL: antsibull-nox.toml pins another ansible-core than the main line's $want (tests/requirements/core-$MAIN_CORE.txt)"
+        return 1
+    fi
     "$VENVS/checks/bin/nox" --version
     "$VENVS/checks/bin/nox" --no-color
 }

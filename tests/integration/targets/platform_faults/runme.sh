@@ -7,7 +7,7 @@
 set -euo pipefail
 source ../setup_emulator/emulator.sh
 
-command -v ansible-runner > /dev/null || { echo "FAIL: ansible-runner is not installed (tests/requirements/core-2.22.txt)" >&2; exit 1; }
+command -v ansible-runner > /dev/null || { echo "FAIL: ansible-runner is not installed (the main line's pin file, tests/requirements/core-<line>.txt)" >&2; exit 1; }
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 [[ -x $PGBOUNCER ]] || { echo "FAIL: pgbouncer is not installed (scripts/test.sh installs Debian's package)" >&2; exit 1; }
 
