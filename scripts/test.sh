@@ -199,7 +199,7 @@ stage_nox() {
     ensure_pinned_venv checks
     # antsibull-nox.toml pins its sessions' ansible-core itself: it must be the main line's, or they check another one.
     local want
-    want=$(grep -m 1 '^ansible-core==' "$PINS/core-$MAIN_CORE.txt")
+    want=$(grep -m 1 '^ansible-core==' "tests/requirements/core-$MAIN_CORE.txt")
     if grep '^ansible_core_package' antsibull-nox.toml | grep -vq "\"$want\""; then
         echo "FAIL: antsibull-nox.toml pins another ansible-core than the main line's $want (tests/requirements/core-$MAIN_CORE.txt)"
         return 1
